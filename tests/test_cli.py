@@ -1,0 +1,135 @@
+"""The command-line contract: JSON keys other tools read, and one-line errors with exit 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from thermolab import exact, problems
+from thermolab.cli import main
+
+
+def run_json(capsys, *args: str) -> dict:
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_backends_json(capsys):
+    rows = run_json(capsys, "backends")["backends"]
+    assert {"jax", "numpy", "torch"} <= {row["name"] for row in rows}
+    assert set(rows[0]) >= {"name", "available", "reason", "device", "version"}
+
+
+def test_ising_contract(capsys):
+    report = run_json(
+        capsys,
+        "ising",
+        "--lattice",
+        "16",
+        "--temperature",
+        "1.8",
+        "--sweeps",
+        "300",
+        "--burn-in",
+        "100",
+        "--chains",
+        "2",
+        "--algorithm",
+        "metropolis",
+        "--backend",
+        "numpy",
+        "--seed",
+        "3",
+    )
+    for key in (
+        "energy_per_spin",
+        "energy_per_spin_stderr",
+        "abs_magnetization",
+        "abs_magnetization_stderr",
+        "tau_int_energy",
+        "spin_updates_per_second",
+    ):
+        assert isinstance(report[key], float), key
+    assert report["spin_updates_per_second"] > 0
+    # At T = 1.8 a 16×16 lattice is ordered: energy near Onsager's −1.86.
+    onsager = float(exact.onsager_energy_per_spin(1.8))
+    assert abs(report["energy_per_spin"] - onsager) < 4 * report["energy_per_spin_stderr"] + 0.01
+
+
+def test_anneal_contract(capsys):
+    report = run_json(
+        capsys,
+        "anneal",
+        "--graph",
+        "sk",
+        "--nodes",
+        "10",
+        "--seed",
+        "2",
+        "--sweeps",
+        "300",
+        "--backend",
+        "numpy",
+    )
+    model = problems.sherrington_kirkpatrick(10, seed=2)
+    assert report["exact_ground_energy"] == pytest.approx(exact.ground_states(model)[0])
+    assert len(report["best_state"]) == 10
+    assert report["best_energy"] == pytest.approx(exact.energy(model, report["best_state"]))
+    assert report["best_energy"] >= report["exact_ground_energy"] - 1e-9
+
+
+def test_exact_contract(capsys):
+    report = run_json(capsys, "exact", "--graph", "ring", "--nodes", "10", "--temperature", "1.5")
+    expected = exact.enumerate_model(problems.ring(10), 1.5)
+    assert report["log_partition"] == pytest.approx(expected.log_partition)
+    assert report["energy_per_spin"] == pytest.approx(expected.mean_energy / 10)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ising", "--lattice", "0", "--temperature", "1"],
+        ["ising", "--lattice", "16", "--temperature", "nan"],
+        ["ising", "--lattice", "16", "--temperature", "-2"],
+        ["ising", "--lattice", "16", "--temperature", "2", "--backend", "nope"],
+        ["ising", "--lattice", "16", "--temperature", "2", "--algorithm", "wolff"],
+        ["ising", "--lattice", "1000000", "--temperature", "2"],
+        ["anneal", "--graph", "regular", "--nodes", "7", "--degree", "3"],
+        ["anneal", "--graph", "er", "--nodes", "7", "--edge-probability", "2"],
+        ["exact", "--graph", "ring", "--nodes", "30", "--temperature", "1"],
+        ["exact", "--graph", "lattice", "--nodes", "10", "--temperature", "1"],
+        ["exact", "--graph", "moon", "--nodes", "10", "--temperature", "1"],
+        ["teleport"],
+        [],
+    ],
+)
+def test_bad_arguments_print_one_line_and_exit_2(capsys, args):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("thermolab: error: ")
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+
+
+def test_python_dash_m_entry_point():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "thermolab",
+            "exact",
+            "--graph",
+            "ring",
+            "--nodes",
+            "0",
+            "--temperature",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr

@@ -1,0 +1,160 @@
+"""The torch backend: the same protocol on torch tensors, on the model's device.
+
+Trainers call `bernoulli` and `categorical` with tensors that live in their graph; the
+answers come back as tensors on the same device. `sample_ising` gathers neighbours from a
+padded neighbour table, one colour block at a time, in float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from thermolab.backends.base import (
+    Algorithm,
+    Backend,
+    SampleResult,
+    beta_schedule,
+    initial_states,
+    record_layout,
+)
+from thermolab.exact import energy
+from thermolab.problems import IsingModel
+
+
+class TorchBackend(Backend):
+    """Sampler on torch, on `device` (default: CUDA when available, else CPU)."""
+
+    name = "torch"
+
+    def __init__(self, seed: int = 0, device: str | None = None) -> None:
+        super().__init__()
+        self._device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self._generators: dict[torch.device, torch.Generator] = {}
+        self._seed = seed
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    @property
+    def version(self) -> str:
+        return torch.__version__
+
+    def _generator(self, device: torch.device, seed: int | None) -> torch.Generator:
+        if seed is not None:
+            return torch.Generator(device=device).manual_seed(seed)
+        if device not in self._generators:
+            self._generators[device] = torch.Generator(device=device).manual_seed(self._seed)
+        return self._generators[device]
+
+    def sample_ising(
+        self,
+        model: IsingModel,
+        beta: Any,
+        *,
+        n_sweeps: int,
+        n_chains: int = 1,
+        algorithm: Algorithm = "gibbs",
+        seed: int = 0,
+        record_every: int = 1,
+        initial_state: Any = None,
+    ) -> SampleResult:
+        n_sweeps, n_chains, record_every = self._check_sampling_args(
+            model, n_sweeps, n_chains, algorithm, record_every
+        )
+        device = self._device
+        betas = torch.tensor(beta_schedule(beta, n_sweeps, n_chains), dtype=torch.float32)
+        betas = betas.to(device)
+        n = model.n_spins
+        start = initial_states(model, n_chains, seed, initial_state)
+        # Slot n is a dummy spin: padded neighbours point there with coupling 0.
+        spins = torch.ones((n_chains, n + 1), dtype=torch.float32, device=device)
+        spins[:, :n] = torch.as_tensor(start, dtype=torch.float32, device=device)
+        neighbours, couplings = model.neighbour_table()
+        neighbours_t = torch.as_tensor(neighbours, dtype=torch.long, device=device)
+        couplings_t = torch.as_tensor(couplings, dtype=torch.float32, device=device)
+        fields_t = torch.tensor(model.fields, dtype=torch.float32, device=device)
+        blocks = [torch.tensor(b, dtype=torch.long, device=device) for b in model.colouring]
+        generator = self._generator(device, seed)
+        n_records, _, recorded = record_layout(n_sweeps, record_every)
+        energies = np.empty((n_records, n_chains))
+        magnetizations = np.empty((n_records, n_chains))
+        best_energies = np.full(n_chains, np.inf)
+        best_states = start.copy()
+        with torch.no_grad():
+            for sweep in range(n_sweeps):
+                beta_now = betas[sweep][:, None]
+                for block in blocks:
+                    local = (spins[:, neighbours_t[block]] * couplings_t[block]).sum(-1)
+                    local = local + fields_t[block]
+                    uniform = torch.rand(local.shape, generator=generator, device=device)
+                    current = spins[:, block]
+                    if algorithm == "gibbs":
+                        up = uniform < torch.sigmoid(2.0 * beta_now * local)
+                        spins[:, block] = torch.where(up, 1.0, -1.0)
+                    else:
+                        accept = uniform < torch.exp(-2.0 * beta_now * current * local)
+                        spins[:, block] = torch.where(accept, -current, current)
+                if (sweep + 1) % record_every == 0 and (sweep + 1) // record_every <= n_records:
+                    record = (sweep + 1) // record_every - 1
+                    states_now = spins[:, :n].to(torch.int8).cpu().numpy()
+                    energies[record] = energy(model, states_now)
+                    magnetizations[record] = states_now.mean(axis=1)
+                    lower = energies[record] < best_energies
+                    best_energies[lower] = energies[record][lower]
+                    best_states[lower] = states_now[lower]
+        self.counter.add(
+            spin_updates=n_sweeps * n_chains * n, random_numbers=n_sweeps * n_chains * n
+        )
+        return SampleResult(
+            states=spins[:, :n].to(torch.int8).cpu().numpy(),
+            energies=energies,
+            magnetizations=magnetizations,
+            recorded_sweeps=recorded,
+            best_energies=best_energies,
+            best_states=best_states,
+        )
+
+    def bernoulli(self, probabilities: Any, *, seed: int | None = None) -> torch.Tensor:
+        p = torch.as_tensor(probabilities)
+        if not p.is_floating_point():
+            p = p.to(torch.float32)
+        if bool(((p < 0) | (p > 1) | ~torch.isfinite(p)).any()):
+            raise ValueError("probabilities must lie in [0, 1]")
+        bits = torch.bernoulli(p.detach(), generator=self._generator(p.device, seed))
+        self.counter.add(random_numbers=p.numel(), samples=p.numel())
+        return bits
+
+    def categorical(
+        self, energies: Any, temperature: float, n_samples: int, *, seed: int | None = None
+    ) -> torch.Tensor:
+        temperature, n_samples = self._check_temperature(temperature, n_samples)
+        values = torch.as_tensor(energies)
+        if not values.is_floating_point():
+            values = values.to(torch.float32)
+        values = values.detach()
+        if values.ndim == 0 or values.shape[-1] == 0:
+            raise ValueError("energies need a non-empty last axis of categories")
+        if bool((torch.isnan(values) | (values == -torch.inf)).any()):
+            raise ValueError("energies must not be NaN or −inf")
+        if bool((values == torch.inf).all(dim=-1).any()):
+            raise ValueError("every category of some row has infinite energy")
+        # Inverse-CDF sampling, one uniform per sample: cumulative weights and a binary search.
+        shifted = -(values - values.amin(dim=-1, keepdim=True)) / temperature
+        cumulative = torch.cumsum(torch.exp(shifted), dim=-1)
+        batch_shape = values.shape[:-1]
+        generator = self._generator(values.device, seed)
+        uniform = torch.rand(
+            (*batch_shape, n_samples),
+            generator=generator,
+            device=values.device,
+            dtype=cumulative.dtype,
+        )
+        targets = uniform * cumulative[..., -1:]
+        indices = torch.searchsorted(cumulative.contiguous(), targets.contiguous(), right=True)
+        indices = indices.clamp_(max=values.shape[-1] - 1)
+        self.counter.add(random_numbers=uniform.numel(), samples=uniform.numel())
+        return indices.movedim(-1, 0)

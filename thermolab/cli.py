@@ -1,0 +1,287 @@
+"""`python -m thermolab …` / `thermolab …`: the engine from the command line.
+
+The JSON keys printed with --json are a stable contract that other tools read. Bad arguments
+print one line on stderr and exit with status 2; no traceback is ever shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from thermolab import diagnostics, exact, problems
+from thermolab.backends import (
+    ALGORITHMS,
+    DEFAULT_BACKEND,
+    BackendUnavailable,
+    available_backends,
+    get_backend,
+    temperature_schedule,
+)
+
+GRAPHS = ("sk", "regular", "er", "ring", "lattice")
+EXIT_BAD_INPUT = 2
+
+
+class _UsageError(Exception):
+    """Bad command-line input; the message is shown as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise _UsageError(message)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or a positive integer, got {text}")
+    return value
+
+
+def _add_graph_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--graph", choices=GRAPHS, required=True)
+    parser.add_argument("--nodes", type=_positive_int, required=True, help="number of spins")
+    parser.add_argument("--degree", type=_positive_int, default=3, help="for --graph regular")
+    parser.add_argument(
+        "--edge-probability", type=float, default=0.5, help="for --graph er, in [0, 1]"
+    )
+    parser.add_argument("--coupling", type=_finite_float, default=1.0, help="J (not for sk)")
+    parser.add_argument("--field", type=_finite_float, default=0.0, help="uniform h")
+    parser.add_argument("--spin-glass", action="store_true", help="random ± signs on J")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="thermolab", description="ThermoLab: thermodynamic computing lab.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("backends", help="list registered sampling backends")
+    listing.add_argument("--json", action="store_true")
+
+    ising = commands.add_parser("ising", help="sample the 2D square-lattice Ising model")
+    ising.add_argument("--lattice", type=_positive_int, required=True, help="side length L")
+    ising.add_argument("--temperature", type=_positive_float, required=True, help="T (k_B = 1)")
+    ising.add_argument("--sweeps", type=_positive_int, default=1000, help="measured sweeps")
+    ising.add_argument("--burn-in", type=_non_negative_int, default=200, help="discarded sweeps")
+    ising.add_argument("--chains", type=_positive_int, default=4)
+    ising.add_argument("--algorithm", choices=ALGORITHMS, default="gibbs")
+    ising.add_argument("--backend", default=DEFAULT_BACKEND)
+    ising.add_argument("--coupling", type=_finite_float, default=1.0, help="J")
+    ising.add_argument("--field", type=_finite_float, default=0.0, help="h")
+    ising.add_argument("--open", action="store_true", help="open instead of periodic boundaries")
+    ising.add_argument("--seed", type=int, default=0)
+    ising.add_argument("--json", action="store_true")
+
+    anneal = commands.add_parser("anneal", help="simulated annealing on a graph")
+    _add_graph_options(anneal)
+    anneal.add_argument("--sweeps", type=_positive_int, default=1000)
+    anneal.add_argument("--chains", type=_positive_int, default=8)
+    anneal.add_argument("--t-start", type=_positive_float, default=3.0)
+    anneal.add_argument("--t-end", type=_positive_float, default=0.05)
+    anneal.add_argument("--schedule", choices=("linear", "geometric"), default="geometric")
+    anneal.add_argument("--algorithm", choices=ALGORITHMS, default="metropolis")
+    anneal.add_argument("--backend", default=DEFAULT_BACKEND)
+    anneal.add_argument("--json", action="store_true")
+
+    exact_parser = commands.add_parser("exact", help="exact enumeration (n ≤ 20)")
+    _add_graph_options(exact_parser)
+    exact_parser.add_argument("--temperature", type=_positive_float, required=True)
+    exact_parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def _build_model(args: argparse.Namespace) -> problems.IsingModel:
+    n = args.nodes
+    if args.graph == "sk":
+        return problems.sherrington_kirkpatrick(n, seed=args.seed, field=args.field)
+    if args.graph == "lattice":
+        length = math.isqrt(n)
+        if length * length != n:
+            raise ValueError(f"--graph lattice needs a square number of nodes, got {n}")
+        return problems.square_lattice(length, args.coupling, args.field)
+    graph = {
+        "ring": lambda: problems.ring_graph(n),
+        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
+        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
+    }[args.graph]()
+    return problems.ising_from_graph(
+        graph, args.coupling, args.field, spin_glass=args.spin_glass, seed=args.seed
+    )
+
+
+def _mean_and_error(trace: np.ndarray) -> tuple[float, float, float]:
+    """Mean, its standard error from τ_int, and τ_int, of a (n_samples, n_chains) series."""
+    tau = diagnostics.integrated_autocorrelation_time(trace)
+    error = float(np.std(trace) * math.sqrt(tau / trace.size))
+    return float(np.mean(trace)), error, tau
+
+
+def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
+    model = problems.square_lattice(args.lattice, args.coupling, args.field, not args.open)
+    backend = get_backend(args.backend)
+    start = time.perf_counter()
+    result = backend.sample_ising(
+        model,
+        1.0 / args.temperature,
+        n_sweeps=args.burn_in + args.sweeps,
+        n_chains=args.chains,
+        algorithm=args.algorithm,
+        seed=args.seed,
+    )
+    seconds = time.perf_counter() - start
+    energies = result.energies[args.burn_in :] / model.n_spins
+    abs_magnetization = np.abs(result.magnetizations[args.burn_in :])
+    energy_mean, energy_error, energy_tau = _mean_and_error(energies)
+    magnet_mean, magnet_error, magnet_tau = _mean_and_error(abs_magnetization)
+    updates = (args.burn_in + args.sweeps) * args.chains * model.n_spins
+    report: dict[str, Any] = {
+        "lattice": args.lattice,
+        "temperature": args.temperature,
+        "beta": 1.0 / args.temperature,
+        "algorithm": args.algorithm,
+        "backend": backend.name,
+        "device": backend.device,
+        "chains": args.chains,
+        "sweeps": args.sweeps,
+        "burn_in": args.burn_in,
+        "energy_per_spin": energy_mean,
+        "energy_per_spin_stderr": energy_error,
+        "abs_magnetization": magnet_mean,
+        "abs_magnetization_stderr": magnet_error,
+        "tau_int_energy": energy_tau,
+        "tau_int_abs_magnetization": magnet_tau,
+        "spin_updates": updates,
+        "wall_seconds": seconds,
+        "spin_updates_per_second": updates / seconds,
+        "timing_note": "wall time of one sampling call, including any jit compilation",
+    }
+    if args.coupling > 0 and args.field == 0 and not args.open:
+        report["onsager_energy_per_spin"] = float(
+            exact.onsager_energy_per_spin(args.temperature, args.coupling)
+        )
+        report["onsager_abs_magnetization"] = float(
+            exact.onsager_magnetization(args.temperature, args.coupling)
+        )
+    return report
+
+
+def _run_anneal(args: argparse.Namespace) -> dict[str, Any]:
+    model = _build_model(args)
+    backend = get_backend(args.backend)
+    schedule = temperature_schedule(args.t_start, args.t_end, args.sweeps, args.schedule)
+    start = time.perf_counter()
+    result = backend.anneal(
+        model, schedule, n_chains=args.chains, algorithm=args.algorithm, seed=args.seed
+    )
+    seconds = time.perf_counter() - start
+    best_chain = int(np.argmin(result.best_energies))
+    best_energy = float(result.best_energies[best_chain])
+    report: dict[str, Any] = {
+        "graph": args.graph,
+        "nodes": model.n_spins,
+        "model": model.name,
+        "backend": backend.name,
+        "sweeps": args.sweeps,
+        "chains": args.chains,
+        "best_energy": best_energy,
+        "best_state": result.best_states[best_chain].astype(int).tolist(),
+        "final_energies": result.energies[-1].tolist(),
+        "wall_seconds": seconds,
+    }
+    if model.n_spins <= exact.MAX_ENUMERATION_SPINS:
+        ground_energy, _ = exact.ground_states(model)
+        report["exact_ground_energy"] = ground_energy
+        report["found_ground_state"] = bool(
+            best_energy <= ground_energy + 1e-9 * max(1.0, abs(ground_energy))
+        )
+    return report
+
+
+def _run_exact(args: argparse.Namespace) -> dict[str, Any]:
+    model = _build_model(args)
+    result = exact.enumerate_model(model, args.temperature)
+    return {
+        "graph": args.graph,
+        "nodes": model.n_spins,
+        "model": model.name,
+        "temperature": result.temperature,
+        "log_partition": result.log_partition,
+        "mean_energy": result.mean_energy,
+        "energy_per_spin": result.mean_energy / model.n_spins,
+        "heat_capacity": result.heat_capacity,
+        "heat_capacity_per_spin": result.heat_capacity / model.n_spins,
+        "abs_magnetization": result.mean_abs_magnetization,
+        "magnetization_squared": result.mean_magnetization_squared,
+        "ground_energy": result.ground_energy,
+        "ground_state_count": int(result.ground_state_indices.size),
+    }
+
+
+def _run_backends(_: argparse.Namespace) -> dict[str, Any]:
+    return {"backends": [dataclasses.asdict(row) for row in available_backends()]}
+
+
+def _print_text(report: dict[str, Any]) -> None:
+    if "backends" in report:
+        for row in report["backends"]:
+            status = f"{row['device']} {row['version']}" if row["available"] else row["reason"]
+            print(f"{row['name']:<10} {'yes' if row['available'] else 'no ':<4} {status}")
+        return
+    for key, value in report.items():
+        if isinstance(value, list) and len(value) > 12:
+            value = f"[{len(value)} values]"
+        print(f"{key:<28} {value}")
+
+
+_COMMANDS = {
+    "backends": _run_backends,
+    "ising": _run_ising,
+    "anneal": _run_anneal,
+    "exact": _run_exact,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit status (0, or 2 for bad input)."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        report = _COMMANDS[args.command](args)
+    except (_UsageError, ValueError, BackendUnavailable) as error:
+        print(f"thermolab: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_text(report)
+    return 0
