@@ -1,0 +1,23 @@
+"""The home page in a real browser: it renders, with no exception box."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_renders_in_chromium(open_app, tmp_path):
+    page = open_app("/")
+
+    heading = page.get_by_role("heading", name="ThermoLab", exact=True)
+    heading.wait_for(state="visible")
+    assert heading.is_visible()
+    assert page.title() == "ThermoLab"
+    page.get_by_text("The honesty rule").wait_for(state="visible")
+    page.get_by_text("numpy", exact=True).first.wait_for(state="visible")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    screenshot = tmp_path / "home.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000

@@ -1,0 +1,139 @@
+"""Which energy meters this machine offers, probed once and reported in one line each.
+
+`probe_meters()` never raises: a meter that cannot be read says why (library missing, no device,
+permission denied) so the app and the command line can show it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["RAPL_ROOT", "MeterStatus", "probe_estimate", "probe_meters", "probe_nvml", "probe_rapl"]
+
+#: Where the Linux powercap framework exposes RAPL zones (intel-rapl:0, intel-rapl:0:0, …).
+RAPL_ROOT = Path("/sys/class/powercap")
+
+MeterKind = Literal["measured", "estimated"]
+
+
+@dataclass(frozen=True)
+class MeterStatus:
+    """One energy meter and whether it can be read here.
+
+    name: "NVML", "RAPL" or "estimate".
+    available: True when readings can be taken now.
+    detail: one line, for people: what was found, or why the meter is unavailable.
+    kind: "measured" for a sensor, "estimated" for a model (never shown as a measurement).
+    """
+
+    name: str
+    available: bool
+    detail: str
+    kind: MeterKind = "measured"
+
+
+def probe_nvml() -> MeterStatus:
+    """NVIDIA GPUs through NVML: GPU names and whether the total-energy counter is supported."""
+    try:
+        import pynvml
+    except ImportError as exc:
+        return MeterStatus("NVML", False, f"pynvml is not installed ({exc})")
+
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # NVMLError subclasses; the library may be absent entirely.
+        return MeterStatus("NVML", False, f"NVML did not initialise: {_one_line(exc)}")
+
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+        gpus = []
+        for index in range(count):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            name = pynvml.nvmlDeviceGetName(handle)
+            if isinstance(name, bytes):
+                name = name.decode(errors="replace")
+            try:
+                pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+                counter = "energy counter supported"
+            except Exception as exc:
+                counter = f"no energy counter ({_one_line(exc)})"
+            gpus.append(f"GPU {index}: {name}, {counter}")
+    except Exception as exc:
+        return MeterStatus("NVML", False, f"NVML initialised but a query failed: {_one_line(exc)}")
+    finally:
+        with contextlib.suppress(Exception):
+            pynvml.nvmlShutdown()
+
+    if not gpus:
+        return MeterStatus("NVML", False, "NVML initialised but sees no GPU")
+    return MeterStatus("NVML", True, "; ".join(gpus))
+
+
+def probe_rapl(root: Path | None = None) -> MeterStatus:
+    """CPU package/DRAM energy through RAPL: readable `intel-rapl:*/energy_uj` counters.
+
+    root: the powercap directory (default `RAPL_ROOT`, read at call time so tests can move it).
+    """
+    root = RAPL_ROOT if root is None else Path(root)
+    zones = sorted(p for p in root.glob("intel-rapl:*") if (p / "energy_uj").exists())
+    if not zones:
+        return MeterStatus(
+            "RAPL",
+            False,
+            f"absent: no intel-rapl:*/energy_uj under {root} "
+            "(not exposed here: VM, container, or a CPU without RAPL)",
+        )
+
+    readable, denied, failed = [], [], []
+    for zone in zones:
+        try:
+            int((zone / "energy_uj").read_text().strip())
+        except PermissionError:
+            denied.append(zone.name)
+            continue
+        except (OSError, ValueError) as exc:
+            failed.append(f"{zone.name} ({_one_line(exc)})")
+            continue
+        readable.append(_zone_label(zone))
+
+    if readable:
+        return MeterStatus("RAPL", True, f"{len(readable)} zone(s) readable: {', '.join(readable)}")
+    if denied:
+        return MeterStatus(
+            "RAPL",
+            False,
+            f"permission denied reading energy_uj in {len(denied)} zone(s) "
+            "(root-only since Linux 5.10)",
+        )
+    return MeterStatus("RAPL", False, f"unreadable: {'; '.join(failed)}")
+
+
+def probe_estimate() -> MeterStatus:
+    """The fallback that always exists: a labelled power model, not a measurement."""
+    return MeterStatus(
+        "estimate",
+        True,
+        "a model (device power × utilisation × time), labelled as an estimate; not a measurement",
+        kind="estimated",
+    )
+
+
+def probe_meters() -> list[MeterStatus]:
+    """All meters, in display order: NVML, RAPL, estimate. Never raises."""
+    return [probe_nvml(), probe_rapl(), probe_estimate()]
+
+
+def _zone_label(zone: Path) -> str:
+    try:
+        name = (zone / "name").read_text().strip()
+    except OSError:
+        return zone.name
+    return f"{name} ({zone.name})" if name else zone.name
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "…"
