@@ -52,6 +52,7 @@ def test_ising_contract(capsys):
     ):
         assert isinstance(report[key], float), key
     assert report["spin_updates_per_second"] > 0
+    assert isinstance(report["warnings"], list)
     # At T = 1.8 a 16×16 lattice is ordered: energy near Onsager's −1.86.
     onsager = float(exact.onsager_energy_per_spin(1.8))
     assert abs(report["energy_per_spin"] - onsager) < 4 * report["energy_per_spin_stderr"] + 0.01

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,9 +140,15 @@ def _build_model(args: argparse.Namespace) -> problems.IsingModel:
     )
 
 
-def _mean_and_error(trace: np.ndarray) -> tuple[float, float, float]:
-    """Mean, its standard error from τ_int, and τ_int, of a (n_samples, n_chains) series."""
-    tau = diagnostics.integrated_autocorrelation_time(trace)
+def _mean_and_error(trace: np.ndarray, notes: list[str]) -> tuple[float, float, float]:
+    """Mean, its standard error from τ_int, and τ_int, of a (n_samples, n_chains) series.
+
+    A warning from the τ_int estimate (trace too short for it) is appended to `notes`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tau = diagnostics.integrated_autocorrelation_time(trace)
+    notes.extend(str(warning.message) for warning in caught)
     error = float(np.std(trace) * math.sqrt(tau / trace.size))
     return float(np.mean(trace)), error, tau
 
@@ -161,8 +168,9 @@ def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     energies = result.energies[args.burn_in :] / model.n_spins
     abs_magnetization = np.abs(result.magnetizations[args.burn_in :])
-    energy_mean, energy_error, energy_tau = _mean_and_error(energies)
-    magnet_mean, magnet_error, magnet_tau = _mean_and_error(abs_magnetization)
+    notes: list[str] = []
+    energy_mean, energy_error, energy_tau = _mean_and_error(energies, notes)
+    magnet_mean, magnet_error, magnet_tau = _mean_and_error(abs_magnetization, notes)
     updates = (args.burn_in + args.sweeps) * args.chains * model.n_spins
     report: dict[str, Any] = {
         "lattice": args.lattice,
@@ -184,6 +192,7 @@ def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": seconds,
         "spin_updates_per_second": updates / seconds,
         "timing_note": "wall time of one sampling call, including any jit compilation",
+        "warnings": notes,
     }
     if args.coupling > 0 and args.field == 0 and not args.open:
         report["onsager_energy_per_spin"] = float(
