@@ -122,7 +122,10 @@ def _graph_sweep(state, key, beta, params, algorithm: str):
 
     def update_block(spins, block):
         index, neighbours, couplings, fields, block_key = block
-        local = (spins[:, neighbours].astype(jnp.float32) * couplings).sum(-1) + fields
+        # A contraction, not multiply-then-reduce: XLA:CPU hands the latter to a slow fusion
+        # (measured 15 → 60 M updates/s on a random 3-regular graph with 10 000 spins).
+        gathered = spins[:, neighbours].astype(jnp.float32)
+        local = jnp.einsum("cbd,bd->cb", gathered, couplings) + fields
         uniform = jax.random.uniform(block_key, (spins.shape[0], index.shape[0]))
         new = _flip_or_draw(spins[:, index], local, beta, uniform, algorithm)
         return spins.at[:, index].set(new), None
