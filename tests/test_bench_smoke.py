@@ -1,0 +1,85 @@
+"""Smoke test of bench/sampler.py: `--quick` runs end to end and writes a well-formed JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "bench" / "sampler.py"
+CONTESTANTS = (
+    "jax-gibbs",
+    "jax-metropolis",
+    "jax-gibbs-x8",
+    "jax-metropolis-x8",
+    "numpy-gibbs",
+    "dwave-sa",
+    "openjij-sa",
+    "thrml-gibbs",
+)
+PEERS = {"dwave-sa", "openjij-sa", "thrml-gibbs"}
+RNG = ("numpy-pcg64", "numpy-philox", "torch-rand", "jax-threefry", "jax-rbg", "jax-unsafe_rbg")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "sampler.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--quiet", "--json", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "target at L256" in proc.stdout
+    return json.loads(out.read_text())
+
+
+def test_top_level_keys(report: dict) -> None:
+    for key in ("settings", "machine", "packages", "peers", "sizes", "targets", "method"):
+        assert key in report
+    assert report["settings"]["quick"] is True
+    assert report["machine"]["cpu_count"] >= 1
+    assert report["packages"]["jax"] and report["packages"]["numpy"]
+    assert set(report["peers"]) == {"dwave-samplers", "openjij", "thrml"}
+    for peer in report["peers"].values():
+        assert peer["available"] or peer["reason"]
+
+
+def test_every_size_has_positive_rates(report: dict) -> None:
+    assert len(report["sizes"]) >= 1
+    for size in report["sizes"]:
+        assert size["updates"] == size["n_spins"] * size["sweeps"]
+        assert set(size["contestants"]) == set(CONTESTANTS)
+        for name, m in size["contestants"].items():
+            if name in PEERS:
+                assert m["status"] in {"ok", "unavailable", "error", "skipped"}
+                if m["status"] != "ok":
+                    assert m["reason"]
+                    continue
+            else:
+                assert m["status"] == "ok", (name, m["reason"])
+            assert m["rate"] > 0 and m["updates"] == size["updates"]
+            assert m["energy_per_spin"] < 0  # ferromagnet at β = 0.4: a sign slip shows here
+        assert set(size["rng"]) == set(RNG)
+        assert any(m["status"] == "ok" and m["rate"] > 0 for m in size["rng"].values())
+        assert size["rng_bound"]["rate"] > 0
+        assert size["ratios"]["jax_gibbs_over_rng_bound"] > 0
+
+
+def test_targets_are_reported_not_asserted(report: dict) -> None:
+    targets = report["targets"]
+    assert targets["size"] == "L256"
+    for key in ("jax_gibbs_vs_best_peer", "jax_gibbs_vs_rng_bound"):
+        assert targets[key]["status"] in {"PASS", "MISS", "n/a"}
