@@ -1,0 +1,47 @@
+"""QAOA on ThermoLab's `IsingModel`s, with PennyLane, beside classical baselines on the same model.
+
+Modules: `hamiltonian` (cost and mixer operators), `instance` (what is solved and how it is
+scored), `qaoa` (circuits, optimisation, sampling), `landscape` (p = 1 closed form and grids),
+`baselines` (exact, annealing, tempering, random on the same model). PennyLane is imported only
+inside this package, and only when a circuit or operator is built.
+"""
+
+from thermolab.quantum.hamiltonian import (
+    MAX_QUBITS,
+    basis_spins,
+    check_qubit_count,
+    cost_hamiltonian,
+    hamiltonian_diagonal,
+    mixer_hamiltonian,
+)
+from thermolab.quantum.instance import QaoaInstance
+from thermolab.quantum.qaoa import (
+    DEFAULT_DEVICE,
+    LayerResult,
+    OptimisationResult,
+    QaoaCircuit,
+    interp_init,
+    optimise,
+    ramp_init,
+    sample_states,
+    solve,
+)
+
+__all__ = [
+    "DEFAULT_DEVICE",
+    "MAX_QUBITS",
+    "LayerResult",
+    "OptimisationResult",
+    "QaoaCircuit",
+    "QaoaInstance",
+    "basis_spins",
+    "check_qubit_count",
+    "cost_hamiltonian",
+    "hamiltonian_diagonal",
+    "interp_init",
+    "mixer_hamiltonian",
+    "optimise",
+    "ramp_init",
+    "sample_states",
+    "solve",
+]
