@@ -6,6 +6,7 @@ scored), `qaoa` (circuits, optimisation, sampling), `landscape` (p = 1 closed fo
 inside this package, and only when a circuit or operator is built.
 """
 
+from thermolab.quantum.baselines import BaselineResult, run_baselines
 from thermolab.quantum.hamiltonian import (
     MAX_QUBITS,
     basis_spins,
@@ -26,22 +27,28 @@ from thermolab.quantum.qaoa import (
     sample_states,
     solve,
 )
+from thermolab.quantum.summary import comparison_rows, results_json, sampled_objectives
 
 __all__ = [
     "DEFAULT_DEVICE",
     "MAX_QUBITS",
+    "BaselineResult",
     "LayerResult",
     "OptimisationResult",
     "QaoaCircuit",
     "QaoaInstance",
     "basis_spins",
     "check_qubit_count",
+    "comparison_rows",
     "cost_hamiltonian",
     "hamiltonian_diagonal",
     "interp_init",
     "mixer_hamiltonian",
     "optimise",
     "ramp_init",
+    "results_json",
+    "run_baselines",
     "sample_states",
+    "sampled_objectives",
     "solve",
 ]
