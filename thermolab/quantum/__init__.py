@@ -14,13 +14,21 @@ from thermolab.quantum.hamiltonian import (
     cost_hamiltonian,
     hamiltonian_diagonal,
     mixer_hamiltonian,
+    state_vector_bytes,
 )
 from thermolab.quantum.instance import QaoaInstance
+from thermolab.quantum.landscape import (
+    closed_form_applies,
+    maxcut_p1_expected_cut,
+    p1_landscape,
+    simulated_p1_expected_energy,
+)
 from thermolab.quantum.qaoa import (
     DEFAULT_DEVICE,
     LayerResult,
     OptimisationResult,
     QaoaCircuit,
+    energy_scale,
     interp_init,
     optimise,
     ramp_init,
@@ -28,6 +36,14 @@ from thermolab.quantum.qaoa import (
     solve,
 )
 from thermolab.quantum.summary import comparison_rows, results_json, sampled_objectives
+
+
+def load_pennylane() -> str:
+    """Import PennyLane (slow, seconds) and return its version; pages call this once, cached."""
+    import pennylane
+
+    return pennylane.__version__
+
 
 __all__ = [
     "DEFAULT_DEVICE",
@@ -39,16 +55,23 @@ __all__ = [
     "QaoaInstance",
     "basis_spins",
     "check_qubit_count",
+    "closed_form_applies",
     "comparison_rows",
     "cost_hamiltonian",
+    "energy_scale",
     "hamiltonian_diagonal",
     "interp_init",
+    "load_pennylane",
+    "maxcut_p1_expected_cut",
     "mixer_hamiltonian",
     "optimise",
+    "p1_landscape",
     "ramp_init",
     "results_json",
     "run_baselines",
     "sample_states",
     "sampled_objectives",
+    "simulated_p1_expected_energy",
     "solve",
+    "state_vector_bytes",
 ]

@@ -20,7 +20,7 @@ import numpy as np
 from thermolab import exact
 from thermolab.backends import get_backend, temperature_schedule
 from thermolab.quantum.instance import QaoaInstance
-from thermolab.quantum.qaoa import _energy_scale
+from thermolab.quantum.qaoa import energy_scale
 
 __all__ = ["BaselineResult", "run_baselines"]
 
@@ -63,7 +63,7 @@ def run_baselines(
 ) -> list[BaselineResult]:
     """exact, annealing, tempering and random on `instance.model`, in that order."""
     model = instance.model
-    scale = _energy_scale(instance)
+    scale = energy_scale(instance)
     rows = []
 
     start = time.perf_counter()

@@ -27,6 +27,7 @@ __all__ = [
     "LayerResult",
     "OptimisationResult",
     "QaoaCircuit",
+    "energy_scale",
     "interp_init",
     "optimise",
     "ramp_init",
@@ -45,7 +46,7 @@ class StopRequested(Exception):
     """Raised inside an optimiser's callback when the caller asks to stop."""
 
 
-def _energy_scale(instance: QaoaInstance) -> float:
+def energy_scale(instance: QaoaInstance) -> float:
     """A typical |J| or |h|: the ramp's γ is divided by it so that γ·J is O(1)."""
     _, couplings = instance.model.edges()
     values = np.abs(np.concatenate([couplings, instance.model.fields]))
@@ -314,7 +315,7 @@ def solve(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     should_stop = should_stop or (lambda: False)
     rng = np.random.default_rng(seed)
-    scale = _energy_scale(instance)
+    scale = energy_scale(instance)
     results: list[LayerResult] = []
     total = p_max * restarts
     for p in range(1, p_max + 1):
