@@ -214,7 +214,7 @@ def landscape(quantum, viz, instance, layers) -> None:
     st.caption(
         f"{method}: {size} × {size} grid"
         + (" (Wang–Hadfield–Jiang–Rieffel formula, no simulation)" if closed else "")
-        + "; white line: the p = 1 optimiser's path from its best start."
+        + "; red line: the p = 1 optimiser's path from its best start, white star: where it ended."
     )
 
 

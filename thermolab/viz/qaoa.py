@@ -143,8 +143,8 @@ def landscape_figure(
                 x=path[:, 0],
                 y=path[:, 1],
                 mode="lines+markers",
-                line={"color": "white", "width": 2},
-                marker={"size": 5, "color": "white"},
+                line={"color": "#ff4b4b", "width": 2},
+                marker={"size": 5, "color": "#ff4b4b", "line": {"color": "white", "width": 1}},
                 name="optimiser path",
             )
         )
@@ -153,7 +153,12 @@ def landscape_figure(
                 x=[path[-1, 0]],
                 y=[path[-1, 1]],
                 mode="markers",
-                marker={"size": 13, "color": "red", "symbol": "star"},
+                marker={
+                    "size": 14,
+                    "color": "white",
+                    "symbol": "star",
+                    "line": {"color": "black", "width": 1},
+                },
                 name="end",
             )
         )
@@ -163,7 +168,7 @@ def landscape_figure(
         yaxis_title="β",
         height=450,
         margin={"l": 50, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.25},
     )
     return figure
 
@@ -178,11 +183,14 @@ def ratio_figure(
         go.Scatter(x=list(layers), y=list(ratios), mode="lines+markers", name="QAOA (expectation)")
     )
     dashes = ("dash", "dot", "dashdot", "longdash")
-    for k, (name, ratio) in enumerate((baselines or {}).items()):
+    grouped: dict[float, list[str]] = {}  # methods with the same ratio share one line
+    for name, ratio in (baselines or {}).items():
+        grouped.setdefault(round(float(ratio), 6), []).append(name)
+    for k, (ratio, names) in enumerate(grouped.items()):
         figure.add_hline(
             y=ratio,
-            line={"dash": dashes[k % len(dashes)]},
-            annotation_text=f"{name} {ratio:.3f}",
+            line={"dash": dashes[k % len(dashes)], "color": "grey"},
+            annotation_text=f"{', '.join(names)}: {ratio:.3f}",
             annotation_position="bottom right",
         )
     figure.update_layout(
