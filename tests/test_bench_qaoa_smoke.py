@@ -34,5 +34,6 @@ def test_quick_benchmark_runs(tmp_path):
     assert set(landscape["seconds"]) == {
         "closed form",
         "numpy state vector",
-        "lightning.qubit circuit",
+        "lightning.qubit circuit (5 × 5, measured)",
+        "lightning.qubit circuit (extrapolated)",
     }
