@@ -6,6 +6,7 @@ baselines; long optimisations run as a thermolab.jobs job polled by a fragment.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -290,15 +291,9 @@ def results(quantum, viz, result) -> None:
         )
     export = quantum.results_json(instance, layers, baselines, settings)
     buffer = io.StringIO()
-    columns = list(rows[0])
-    buffer.write(",".join(columns) + "\n")
-    for row in rows:
-        buffer.write(
-            ",".join(
-                json.dumps(row[c]) if isinstance(row[c], str) else f"{row[c]}" for c in columns
-            )
-            + "\n"
-        )
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
     left, right = st.columns(2)
     left.download_button(
         "Download table (CSV)", buffer.getvalue(), "qaoa_comparison.csv", "text/csv"

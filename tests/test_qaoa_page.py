@@ -127,3 +127,21 @@ def test_playground_problem_is_offered_and_a_lattice_too_big_is_refused():
     app.run()
     no_exception(app)
     assert any("256 qubits" in e.value for e in app.error)
+
+
+def test_a_long_run_can_be_stopped():
+    app = fresh()
+    app.sidebar.number_input(key="qaoa.n").set_value(10)
+    app.sidebar.slider(key="qaoa.p").set_value(6)
+    app.sidebar.number_input(key="qaoa.steps").set_value(500)
+    app.sidebar.number_input(key="qaoa.restarts").set_value(10)
+    app.run()
+    app.button(key="qaoa.run").click().run()
+    no_exception(app)
+    job = app.session_state["qaoa.job"]
+    app.button(key="qaoa.stop").click().run()
+    assert job.wait(30), "the stopped job did not end"
+    assert job.status == "stopped"
+    app.run()
+    no_exception(app)
+    assert any("stopped" in w.value for w in app.warning)

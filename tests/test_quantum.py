@@ -12,6 +12,7 @@ from thermolab.quantum import (
     QaoaCircuit,
     QaoaInstance,
     basis_spins,
+    check_cost_hamiltonian,
     comparison_rows,
     cost_hamiltonian,
     hamiltonian_diagonal,
@@ -45,6 +46,15 @@ def test_hamiltonian_diagonal_equals_model_energy_on_every_basis_state(seed):
     matrix = qml.matrix(hamiltonian, wire_order=range(6))
     np.testing.assert_allclose(np.diag(matrix).real, expected, atol=1e-12)
     assert np.allclose(matrix - np.diag(np.diag(matrix)), 0)
+
+
+def test_check_cost_hamiltonian_catches_a_wrong_sign():
+    model = problems.sherrington_kirkpatrick(4, seed=3, field=0.2)
+    energies = exact.energy(model, basis_spins(4))
+    assert check_cost_hamiltonian(model, cost_hamiltonian(model), energies) < 1e-12
+    flipped = problems.IsingModel(-model.couplings, model.fields)
+    with pytest.raises(RuntimeError, match="does not match"):
+        check_cost_hamiltonian(model, cost_hamiltonian(flipped), energies)
 
 
 def test_basis_order_reads_bit_one_as_spin_plus_one():

@@ -10,6 +10,7 @@ from thermolab.quantum.baselines import BaselineResult, run_baselines
 from thermolab.quantum.hamiltonian import (
     MAX_QUBITS,
     basis_spins,
+    check_cost_hamiltonian,
     check_qubit_count,
     cost_hamiltonian,
     hamiltonian_diagonal,
@@ -54,6 +55,7 @@ __all__ = [
     "QaoaCircuit",
     "QaoaInstance",
     "basis_spins",
+    "check_cost_hamiltonian",
     "check_qubit_count",
     "closed_form_applies",
     "comparison_rows",

@@ -19,6 +19,7 @@ from thermolab.problems import IsingModel
 __all__ = [
     "MAX_QUBITS",
     "basis_spins",
+    "check_cost_hamiltonian",
     "check_qubit_count",
     "cost_hamiltonian",
     "hamiltonian_diagonal",
@@ -118,3 +119,14 @@ def hamiltonian_diagonal(hamiltonian, n_qubits: int) -> np.ndarray:
             values = values * z[:, int(wire)]
         diagonal += values
     return diagonal
+
+
+def check_cost_hamiltonian(model: IsingModel, hamiltonian, energies: np.ndarray, constant=0.0):
+    """Raise if diag(H_C) differs from E(s) + constant on any basis state; returns the largest
+    difference. `energies`: E of every basis state in PennyLane's order, (2ⁿ,)."""
+    diagonal = hamiltonian_diagonal(hamiltonian, model.n_spins)
+    error = float(np.abs(diagonal - np.asarray(energies) - constant).max())
+    scale = max(1.0, float(np.abs(energies).max()))
+    if error > 1e-9 * scale:
+        raise RuntimeError(f"cost Hamiltonian does not match the model's energy (off by {error:g})")
+    return error

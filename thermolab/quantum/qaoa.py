@@ -18,7 +18,11 @@ from typing import Literal
 
 import numpy as np
 
-from thermolab.quantum.hamiltonian import cost_hamiltonian, mixer_hamiltonian
+from thermolab.quantum.hamiltonian import (
+    check_cost_hamiltonian,
+    cost_hamiltonian,
+    mixer_hamiltonian,
+)
 from thermolab.quantum.instance import QaoaInstance
 
 __all__ = [
@@ -314,6 +318,9 @@ def solve(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     should_stop = should_stop or (lambda: False)
+    check_cost_hamiltonian(
+        instance.model, cost_hamiltonian(instance.model), instance.basis_energies
+    )  # the circuit's cost is the model's energy, state by state
     rng = np.random.default_rng(seed)
     scale = energy_scale(instance)
     results: list[LayerResult] = []
