@@ -235,3 +235,22 @@ def test_bad_settings_are_refused():
         optimise(QaoaCircuit(instance, 1), [0.1, 0.1], "newton")
     with pytest.raises(ValueError, match="finite"):
         QaoaCircuit(instance, 1).energy([np.nan, 0.1])
+
+
+def test_default_qubit_is_the_fallback_when_lightning_fails(monkeypatch):
+    import pennylane as qml
+
+    real_device = qml.device
+
+    def device(name, *args, **kwargs):
+        if name == "lightning.qubit":
+            raise RuntimeError("lightning not built for this CPU")
+        return real_device(name, *args, **kwargs)
+
+    monkeypatch.setattr(qml, "device", device)
+    instance = QaoaInstance.maxcut(problems.ring_graph(4))
+    circuit = QaoaCircuit(instance, 1)
+    assert circuit.device_name == "default.qubit" and circuit.diff_method == "adjoint"
+    assert "lightning not built" in circuit.note
+    reference = maxcut_p1_expected_cut(instance.graph, 0.3, -0.4)
+    assert instance.cut_from_energy(circuit.energy([0.3, -0.4])) == pytest.approx(reference)

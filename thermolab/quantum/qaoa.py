@@ -290,6 +290,7 @@ class LayerResult:
     best_run: OptimisationResult
     probabilities: np.ndarray = field(repr=False)
     expected_objective: float = 0.0  # mean cut (MaxCut) or mean E + constant
+    device: str = ""  # the PennyLane device and gradient used, and any fallback note
 
 
 def solve(
@@ -363,6 +364,8 @@ def solve(
                 best_run=best,
                 probabilities=probabilities,
                 expected_objective=float(instance.objective(mean_energy)),
+                device=f"{circuit.device_name}, {circuit.diff_method}"
+                + (f" ({circuit.note})" if circuit.note else ""),
             )
         )
         if report is not None:

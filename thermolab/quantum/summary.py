@@ -37,7 +37,7 @@ def comparison_rows(
                 "approximation ratio": layer.ratio,
                 "P(optimal)": layer.optimal_probability,
                 "seconds": layer.seconds,
-                "note": f"expectation; {layer.evaluations} circuit evaluations",
+                "note": f"expectation; {layer.evaluations} circuit evaluations on {layer.device}",
             }
         )
     for base in baselines:
@@ -90,6 +90,7 @@ def results_json(
                 "optimal_probability": layer.optimal_probability,
                 "seconds": layer.seconds,
                 "evaluations": layer.evaluations,
+                "device": layer.device,
                 "restart_energies": _floats(layer.restart_energies),
                 "path": layer.best_run.path.tolist(),
                 "path_energies": _floats(layer.best_run.path_energies),
