@@ -29,6 +29,7 @@ from thermolab.backends import (
 )
 
 GRAPHS = ("sk", "regular", "er", "ring", "lattice")
+QAOA_GRAPHS = ("ring", "regular", "er")
 EXIT_BAD_INPUT = 2
 
 
@@ -118,6 +119,24 @@ def _build_parser() -> _Parser:
     _add_graph_options(exact_parser)
     exact_parser.add_argument("--temperature", type=_positive_float, required=True)
     exact_parser.add_argument("--json", action="store_true")
+
+    qaoa = commands.add_parser("qaoa", help="QAOA for MaxCut beside classical baselines")
+    qaoa.add_argument("--graph", choices=QAOA_GRAPHS, required=True)
+    qaoa.add_argument("--nodes", type=_positive_int, required=True, help="number of qubits")
+    qaoa.add_argument("--degree", type=_positive_int, default=3, help="for --graph regular")
+    qaoa.add_argument(
+        "--edge-probability", type=float, default=0.5, help="for --graph er, in [0, 1]"
+    )
+    qaoa.add_argument("--layers", type=_positive_int, default=1, help="QAOA depth p")
+    qaoa.add_argument("--method", choices=("bfgs", "adam"), default="bfgs")
+    qaoa.add_argument("--init", choices=("interp", "ramp"), default="interp")
+    qaoa.add_argument("--restarts", type=_positive_int, default=3)
+    qaoa.add_argument("--steps", type=_positive_int, default=100, help="iterations per restart")
+    qaoa.add_argument("--shots", type=_positive_int, default=1000)
+    qaoa.add_argument("--device", default="lightning.qubit", help="PennyLane device name")
+    qaoa.add_argument("--backend", default="numpy", help="sampler for the classical baselines")
+    qaoa.add_argument("--seed", type=int, default=0)
+    qaoa.add_argument("--json", action="store_true")
     return parser
 
 
@@ -256,6 +275,59 @@ def _run_exact(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
+    from thermolab import quantum
+
+    n = args.nodes
+    quantum.check_qubit_count(n)
+    graph = {
+        "ring": lambda: problems.ring_graph(n),
+        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
+        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
+    }[args.graph]()
+    instance = quantum.QaoaInstance.maxcut(graph)
+    layers = quantum.solve(
+        instance,
+        args.layers,
+        method=args.method,
+        init=args.init,
+        restarts=args.restarts,
+        steps=args.steps,
+        device=args.device,
+        seed=args.seed,
+    )
+    baselines = quantum.run_baselines(instance, backend=args.backend, seed=args.seed)
+    top = layers[-1]
+    _, cuts = quantum.sampled_objectives(instance, top, args.shots, seed=args.seed)
+    return {
+        "graph": args.graph,
+        "nodes": n,
+        "edges": len(graph.edges),
+        "model": instance.name,
+        "layers": args.layers,
+        "device": args.device,
+        "gammas": top.gammas.tolist(),
+        "betas": top.betas.tolist(),
+        "expected_cut": top.expected_objective,
+        "max_cut": instance.max_cut,
+        "approximation_ratio": top.ratio,
+        "optimal_probability": top.optimal_probability,
+        "shots": args.shots,
+        "best_sampled_cut": float(cuts.max()),
+        "mean_sampled_cut": float(cuts.mean()),
+        "ratio_by_layer": [layer.ratio for layer in layers],
+        "wall_seconds": sum(layer.seconds for layer in layers),
+        "baselines": {
+            row.method: {
+                "cut": row.objective,
+                "approximation_ratio": row.ratio,
+                "seconds": row.seconds,
+            }
+            for row in baselines
+        },
+    }
+
+
 def _run_backends(_: argparse.Namespace) -> dict[str, Any]:
     return {"backends": [dataclasses.asdict(row) for row in available_backends()]}
 
@@ -267,6 +339,8 @@ def _print_text(report: dict[str, Any]) -> None:
             print(f"{row['name']:<10} {'yes' if row['available'] else 'no ':<4} {status}")
         return
     for key, value in report.items():
+        if isinstance(value, dict):
+            value = json.dumps(value)
         if isinstance(value, list) and len(value) > 12:
             value = f"[{len(value)} values]"
         print(f"{key:<28} {value}")
@@ -277,6 +351,7 @@ _COMMANDS = {
     "ising": _run_ising,
     "anneal": _run_anneal,
     "exact": _run_exact,
+    "qaoa": _run_qaoa,
 }
 
 

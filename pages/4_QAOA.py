@@ -1,0 +1,360 @@
+"""QAOA on the same problems the p-bit samplers solve, side by side with them.
+
+Thin page: widgets in, figures out. The engine (thermolab.quantum) builds the circuits and the
+baselines; long optimisations run as a thermolab.jobs job polled by a fragment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import streamlit as st
+
+from thermolab import problems
+from thermolab.jobs import get_manager
+
+STATE = st.session_state
+PLAYGROUND_KEY = "thermolab.problem"
+MAX_NODES_INPUT = 30  # the widget allows a little more than the engine so the refusal shows
+SOURCES = ("ring", "random 3-regular", "Erdős–Rényi", "weighted graph", "QUBO")
+PLAYGROUND = "Ising playground's problem"
+DEFAULT_EDGES = "0 1 1.0\n1 2 2.0\n2 3 1.0\n3 0 0.5\n0 2 1.5\n3 4 1.0\n4 1 1.0"
+DEFAULT_QUBO = "-1 2 0 0\n0 -1 2 0\n0 0 -1 2\n0 0 0 -1"
+
+st.set_page_config(page_title="QAOA · ThermoLab", page_icon="⚛️", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading PennyLane and the QAOA engine…")
+def engine():
+    """thermolab.quantum and its figures, imported once per server process."""
+    import thermolab.quantum as quantum
+    from thermolab.viz import qaoa as viz
+
+    quantum.load_pennylane()
+    return quantum, viz
+
+
+def parse_edges(text: str) -> problems.WeightedGraph:
+    """Lines 'i j weight' (weight optional, default 1) → a weighted graph."""
+    rows = []
+    for number, line in enumerate(text.strip().splitlines(), start=1):
+        parts = line.replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) not in (2, 3):
+            raise ValueError(f"line {number}: expected 'i j [weight]', got {line!r}")
+        try:
+            i, j = int(parts[0]), int(parts[1])
+            weight = float(parts[2]) if len(parts) == 3 else 1.0
+        except ValueError:
+            raise ValueError(f"line {number}: not numbers: {line!r}") from None
+        rows.append((i, j, weight))
+    if not rows:
+        raise ValueError("type at least one edge, one per line: 'i j weight'")
+    edges = np.array([(i, j) for i, j, _ in rows])
+    if edges.min() < 0:
+        raise ValueError("node numbers must be 0 or more")
+    n = int(edges.max()) + 1
+    return problems.WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
+
+
+def parse_matrix(text: str) -> np.ndarray:
+    try:
+        rows = [
+            [float(x) for x in line.replace(",", " ").split()]
+            for line in text.strip().splitlines()
+            if line.strip()
+        ]
+    except ValueError:
+        raise ValueError("the QUBO must hold numbers only, one matrix row per line") from None
+    if not rows or any(len(row) != len(rows) for row in rows):
+        raise ValueError(f"the QUBO must be a square matrix ({len(rows)} rows typed)")
+    return np.array(rows)
+
+
+def build_instance(quantum):
+    """The problem chosen in the sidebar as a QaoaInstance (raises ValueError on bad input)."""
+    sources = SOURCES + ((PLAYGROUND,) if STATE.get(PLAYGROUND_KEY) is not None else ())
+    source = st.sidebar.selectbox("Problem", sources, key="qaoa.source")
+    seed = int(st.sidebar.number_input("Seed", 0, 10_000, 0, key="qaoa.seed"))
+    if source in ("ring", "random 3-regular", "Erdős–Rényi"):
+        n = int(st.sidebar.number_input("Nodes (qubits)", 2, MAX_NODES_INPUT, 8, key="qaoa.n"))
+        quantum.check_qubit_count(n)
+        if source == "ring":
+            graph = problems.ring_graph(n)
+        elif source == "random 3-regular":
+            graph = problems.random_regular_graph(n, 3, seed=seed)
+        else:
+            p = st.sidebar.slider("Edge probability", 0.0, 1.0, 0.5, 0.05, key="qaoa.er_p")
+            graph = problems.erdos_renyi_graph(n, p, seed=seed)
+        return quantum.QaoaInstance.maxcut(graph)
+    if source == "weighted graph":
+        text = st.sidebar.text_area("Edges: i j weight", DEFAULT_EDGES, key="qaoa.edges")
+        graph = parse_edges(text)
+        quantum.check_qubit_count(graph.n_nodes)
+        return quantum.QaoaInstance.maxcut(graph)
+    if source == "QUBO":
+        text = st.sidebar.text_area("QUBO matrix Q (minimise xᵀQx)", DEFAULT_QUBO, key="qaoa.q")
+        matrix = parse_matrix(text)
+        quantum.check_qubit_count(len(matrix))
+        return quantum.QaoaInstance.qubo(matrix)
+    model = STATE[PLAYGROUND_KEY]
+    return quantum.QaoaInstance.ising(model)
+
+
+def settings_form(instance) -> dict:
+    st.sidebar.subheader("QAOA")
+    return {
+        "p_max": int(st.sidebar.slider("Layers p (1 … p)", 1, 6, 2, key="qaoa.p")),
+        "method": st.sidebar.selectbox("Optimiser", ("bfgs", "adam"), key="qaoa.method"),
+        "init": st.sidebar.selectbox(
+            "Initialisation at p > 1", ("interp", "ramp"), key="qaoa.init"
+        ),
+        "restarts": int(st.sidebar.number_input("Restarts", 1, 10, 2, key="qaoa.restarts")),
+        "steps": int(st.sidebar.number_input("Iterations", 1, 500, 60, key="qaoa.steps")),
+        "learning_rate": float(
+            st.sidebar.number_input("Adam step size", 0.001, 1.0, 0.05, key="qaoa.lr")
+        ),
+        "shots": int(st.sidebar.number_input("Shots", 1, 100_000, 2000, key="qaoa.shots")),
+        "device": st.sidebar.selectbox(
+            "PennyLane device", ("lightning.qubit", "default.qubit"), key="qaoa.device"
+        ),
+        "backend": st.sidebar.selectbox(
+            "Sampler for the baselines", ("numpy", "jax"), key="qaoa.backend"
+        ),
+        "seed": int(STATE.get("qaoa.seed", 0)),
+    }
+
+
+def submit(quantum, instance, settings: dict) -> None:
+    def work(context):
+        def report(fraction, message, partial):
+            context.report(0.9 * fraction, message, partial=list(partial))
+
+        layers = quantum.solve(
+            instance,
+            settings["p_max"],
+            method=settings["method"],
+            init=settings["init"],
+            restarts=settings["restarts"],
+            steps=settings["steps"],
+            learning_rate=settings["learning_rate"],
+            device=settings["device"],
+            seed=settings["seed"],
+            report=report,
+            should_stop=lambda: context.stop_requested,
+        )
+        context.report(0.95, "classical baselines")
+        baselines = quantum.run_baselines(
+            instance, backend=settings["backend"], seed=settings["seed"]
+        )
+        return {
+            "instance": instance,
+            "settings": settings,
+            "layers": layers,
+            "baselines": baselines,
+        }
+
+    STATE["qaoa.job"] = get_manager().submit(f"QAOA {instance.name}", work, owner="qaoa")
+
+
+def collect_finished_job() -> None:
+    job = STATE.get("qaoa.job")
+    if job is None or not job.finished:
+        return
+    if job.status == "failed":
+        STATE["qaoa.error"] = job.error
+    elif job.result is not None:
+        STATE["qaoa.result"] = job.result
+        STATE.pop("qaoa.error", None)
+    STATE["qaoa.last_status"] = job.status
+    del STATE["qaoa.job"]
+
+
+def job_panel() -> None:
+    """Progress of the running job; reruns the whole page when it finishes."""
+    job = STATE.get("qaoa.job")
+    if job is None:
+        return
+    if job.finished:
+        collect_finished_job()
+        st.rerun(scope="app")
+    where = f" (queued, place {job.queue_position})" if job.status == "queued" else ""
+    st.progress(job.progress, text=f"{job.status}{where}: {job.message or 'starting…'}")
+    for layer in job.partial or []:
+        st.caption(
+            f"p = {layer.p}: ratio {layer.ratio:.4f}, P(optimal) {layer.optimal_probability:.3f}"
+        )
+    if st.button("Stop", key="qaoa.stop"):
+        job.stop()
+
+
+def landscape(quantum, viz, instance, layers) -> None:
+    scale = quantum.energy_scale(instance)
+    closed = quantum.closed_form_applies(instance)
+    if not closed and instance.n_qubits > 14:
+        st.info("No closed form for this instance; the simulated landscape is drawn for n ≤ 14.")
+        return
+    size = 100 if closed else 31
+    gammas = np.linspace(-math.pi / 2, math.pi / 2, size) / scale
+    betas = np.linspace(-math.pi / 4, math.pi / 4, size)
+    energies, method = quantum.p1_landscape(instance, gammas, betas)
+    label = f"expected {instance.objective_label()}"
+    path = None
+    first = next((layer for layer in layers if layer.p == 1), None)
+    if first is not None:
+        path = first.best_run.path
+    st.plotly_chart(
+        viz.landscape_figure(gammas, betas, instance.objective(energies), path, label, method),
+        key="qaoa.landscape",
+    )
+    st.caption(
+        f"{method}: {size} × {size} grid"
+        + (" (Wang–Hadfield–Jiang–Rieffel formula, no simulation)" if closed else "")
+        + "; red line: the p = 1 optimiser's path from its best start, white star: where it ended."
+    )
+
+
+def best_found_state(quantum, instance, layers, baselines, shots, seed):
+    """The best state any method produced (QAOA's sampled shots included)."""
+    candidates = [(base.energy, base.state, base.method) for base in baselines[1:3]]
+    if layers:
+        states, _ = quantum.sampled_objectives(instance, layers[-1], shots, seed)
+        from thermolab import exact
+
+        energies = exact.energy(instance.model, states)
+        k = int(np.argmin(energies))
+        candidates.insert(0, (float(energies[k]), states[k], f"QAOA p={layers[-1].p} shots"))
+    return min(candidates, key=lambda c: c[0])
+
+
+def results(quantum, viz, result) -> None:
+    instance, settings = result["instance"], result["settings"]
+    layers, baselines = result["layers"], result["baselines"]
+    label = instance.objective_label()
+    if not layers:
+        st.warning("The run stopped before p = 1 finished; nothing to show.")
+        return
+    rows = quantum.comparison_rows(instance, layers, baselines)
+    st.subheader(f"Comparison on {instance.name}")
+    st.dataframe(rows, hide_index=True, key="qaoa.table")
+    st.caption(
+        "QAOA rows: expectation over the optimised circuit's output (exact state-vector "
+        "probabilities). Ratio: "
+        + ("cut / maximum cut." if instance.is_maxcut else "(E_max − E) / (E_max − E_min).")
+        + " Seconds: wall time of this server, simulated; nothing here ran on quantum hardware."
+    )
+    left, right = st.columns(2)
+    with left:
+        energy, state, method = best_found_state(
+            quantum, instance, layers, baselines, settings["shots"], settings["seed"]
+        )
+        edges, couplings = instance.model.edges()
+        weights = -couplings if instance.is_maxcut else couplings
+        st.plotly_chart(
+            viz.graph_figure(
+                instance.n_qubits,
+                edges,
+                weights,
+                state,
+                f"Best {label} found: {float(instance.objective(energy)):g} ({method})",
+            ),
+            key="qaoa.graph",
+        )
+    with right:
+        ratios = {base.method: base.ratio for base in baselines}
+        st.plotly_chart(
+            viz.ratio_figure(
+                [layer.p for layer in layers], [layer.ratio for layer in layers], ratios
+            ),
+            key="qaoa.ratio",
+        )
+    left, right = st.columns(2)
+    with left:
+        landscape(quantum, viz, instance, layers)
+    with right:
+        p_values = [layer.p for layer in layers]
+        chosen = st.selectbox("Histogram of shots at p =", p_values, index=len(p_values) - 1)
+        layer = layers[p_values.index(chosen)]
+        _, values = quantum.sampled_objectives(instance, layer, settings["shots"], settings["seed"])
+        optimum = (
+            instance.max_cut if instance.is_maxcut else instance.ground_energy + instance.constant
+        )
+        st.plotly_chart(viz.histogram_figure(values, optimum, label), key="qaoa.histogram")
+        st.caption(
+            f"P(optimal) = {layer.optimal_probability:.4f} exactly; "
+            f"{np.mean(np.abs(values - optimum) < 1e-6):.4f} of {settings['shots']} shots."
+        )
+    export = quantum.results_json(instance, layers, baselines, settings)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    left, right = st.columns(2)
+    left.download_button(
+        "Download table (CSV)", buffer.getvalue(), "qaoa_comparison.csv", "text/csv"
+    )
+    right.download_button(
+        "Download results (JSON)",
+        json.dumps(export, indent=1),
+        "qaoa_results.json",
+        "application/json",
+    )
+
+
+st.title("QAOA")
+st.caption(
+    "The quantum approximate optimisation algorithm on the same Ising model the p-bit samplers "
+    "solve: cost Hamiltonian H_C = −Σ J_ij Z_i Z_j + Σ h_i Z_i (every coupling encoded), X mixer, "
+    "p layers, simulated with PennyLane — beside exact enumeration, simulated annealing, "
+    "parallel tempering and random guessing on the very same instance."
+)
+
+try:
+    quantum, viz = engine()
+except Exception as error:  # PennyLane missing or broken: say so, no traceback
+    st.error(f"The QAOA engine could not load: {type(error).__name__}: {error}")
+    st.stop()
+
+try:
+    instance = build_instance(quantum)
+except ValueError as error:
+    st.error(f"Cannot build this problem: {error}")
+    st.stop()
+
+settings = settings_form(instance)
+st.sidebar.caption(
+    f"{instance.n_qubits} qubits: one state vector is "
+    f"{quantum.state_vector_bytes(instance.n_qubits) / 2**10:,.0f} KiB."
+)
+collect_finished_job()
+
+running = STATE.get("qaoa.job") is not None
+if st.button("Run QAOA", type="primary", disabled=running, key="qaoa.run"):
+    try:
+        submit(quantum, instance, settings)
+    except ValueError as error:
+        st.error(str(error))
+    running = STATE.get("qaoa.job") is not None
+st.fragment(run_every=1.0 if running else None)(job_panel)()
+
+if STATE.get("qaoa.error"):
+    st.error(f"The last run failed: {STATE['qaoa.error']}")
+if STATE.get("qaoa.last_status") == "stopped":
+    st.warning("The last run was stopped; the results below hold the layers it finished.")
+result = STATE.get("qaoa.result")
+if result is None:
+    st.info("Choose a problem and press **Run QAOA**.")
+    edges, couplings = instance.model.edges()
+    st.plotly_chart(
+        viz.graph_figure(instance.n_qubits, edges, np.abs(couplings), None, instance.name),
+        key="qaoa.preview",
+    )
+else:
+    if result["instance"] is not instance and result["instance"].name != instance.name:
+        st.caption(f"Results below are for {result['instance'].name}; press Run for this problem.")
+    results(quantum, viz, result)

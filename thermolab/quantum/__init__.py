@@ -1,0 +1,79 @@
+"""QAOA on ThermoLab's `IsingModel`s, with PennyLane, beside classical baselines on the same model.
+
+Modules: `hamiltonian` (cost and mixer operators), `instance` (what is solved and how it is
+scored), `qaoa` (circuits, optimisation, sampling), `landscape` (p = 1 closed form and grids),
+`baselines` (exact, annealing, tempering, random on the same model). PennyLane is imported only
+inside this package, and only when a circuit or operator is built.
+"""
+
+from thermolab.quantum.baselines import BaselineResult, run_baselines
+from thermolab.quantum.hamiltonian import (
+    MAX_QUBITS,
+    basis_spins,
+    check_cost_hamiltonian,
+    check_qubit_count,
+    cost_hamiltonian,
+    hamiltonian_diagonal,
+    mixer_hamiltonian,
+    state_vector_bytes,
+)
+from thermolab.quantum.instance import QaoaInstance
+from thermolab.quantum.landscape import (
+    closed_form_applies,
+    maxcut_p1_expected_cut,
+    p1_landscape,
+    simulated_p1_expected_energy,
+)
+from thermolab.quantum.qaoa import (
+    DEFAULT_DEVICE,
+    LayerResult,
+    OptimisationResult,
+    QaoaCircuit,
+    energy_scale,
+    interp_init,
+    optimise,
+    ramp_init,
+    sample_states,
+    solve,
+)
+from thermolab.quantum.summary import comparison_rows, results_json, sampled_objectives
+
+
+def load_pennylane() -> str:
+    """Import PennyLane (slow, seconds) and return its version; pages call this once, cached."""
+    import pennylane
+
+    return pennylane.__version__
+
+
+__all__ = [
+    "DEFAULT_DEVICE",
+    "MAX_QUBITS",
+    "BaselineResult",
+    "LayerResult",
+    "OptimisationResult",
+    "QaoaCircuit",
+    "QaoaInstance",
+    "basis_spins",
+    "check_cost_hamiltonian",
+    "check_qubit_count",
+    "closed_form_applies",
+    "comparison_rows",
+    "cost_hamiltonian",
+    "energy_scale",
+    "hamiltonian_diagonal",
+    "interp_init",
+    "load_pennylane",
+    "maxcut_p1_expected_cut",
+    "mixer_hamiltonian",
+    "optimise",
+    "p1_landscape",
+    "ramp_init",
+    "results_json",
+    "run_baselines",
+    "sample_states",
+    "sampled_objectives",
+    "simulated_p1_expected_energy",
+    "solve",
+    "state_vector_bytes",
+]

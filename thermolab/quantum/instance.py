@@ -1,0 +1,124 @@
+"""One QAOA instance: the `IsingModel` being solved, plus what gives its numbers meaning.
+
+A MaxCut instance keeps its graph, so results are cuts and the approximation ratio is
+cut / maximum cut (with cut = (W − E) / 2, see `problems.maxcut_to_ising`). Any other Ising
+model (a QUBO, the playground's model) is scored by the normalised energy
+r = (E_max − E) / (E_max − E_min) ∈ [0, 1], which is also cut / max cut for MaxCut with
+non-negative weights (the empty cut has E = W = E_max).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from thermolab import exact
+from thermolab.problems import (
+    IsingModel,
+    WeightedGraph,
+    cut_values,
+    maxcut_to_ising,
+    qubo_to_ising,
+)
+from thermolab.quantum.hamiltonian import _check_model, basis_spins
+
+__all__ = ["QaoaInstance"]
+
+
+@dataclass(frozen=True, eq=False)
+class QaoaInstance:
+    """model: the Ising model (qubit i = spin i); graph: set for MaxCut instances;
+    constant: added to E in the cost Hamiltonian (a QUBO's offset, so ⟨H_C⟩ = ⟨xᵀQx⟩)."""
+
+    model: IsingModel
+    graph: WeightedGraph | None = None
+    constant: float = 0.0
+    name: str = "Ising model"
+
+    def __post_init__(self) -> None:
+        _check_model(self.model)
+
+    # ----------------------------------------------------------------- constructors
+
+    @classmethod
+    def maxcut(cls, graph: WeightedGraph) -> QaoaInstance:
+        if not isinstance(graph, WeightedGraph):
+            raise ValueError(f"expected a WeightedGraph, got {type(graph).__name__}")
+        if len(graph.edges) == 0:
+            raise ValueError(f"the graph '{graph.name}' has no edges: there is nothing to cut")
+        return cls(maxcut_to_ising(graph), graph=graph, name=f"MaxCut of {graph.name}")
+
+    @classmethod
+    def qubo(cls, matrix: np.ndarray) -> QaoaInstance:
+        model, offset = qubo_to_ising(matrix)
+        return cls(model, constant=offset, name=model.name)
+
+    @classmethod
+    def ising(cls, model: IsingModel) -> QaoaInstance:
+        return cls(model, name=model.name)
+
+    # ----------------------------------------------------------------- exact facts
+
+    @property
+    def n_qubits(self) -> int:
+        return self.model.n_spins
+
+    @property
+    def is_maxcut(self) -> bool:
+        return self.graph is not None
+
+    @cached_property
+    def basis_energies(self) -> np.ndarray:
+        """E(s) of every basis state in PennyLane's order (wire 0 most significant): (2ⁿ,)."""
+        return exact.energy(self.model, basis_spins(self.n_qubits))
+
+    @property
+    def ground_energy(self) -> float:
+        return float(self.basis_energies.min())
+
+    @property
+    def highest_energy(self) -> float:
+        return float(self.basis_energies.max())
+
+    @cached_property
+    def optimal_mask(self) -> np.ndarray:
+        """Basis states (PennyLane order) that are ground states / maximum cuts: (2ⁿ,) bool."""
+        lowest = self.ground_energy
+        return self.basis_energies <= lowest + 1e-9 * max(1.0, abs(lowest))
+
+    @property
+    def max_cut(self) -> float | None:
+        return None if self.graph is None else self.cut_from_energy(self.ground_energy)
+
+    def cut_from_energy(self, energy):
+        """cut = (W − E) / 2 (MaxCut instances only)."""
+        if self.graph is None:
+            raise ValueError("cuts are defined for MaxCut instances only")
+        return (self.graph.total_weight - np.asarray(energy, dtype=np.float64)) / 2
+
+    def cuts(self, states: np.ndarray) -> np.ndarray:
+        if self.graph is None:
+            raise ValueError("cuts are defined for MaxCut instances only")
+        return cut_values(self.graph, states)
+
+    def ratio(self, energy) -> np.ndarray | float:
+        """Approximation ratio of (mean) energy E: cut / max cut, or the normalised energy."""
+        energy = np.asarray(energy, dtype=np.float64)
+        if self.graph is not None:
+            best = self.max_cut
+            value = self.cut_from_energy(energy) / best if best else np.ones_like(energy)
+        else:
+            span = self.highest_energy - self.ground_energy
+            value = (self.highest_energy - energy) / span if span > 0 else np.ones_like(energy)
+        return float(value) if value.ndim == 0 else value
+
+    def objective_label(self) -> str:
+        return "cut" if self.is_maxcut else "energy"
+
+    def objective(self, energy):
+        """What a person reads: the cut for MaxCut, else E + constant (the QUBO value)."""
+        if self.graph is not None:
+            return self.cut_from_energy(energy)
+        return np.asarray(energy, dtype=np.float64) + self.constant
