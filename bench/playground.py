@@ -4,7 +4,7 @@ Starts `streamlit run app.py` on 127.0.0.1, opens the Ising playground in Debian
 chromium (Playwright, `executable_path`; never `playwright install`), and for each lattice size:
 
 - fps: distinct lattice images the browser received per second while the chain runs;
-- latency: time from a temperature change (a key press on the slider) to the first image whose
+- latency: time from a temperature change (a click on the slider's track) to the first image whose
   caption shows the new temperature, measured in the page's own clock;
 - engine time per frame, in this process: `LiveChain.advance` + the uint8 image + PNG encoding
   (what the server does for each frame), without the browser.
@@ -110,13 +110,15 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
         fps = (len(in_window) - 1) / ((in_window[-1] - in_window[0]) / 1000)
     latencies = []
     handle = slider_input(page, "Temperature T")
+    track = page.locator('[data-testid="stSlider"]').filter(has_text="Temperature T")
+    box = track.locator('[role="group"] > div').first.bounding_box()
     for index in range(changes):
-        handle.focus()
-        key = "ArrowLeft" if index % 2 == 0 else "ArrowRight"
+        # Click the track (what a person does), alternating between T ≈ 2.0 and T ≈ 2.6.
+        temperature = 2.0 if index % 2 == 0 else 2.6
+        fraction = (temperature - 0.05) / 5.95
         before = page.evaluate("performance.now()")
-        handle.press(key)
-        value = float(handle.get_attribute("aria-valuetext") or handle.input_value())
-        target = f"T = {value:.2f}"
+        page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+        target = f"T = {float(handle.get_attribute('aria-valuetext')):.2f}"
         page.wait_for_function(
             "(target) => window.__captions.some(([t, text]) => text && text.startsWith(target))",
             arg=target, timeout=30_000,

@@ -6,6 +6,8 @@ The page holds widgets and figures only; chains, sweeps and checks come from `th
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import numpy as np
 import streamlit as st
@@ -22,6 +24,9 @@ st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲",
 st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
 
 FRAME_SECONDS = 0.05  # 20 frames per second while running
+# How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
+# frame per run) through this environment variable.
+LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
 MAX_TEMPERING_SPINS = 256 * 256
@@ -34,6 +39,12 @@ def load_backend(name: str):
     from thermolab.backends import get_backend
 
     return get_backend(name)
+
+
+@st.cache_resource(ttl=60)
+def cached_backend_names() -> list[str]:
+    """Registered backend names (an entry-point scan, so not on every frame's rerun)."""
+    return backend_names()
 
 
 def build_problem(settings: dict) -> problems.IsingModel:
@@ -83,7 +94,7 @@ def sidebar() -> dict:
             "Algorithm", ALGORITHMS, horizontal=True, key="algorithm",
             format_func=lambda a: {"gibbs": "p-bit Gibbs", "metropolis": "Metropolis"}[a],
         )  # fmt: skip
-        names = backend_names()
+        names = cached_backend_names()
         settings["backend"] = st.selectbox(
             "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend"
         )
@@ -136,67 +147,81 @@ def show_state(model: problems.IsingModel, spins: np.ndarray, caption: str, widt
 # --------------------------------------------------------------------------- live view
 
 
-def live_controls(chain: LiveChain) -> None:
+def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveChain:
+    """The live view's widgets. They sit outside the drawing fragment on purpose: a change
+    reruns the whole (cheap) script, which interrupts a running fragment at once, whereas a
+    widget inside the fragment would wait until the fragment's drawing loop ends."""
+    st.slider(
+        "Temperature T", 0.05, 6.0, 3.0, 0.01, key="temperature",
+        help="Moving it changes the temperature of the running chain; nothing restarts.",
+    )  # fmt: skip
+    st.select_slider("Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf")
+    chain: LiveChain | None = STATE.get("chain")
+    if chain is None or chain.backend is not backend or chain.algorithm != settings["algorithm"]:
+        chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
+        STATE["chain"] = chain
     columns = st.columns(4)
-    if columns[0].button("Run" if STATE.get("paused") else "Pause", key="pause"):
-        STATE["paused"] = not STATE.get("paused", False)
+    paused = STATE.get("paused", False)
+    if columns[0].button("Run" if paused else "Pause", key="pause"):
+        STATE["paused"] = not paused
         st.rerun()
-    if columns[1].button("Step once", key="step", disabled=not STATE.get("paused")):
+    if columns[1].button("Step once", key="step", disabled=not paused):
         STATE["step_once"] = True
     if columns[2].button("Randomise", key="randomise"):
         chain.randomise()
     if columns[3].button("All up", key="all_up"):
         chain.set_all(+1)
+    return chain
 
 
-def live_frame(model: problems.IsingModel, backend, settings: dict) -> None:
-    temperature = st.slider(
-        "Temperature T", 0.05, 6.0, 3.0, 0.01, key="temperature",
-        help="Moving it changes the temperature of the running chain; nothing restarts.",
-    )  # fmt: skip
-    sweeps = st.select_slider("Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf")
-    chain: LiveChain | None = STATE.get("chain")
-    if chain is None or chain.backend is not backend or chain.algorithm != settings["algorithm"]:
-        chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
-        STATE["chain"] = chain
-    live_controls(chain)
-    if not STATE.get("paused") or STATE.pop("step_once", False):
-        chain.advance(temperature, sweeps)
-    energy_ref, magnet_ref = onsager_reference(model, temperature)
+def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
+    """Draw frames into fixed slots for up to LIVE_SECONDS (one per FRAME_SECONDS).
+
+    One fragment run pushes many frames, with no rerun round trip per frame; the fragment's
+    timer starts the loop again when it ends.
+    """
+    temperature, sweeps = STATE["temperature"], STATE["spf"]
+    paused = STATE.get("paused", False)
     left, right = st.columns([3, 2])
-    with left:
-        show_state(model, chain.spins, f"T = {temperature:.2f} · sweep {chain.sweeps}")
-    with right:
-        st.markdown(f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}")
-        st.markdown(f"**E / n** = {chain.energy_per_spin:.4f}")
-        st.markdown(f"**|m|** = {chain.abs_magnetization:.3f}")
-        if energy_ref is not None:
-            st.caption(
-                f"Onsager (infinite lattice, exact): E/n = {energy_ref:.4f}, |m| = {magnet_ref:.3f}"
+    image_slot, stats_slot, trace_slot = left.empty(), right.empty(), st.empty()
+    frames = 1 if paused else max(1, round(LIVE_SECONDS / FRAME_SECONDS))
+    energy_ref, magnet_ref = onsager_reference(model, temperature)
+    for frame in range(frames):
+        started = time.monotonic()
+        if not paused or STATE.pop("step_once", False):
+            chain.advance(temperature, sweeps)
+        with image_slot.container():
+            show_state(model, chain.spins, f"T = {temperature:.2f} · sweep {chain.sweeps}")
+        with stats_slot.container():
+            live_stats(chain, temperature, energy_ref, magnet_ref)
+        # The traces once a second, never on the first frame after a change (it must be quick).
+        if frame % round(1.0 / FRAME_SECONDS) == min(frames - 1, 5):
+            trace_slot.plotly_chart(
+                viz.trace_figure(chain.energies, chain.magnetizations, energy_ref, magnet_ref),
+                key=f"traces-{chain.sweeps}",
             )
-        correlation = chain.autocorrelation()
-        if correlation is None:
-            st.caption("τ_int and ESS appear after 50 sweeps at this temperature.")
-        else:
-            tau, ess = correlation
-            st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
+        time.sleep(max(0.0, FRAME_SECONDS - (time.monotonic() - started)))
+    if paused:
+        live_exports(model, chain)
 
 
-def live_traces(model: problems.IsingModel) -> None:
-    chain: LiveChain | None = STATE.get("chain")
-    if chain is None or not chain.energies:
-        return
-    energy_ref, magnet_ref = onsager_reference(model, chain.temperatures[-1])
-    st.plotly_chart(
-        viz.trace_figure(chain.energies, chain.magnetizations, energy_ref, magnet_ref),
-        key="traces",
-    )
+def live_stats(chain: LiveChain, temperature: float, energy_ref, magnet_ref) -> None:
+    st.markdown(f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}")
+    st.markdown(f"**E / n** = {chain.energy_per_spin:.4f}")
+    st.markdown(f"**|m|** = {chain.abs_magnetization:.3f}")
+    if energy_ref is not None:
+        st.caption(
+            f"Onsager (infinite lattice, exact): E/n = {energy_ref:.4f}, |m| = {magnet_ref:.3f}"
+        )
+    correlation = chain.autocorrelation()
+    if correlation is None:
+        st.caption("τ_int and ESS appear after 50 sweeps at this temperature.")
+    else:
+        tau, ess = correlation
+        st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
 
 
-def live_exports(model: problems.IsingModel) -> None:
-    chain: LiveChain | None = STATE.get("chain")
-    if chain is None:
-        return
+def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
     rows = zip(chain.temperatures, chain.energies, chain.magnetizations, strict=True)
     csv = "temperature,energy_per_spin,magnetization\n" + "".join(
         f"{t:.6g},{e:.8g},{m:.8g}\n" for t, e, m in rows
@@ -429,9 +454,12 @@ mode = st.segmented_control(
 )
 if mode == "Live" or mode is None:
     running = not STATE.get("paused", False)
-    st.fragment(run_every=FRAME_SECONDS if running else None)(live_frame)(model, backend, settings)
-    st.fragment(run_every=1.0 if running else None)(live_traces)(model)
-    live_exports(model)
+    # The timer restarts the drawing loop when it ends, so the chain keeps running.
+    restart = LIVE_SECONDS if running and LIVE_SECONDS > 0 else None
+    chain = live_controls(model, backend, settings)
+    st.fragment(live_view, run_every=restart)(model, chain)
+    if running:
+        st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
 elif mode == "Annealing":
     anneal_panel(model, backend, settings)
 elif mode == "Parallel tempering":

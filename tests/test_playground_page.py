@@ -11,7 +11,9 @@ PAGE = Path(__file__).resolve().parents[1] / "pages" / "1_Ising_playground.py"
 
 
 @pytest.fixture
-def app() -> AppTest:
+def app(monkeypatch) -> AppTest:
+    # One frame per run of the live view (a browser session keeps drawing for 30 s per run).
+    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
     test = AppTest.from_file(str(PAGE), default_timeout=120)
     test.run()
     assert not test.exception, [e.value for e in test.exception]
