@@ -97,6 +97,7 @@ class TemperingResult:
     energies: energy at each temperature after each round, (n_rounds, n_temperatures).
     magnetizations: likewise, per spin.
     swap_acceptance: accepted / proposed swaps between slots k and k+1, (n_temperatures − 1,).
+    swap_proposed: how many swaps were proposed between slots k and k+1, (n_temperatures − 1,).
     slot_of_replica: temperature slot of each replica after each round, (n_rounds, n_replicas).
     round_trips: completed trips of replicas from the coldest slot to the hottest and back.
     best_energy, best_state: lowest energy seen at any slot after any round.
@@ -107,6 +108,7 @@ class TemperingResult:
     energies: np.ndarray
     magnetizations: np.ndarray
     swap_acceptance: np.ndarray
+    swap_proposed: np.ndarray
     slot_of_replica: np.ndarray
     round_trips: int
     best_energy: float
@@ -304,10 +306,14 @@ class Backend(ABC):
         sweeps_per_round: int = 1,
         algorithm: Algorithm = "gibbs",
         seed: int = 0,
+        initial_state: Any = None,
     ) -> TemperingResult:
         """Replica exchange: one replica per β; after each round of sweeps, neighbouring
         temperature slots (k, k+1) propose to swap, even pairs on even rounds and odd pairs on
         odd rounds, accepted with probability min(1, exp((β_k − β_{k+1})(E_k − E_{k+1}))).
+
+        `initial_state`, shape (n_temperatures, n) in slot order (as `TemperingResult.states`),
+        continues an earlier run; by default every replica starts at random.
         """
         ladder = np.asarray(betas, dtype=np.float64)
         if ladder.ndim != 1 or ladder.size < 2:
@@ -319,7 +325,7 @@ class Backend(ABC):
         n_temps = ladder.size
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7E4])).random
         replica_at_slot = np.arange(n_temps)
-        states = initial_states(model, n_temps, seed)
+        states = initial_states(model, n_temps, seed, initial_state)
         energies = np.empty((n_rounds, n_temps))
         magnetizations = np.empty((n_rounds, n_temps))
         slot_history = np.empty((n_rounds, n_temps), dtype=np.int64)
@@ -370,6 +376,7 @@ class Backend(ABC):
             swap_acceptance=np.divide(
                 accepted, proposed, out=np.zeros_like(accepted), where=proposed > 0
             ),
+            swap_proposed=proposed.astype(np.int64),
             slot_of_replica=slot_history,
             round_trips=round_trips,
             best_energy=best_energy,

@@ -1,0 +1,473 @@
+"""Ising / p-bit playground: watch p-bits order and melt, checked against exact results.
+
+The page holds widgets and figures only; chains, sweeps and checks come from `thermolab`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import streamlit as st
+
+from thermolab import exact, problems
+from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
+from thermolab.jobs import get_manager
+from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
+from thermolab.measure import exact_check, sweep_rows, temperature_sweep
+from thermolab.viz import ising as viz
+
+st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
+# Scale lattice images up without smoothing: one pixel per spin stays crisp.
+st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
+
+FRAME_SECONDS = 0.05  # 20 frames per second while running
+# How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
+# frame per run) through this environment variable.
+LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
+LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
+MAX_GRAPH_NODES = 500
+MAX_TEMPERING_SPINS = 256 * 256
+STATE = st.session_state
+
+
+@st.cache_resource(show_spinner="Starting the sampler…")
+def load_backend(name: str):
+    """One backend instance per name and server process (jax compiles once, then is reused)."""
+    from thermolab.backends import get_backend
+
+    return get_backend(name)
+
+
+@st.cache_resource(ttl=60)
+def cached_backend_names() -> list[str]:
+    """Registered backend names (an entry-point scan, so not on every frame's rerun)."""
+    return backend_names()
+
+
+def build_problem(settings: dict) -> problems.IsingModel:
+    if settings["kind"] == "Square lattice":
+        return problems.square_lattice(settings["length"], settings["coupling"], settings["field"])
+    n, seed = settings["nodes"], settings["seed"]
+    graph = settings["graph"]
+    if graph == "Sherrington–Kirkpatrick":
+        return problems.sherrington_kirkpatrick(n, seed=seed, field=settings["field"])
+    factories = {
+        "ring": lambda: problems.ring_graph(n),
+        "random 3-regular": lambda: problems.random_regular_graph(n, 3, seed=seed),
+        "Erdős–Rényi": lambda: problems.erdos_renyi_graph(n, settings["edge_probability"], seed),
+    }
+    return problems.ising_from_graph(
+        factories[graph](), settings["coupling"], settings["field"],
+        spin_glass=settings["spin_glass"], seed=seed,
+    )  # fmt: skip
+
+
+def sidebar() -> dict:
+    with st.sidebar:
+        st.header("Problem")
+        kind = st.radio("Model", ["Square lattice", "Graph"], horizontal=True, key="kind")
+        settings: dict = {"kind": kind}
+        if kind == "Square lattice":
+            settings["length"] = st.select_slider("Side L", LATTICE_SIZES, value=128, key="L")
+        else:
+            settings["graph"] = st.selectbox(
+                "Graph", ["ring", "random 3-regular", "Erdős–Rényi", "Sherrington–Kirkpatrick"],
+                key="graph",
+            )  # fmt: skip
+            settings["nodes"] = st.number_input(
+                "Spins n", 4, MAX_GRAPH_NODES, 64, key="nodes",
+                help=f"Drawn as a network; at most {MAX_GRAPH_NODES} spins.",
+            )  # fmt: skip
+            settings["edge_probability"] = st.slider("Edge probability", 0.01, 1.0, 0.1, key="p")
+            settings["spin_glass"] = st.toggle("Random ± couplings (spin glass)", key="glass")
+            settings["seed"] = st.number_input("Graph seed", 0, 10_000, 0, key="graph_seed")
+        if kind == "Square lattice" or settings["graph"] != "Sherrington–Kirkpatrick":
+            settings["coupling"] = st.number_input(
+                "Coupling J (> 0 ferromagnet)", -3.0, 3.0, 1.0, 0.1, key="J"
+            )
+        settings["field"] = st.number_input("Field h", -3.0, 3.0, 0.0, 0.05, key="h")
+        st.header("Sampler")
+        settings["algorithm"] = st.radio(
+            "Algorithm", ALGORITHMS, horizontal=True, key="algorithm",
+            format_func=lambda a: {"gibbs": "p-bit Gibbs", "metropolis": "Metropolis"}[a],
+        )  # fmt: skip
+        names = cached_backend_names()
+        settings["backend"] = st.selectbox(
+            "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend"
+        )
+        settings["seed_chain"] = st.number_input("Chain seed", 0, 1_000_000, 0, key="seed")
+    return settings
+
+
+def current_problem(settings: dict):
+    """The model for these settings, rebuilt only when they change; None on bad input."""
+    key = json.dumps({k: v for k, v in settings.items() if k not in ("algorithm", "backend")})
+    if STATE.get("problem_key") != key:
+        try:
+            model = build_problem(settings)
+        except ValueError as error:
+            st.error(f"This problem cannot be built: {error}")
+            return None
+        STATE["problem_key"] = key
+        STATE["thermolab.problem"] = model  # other pages (QAOA) can open the same problem
+        for stale in ("chain", "anneal", "tempering", "layout", "exact_result"):
+            STATE.pop(stale, None)
+    return STATE["thermolab.problem"]
+
+
+def onsager_reference(model: problems.IsingModel, temperature: float):
+    """Onsager's exact (L = ∞) energy and |m| when the model is a zero-field ferro lattice."""
+    data = model.couplings.data
+    if (
+        model.lattice is None or not model.lattice.periodic or not np.all(data == data[0])
+        or data[0] <= 0 or np.any(model.fields != 0)
+    ):  # fmt: skip
+        return None, None
+    coupling = float(data[0])
+    return (
+        float(exact.onsager_energy_per_spin(temperature, coupling)),
+        float(exact.onsager_magnetization(temperature, coupling)),
+    )
+
+
+def show_state(model: problems.IsingModel, spins: np.ndarray, caption: str, width: int = 520):
+    if model.lattice is not None:
+        image = viz.lattice_image(spins, model.lattice.length)
+        st.image(image, caption=caption, width=width, output_format="PNG")  # JPEG blurs spins
+    else:
+        if "layout" not in STATE:
+            STATE["layout"] = viz.graph_layout(model)
+        st.plotly_chart(viz.graph_figure(model, spins, STATE["layout"]), key=f"g{caption}")
+        st.caption(caption)
+
+
+# --------------------------------------------------------------------------- live view
+
+
+def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveChain:
+    """The live view's widgets. They sit outside the drawing fragment on purpose: a change
+    reruns the whole (cheap) script, which interrupts a running fragment at once, whereas a
+    widget inside the fragment would wait until the fragment's drawing loop ends."""
+    st.slider(
+        "Temperature T", 0.05, 6.0, 3.0, 0.01, key="temperature",
+        help="Moving it changes the temperature of the running chain; nothing restarts.",
+    )  # fmt: skip
+    st.select_slider("Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf")
+    chain: LiveChain | None = STATE.get("chain")
+    if chain is None or chain.backend is not backend or chain.algorithm != settings["algorithm"]:
+        chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
+        STATE["chain"] = chain
+    columns = st.columns(4)
+    paused = STATE.get("paused", False)
+    if columns[0].button("Run" if paused else "Pause", key="pause"):
+        STATE["paused"] = not paused
+        st.rerun()
+    if columns[1].button("Step once", key="step", disabled=not paused):
+        STATE["step_once"] = True
+    if columns[2].button("Randomise", key="randomise"):
+        chain.randomise()
+    if columns[3].button("All up", key="all_up"):
+        chain.set_all(+1)
+    return chain
+
+
+def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
+    """Draw frames into fixed slots for up to LIVE_SECONDS (one per FRAME_SECONDS).
+
+    One fragment run pushes many frames, with no rerun round trip per frame; the fragment's
+    timer starts the loop again when it ends.
+    """
+    temperature, sweeps = STATE["temperature"], STATE["spf"]
+    paused = STATE.get("paused", False)
+    left, right = st.columns([3, 2])
+    image_slot, stats_slot, trace_slot = left.empty(), right.empty(), st.empty()
+    frames = 1 if paused else max(1, round(LIVE_SECONDS / FRAME_SECONDS))
+    energy_ref, magnet_ref = onsager_reference(model, temperature)
+    for frame in range(frames):
+        started = time.monotonic()
+        if not paused or STATE.pop("step_once", False):
+            chain.advance(temperature, sweeps)
+        with image_slot.container():
+            show_state(model, chain.spins, f"T = {temperature:.2f} · sweep {chain.sweeps}")
+        with stats_slot.container():
+            live_stats(chain, temperature, energy_ref, magnet_ref)
+        # The traces once a second, never on the first frame after a change (it must be quick).
+        if frame % round(1.0 / FRAME_SECONDS) == min(frames - 1, 5):
+            trace_slot.plotly_chart(
+                viz.trace_figure(chain.energies, chain.magnetizations, energy_ref, magnet_ref),
+                key=f"traces-{chain.sweeps}",
+            )
+        time.sleep(max(0.0, FRAME_SECONDS - (time.monotonic() - started)))
+    if paused:
+        live_exports(model, chain)
+
+
+def live_stats(chain: LiveChain, temperature: float, energy_ref, magnet_ref) -> None:
+    st.markdown(f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}")
+    st.markdown(f"**E / n** = {chain.energy_per_spin:.4f}")
+    st.markdown(f"**|m|** = {chain.abs_magnetization:.3f}")
+    if energy_ref is not None:
+        st.caption(
+            f"Onsager (infinite lattice, exact): E/n = {energy_ref:.4f}, |m| = {magnet_ref:.3f}"
+        )
+    correlation = chain.autocorrelation()
+    if correlation is None:
+        st.caption("τ_int and ESS appear after 50 sweeps at this temperature.")
+    else:
+        tau, ess = correlation
+        st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
+
+
+def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
+    rows = zip(chain.temperatures, chain.energies, chain.magnetizations, strict=True)
+    csv = "temperature,energy_per_spin,magnetization\n" + "".join(
+        f"{t:.6g},{e:.8g},{m:.8g}\n" for t, e, m in rows
+    )
+    columns = st.columns(2)
+    columns[0].download_button("Traces (CSV)", csv, "ising_traces.csv", "text/csv")
+    if model.lattice is not None:
+        columns[1].download_button(
+            "Lattice (PNG)", viz.lattice_png(chain.spins, model.lattice.length, scale=2),
+            "lattice.png", "image/png",
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- annealing
+
+
+def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
+    columns = st.columns(5)
+    t_start = columns[0].number_input("Start T", 0.01, 20.0, 4.0, key="anneal_t0")
+    t_end = columns[1].number_input("End T", 0.01, 20.0, 0.2, key="anneal_t1")
+    n_sweeps = columns[2].number_input("Sweeps", 10, 20_000, 1000, 10, key="anneal_sweeps")
+    kind = columns[3].selectbox("Schedule", ["geometric", "linear"], key="anneal_kind")
+    if columns[4].button("Start annealing", type="primary", key="anneal_start"):
+        temperatures = (
+            np.geomspace(t_start, t_end, n_sweeps)
+            if kind == "geometric"
+            else np.linspace(t_start, t_end, n_sweeps)
+        )
+        chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
+        STATE["anneal"] = {"chain": chain, "temperatures": temperatures, "done": 0}
+        st.rerun()
+    plan = STATE.get("anneal")
+    if plan is None:
+        st.info("Choose a schedule and start: the lattice cools as an animation.")
+        return
+    running = plan["done"] < len(plan["temperatures"])
+    st.fragment(run_every=FRAME_SECONDS if running else None)(anneal_frame)(model)
+
+
+def anneal_frame(model: problems.IsingModel) -> None:
+    plan = STATE["anneal"]
+    chain: LiveChain = plan["chain"]
+    temperatures = plan["temperatures"]
+    step = max(1, len(temperatures) // 200)
+    if plan["done"] < len(temperatures):
+        chunk = temperatures[plan["done"] : plan["done"] + step]
+        chain.advance(chunk, len(chunk))
+        plan["done"] += len(chunk)
+        if plan["done"] >= len(temperatures):
+            st.rerun()  # stop the timer
+    ground = None
+    if model.n_spins <= exact.MAX_ENUMERATION_SPINS:
+        ground = exact.ground_states(model)[0] / model.n_spins
+    elif (bound := ground_energy_bound(model)) is not None:
+        ground = bound / model.n_spins
+    left, right = st.columns([2, 3])
+    with left:
+        show_state(model, chain.spins, f"sweep {plan['done']} / {len(temperatures)}", 420)
+    with right:
+        st.plotly_chart(
+            viz.anneal_figure(chain.energies, chain.temperatures, ground), key="anneal_fig"
+        )
+        best = min(chain.energies)
+        text = f"Lowest energy per spin reached: {best:.4f}"
+        if ground is not None:
+            text += f" · exact ground: {ground:.4f}"
+        st.markdown(text)
+
+
+# --------------------------------------------------------------------------- tempering
+
+
+def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None:
+    if model.n_spins > MAX_TEMPERING_SPINS:
+        st.warning(f"Parallel tempering here runs up to {MAX_TEMPERING_SPINS} spins (L = 256).")
+        return
+    columns = st.columns(4)
+    t_min = columns[0].number_input("Coldest T", 0.05, 20.0, 1.6, key="pt_tmin")
+    t_max = columns[1].number_input("Hottest T", 0.05, 20.0, 4.0, key="pt_tmax")
+    count = columns[2].slider("Replicas", 2, 8, 6, key="pt_count")
+    if t_max <= t_min:
+        st.error("The hottest temperature must be above the coldest.")
+        return
+    if columns[3].button("Restart replicas", key="pt_restart") or "tempering" not in STATE:
+        STATE["tempering"] = LiveTempering(
+            model, backend, np.geomspace(t_min, t_max, count), settings["algorithm"],
+            seed=settings["seed_chain"],
+        )  # fmt: skip
+    st.fragment(run_every=FRAME_SECONDS * 4)(tempering_frame)(model)
+
+
+def tempering_frame(model: problems.IsingModel) -> None:
+    tempering: LiveTempering = STATE["tempering"]
+    tempering.advance(2)
+    if model.lattice is not None:
+        columns = st.columns(len(tempering.temperatures))
+        for column, temperature, spins in zip(
+            columns, tempering.temperatures, tempering.states, strict=True
+        ):
+            column.image(
+                viz.lattice_image(spins, model.lattice.length), caption=f"T = {temperature:.2f}",
+                width="stretch", output_format="PNG",
+            )  # fmt: skip
+    rows = [
+        {"pair": f"T{k} ↔ T{k + 1}", "swap acceptance": f"{rate:.2f}"}
+        for k, rate in enumerate(tempering.swap_rates)
+    ]
+    energies = np.asarray(tempering.energies[-1])
+    st.markdown(
+        f"Round {tempering.rounds} · energy per spin by temperature: "
+        + ", ".join(f"{e:.3f}" for e in energies)
+    )
+    st.table(rows)
+
+
+# --------------------------------------------------------------------------- measure
+
+
+def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
+    st.subheader("Temperature sweep (square lattices, J = 1, h = 0)")
+    columns = st.columns(3)
+    lengths = columns[0].multiselect("Sizes L", [8, 16, 32, 64, 128], [8, 16, 32], key="m_L")
+    t_low, t_high = columns[1].slider("T range", 0.5, 5.0, (1.8, 2.8), key="m_range")
+    points = columns[2].slider("Temperatures", 2, 30, 10, key="m_points")
+    columns = st.columns(3)
+    sweeps = columns[0].number_input("Measured sweeps", 100, 100_000, 2000, 100, key="m_sw")
+    burn_in = columns[1].number_input("Burn-in sweeps", 0, 100_000, 500, 100, key="m_burn")
+    chains = columns[2].number_input("Chains", 1, 64, 4, key="m_chains")
+    if st.button("Run sweep", type="primary", key="m_run"):
+        temperatures = list(np.linspace(t_low, t_high, points))
+        job_args = dict(sweeps=sweeps, burn_in=burn_in, chains=chains)
+
+        def work(context):
+            return temperature_sweep(
+                backend, lengths, temperatures, algorithm=settings["algorithm"],
+                seed=settings["seed_chain"], context=context, **job_args,
+            )  # fmt: skip
+
+        STATE["sweep_job"] = get_manager().submit("temperature sweep", work)
+    if "sweep_job" in STATE:
+        running = not STATE["sweep_job"].finished
+        st.fragment(run_every=0.5 if running else None)(sweep_results)()
+    st.divider()
+    exact_panel(model, backend, settings)
+
+
+def sweep_results() -> None:
+    job = STATE["sweep_job"]
+    if not job.finished:
+        place = job.queue_position
+        label = f"queued, place {place}" if place else job.message or "starting"
+        st.progress(job.progress, text=f"Sweep: {label}")
+        if st.button("Stop sweep", key="m_stop"):
+            job.stop()
+    if job.status == "failed":
+        st.error(f"The sweep failed: {job.error}")
+        return
+    points = job.result if job.finished and job.result is not None else job.partial or []
+    if not points:
+        return
+    metric = st.radio(
+        "Observable", ["energy", "abs_magnetization", "susceptibility", "heat_capacity", "binder"],
+        horizontal=True, key="m_metric",
+    )  # fmt: skip
+    st.plotly_chart(viz.sweep_figure(points, metric), key="sweep_fig")
+    if metric == "binder":
+        st.caption("Curves for different L cross near T_c: finite-size scaling at work.")
+    rows = sweep_rows(points)
+    lines = [",".join(rows[0])] + [",".join(f"{v}" for v in row.values()) for row in rows]
+    csv = "\n".join(lines) + "\n"
+    columns = st.columns(2)
+    columns[0].download_button("Sweep (CSV)", csv, "temperature_sweep.csv", "text/csv")
+    columns[1].download_button(
+        "Sweep (JSON)", json.dumps(rows, indent=1), "temperature_sweep.json", "application/json"
+    )
+
+
+def exact_panel(model: problems.IsingModel, backend, settings: dict) -> None:
+    st.subheader("Exact check against enumeration (n ≤ 16)")
+    if model.n_spins > 16:
+        st.info(
+            f"The current problem has {model.n_spins} spins: choose L = 4 or a graph with "
+            "n ≤ 16 to compare the sampler with all 2ⁿ states."
+        )
+        return
+    columns = st.columns(3)
+    temperature = columns[0].number_input("T", 0.05, 20.0, 1.5, key="x_T")
+    samples = columns[1].number_input("Independent chains", 500, 20_000, 4000, 500, key="x_n")
+    if columns[2].button("Run check", key="x_run"):
+        with st.spinner("Sampling and enumerating…"):
+            STATE["exact_result"] = exact_check(
+                backend, model, temperature, sweep_counts=[1, 2, 5, 10, 20, 50, 100],
+                samples=samples, algorithm=settings["algorithm"], seed=settings["seed_chain"],
+            )  # fmt: skip
+    check = STATE.get("exact_result")
+    if check is None:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(viz.distribution_figure(check), key="x_dist")
+    right.plotly_chart(viz.kl_figure(check), key="x_kl")
+    arrows = ["".join("↑" if s > 0 else "↓" for s in state) for state in check.ground_states]
+    st.markdown(
+        f"Exact ground energy {check.ground_energy:.4f}, ground states: {', '.join(arrows)}. "
+        f"χ² test of the longest run against exact probabilities: "
+        f"p = {check.chi_square_p_value:.3g}."
+    )
+
+
+# --------------------------------------------------------------------------- page
+
+
+st.title("Ising / p-bit playground")
+st.caption(
+    "Each spin is a p-bit: it flips at random with the Boltzmann odds of its neighbours. "
+    "Energies are exact for the sampled states; reference curves are Onsager's exact results."
+)
+settings = sidebar()
+model = current_problem(settings)
+if model is None:
+    st.stop()
+try:
+    backend = load_backend(settings["backend"])
+except BackendUnavailable as error:
+    st.error(str(error))
+    st.stop()
+st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
+
+mode = st.segmented_control(
+    "Mode", ["Live", "Annealing", "Parallel tempering", "Measure"], default="Live", key="mode"
+)
+if mode == "Live" or mode is None:
+    running = not STATE.get("paused", False)
+    # The timer restarts the drawing loop when it ends, so the chain keeps running.
+    restart = LIVE_SECONDS if running and LIVE_SECONDS > 0 else None
+    chain = live_controls(model, backend, settings)
+    st.fragment(live_view, run_every=restart)(model, chain)
+    if running:
+        st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
+elif mode == "Annealing":
+    anneal_panel(model, backend, settings)
+elif mode == "Parallel tempering":
+    tempering_panel(model, backend, settings)
+else:
+    measure_panel(model, backend, settings)
+
+st.caption(
+    f"p-bit updates counted by this server's {backend.name} backend so far (all sessions): "
+    f"{backend.counter.spin_updates:,}"
+)

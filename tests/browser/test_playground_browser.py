@@ -1,0 +1,54 @@
+"""The playground in a real browser: cool the running lattice and watch it order."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+MAGNETIZATION = re.compile(r"\|m\|\s*=\s*([0-9.]+)")
+
+
+def read_magnetization(page) -> float:
+    text = page.get_by_text(MAGNETIZATION).first.inner_text()
+    return float(MAGNETIZATION.search(text).group(1))
+
+
+def click_slider(page, label: str, fraction: float) -> None:
+    """Click a Streamlit slider's track at `fraction` of its width (what a person does)."""
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text=label).first
+    track = slider.locator('[role="group"] > div').first
+    box = track.bounding_box()
+    page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+
+
+def samples(page, seconds: float) -> list[float]:
+    values, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        values.append(read_magnetization(page))
+        page.wait_for_timeout(250)
+    return values
+
+
+def test_cooling_the_running_lattice_orders_it(page, streamlit_server, tmp_path):
+    # Not `open_app`: the live view never reaches "script not running" while it animates.
+    page.goto(streamlit_server + "/Ising_playground", wait_until="domcontentloaded")
+    page.get_by_text(MAGNETIZATION).first.wait_for(timeout=120_000)
+    # L = 32 (the 4th of 9 sizes in the sidebar) so that ordering takes seconds, not minutes.
+    click_slider(page, "Side L", 3 / 8)
+    page.get_by_text("32×32 square lattice").first.wait_for(timeout=30_000)
+    hot = samples(page, 3.0)
+    # T from 0.05 to 6.0: T ≈ 2.0, below T_c ≈ 2.27, is at fraction (2.0 − 0.05) / 5.95.
+    click_slider(page, "Temperature T", (2.0 - 0.05) / 5.95)
+    page.get_by_text(re.compile(r"T = (1\.9\d|2\.0\d)")).first.wait_for(timeout=30_000)
+    deadline = time.monotonic() + 45
+    while read_magnetization(page) < 0.6 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    cold = samples(page, 3.0)
+    page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
+    # Onsager at T = 2.0: |m| = 0.91; at T = 3.0 a 32 × 32 lattice has |m| ≈ 0.1.
+    assert sum(cold) / len(cold) > sum(hot) / len(hot) + 0.4, (hot, cold)
+    assert page.locator('[data-testid="stException"]').count() == 0

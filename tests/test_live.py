@@ -1,0 +1,94 @@
+"""Live chains keep running across temperature changes; measurements agree with exact results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermolab import exact, problems
+from thermolab.backends import get_backend
+from thermolab.backends.jax_backend import _run_chains
+from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
+from thermolab.measure import MAX_SWEEP_UPDATES, exact_check, temperature_sweep
+
+
+def test_a_temperature_change_continues_the_chain_without_recompiling():
+    chain = LiveChain(problems.square_lattice(32), get_backend("jax"))
+    chain.set_all(+1)
+    chain.advance(1.0, 5)
+    compiled = _run_chains._cache_size()
+    for temperature in (1.1, 1.3, 1.7, 1.9):
+        chain.advance(temperature, 5)
+    assert _run_chains._cache_size() == compiled
+    assert chain.sweeps == 25 and len(chain.energies) == 25
+    # Continued from the all-up state: at T < T_c it stays magnetised (a restart would not).
+    assert chain.abs_magnetization > 0.7
+    assert list(chain.temperatures)[-5:] == [1.9] * 5
+
+
+def test_recent_window_only_covers_the_current_temperature():
+    chain = LiveChain(problems.ring(20), get_backend("numpy"))
+    chain.advance(2.0, 30)
+    chain.advance(1.0, 60)
+    energies, magnet = chain.recent(1000)
+    assert energies.size == 60 and magnet.size == 60
+    assert chain.autocorrelation() is not None
+    with pytest.raises(ValueError):
+        chain.advance(0.0, 5)
+
+
+def test_live_tempering_accumulates_swap_statistics():
+    tempering = LiveTempering(
+        problems.square_lattice(8), get_backend("numpy"), np.geomspace(1.5, 4.0, 4)
+    )
+    tempering.advance(10)
+    tempering.advance(11)
+    assert tempering.rounds == 21
+    # Pair k is proposed on rounds of its parity: 5 + 6 for even k, 5 + 5 for odd k.
+    assert tempering.proposed.tolist() == [11, 10, 11]
+    assert np.all((tempering.swap_rates >= 0) & (tempering.swap_rates <= 1))
+    assert tempering.states.shape == (4, 64)
+
+
+def test_temperature_sweep_matches_onsager_far_from_tc():
+    points = temperature_sweep(
+        get_backend("jax"), [32], [1.5, 3.5], sweeps=2000, burn_in=1500, chains=4, seed=1
+    )
+    for point in points:
+        expected = float(exact.onsager_energy_per_spin(point.temperature))
+        # 4 standard errors; finite-size corrections at L = 32 far from T_c are < 1e-4.
+        assert abs(point.energy - expected) < 4 * point.energy_error + 1e-4
+    cold = next(p for p in points if p.temperature == 1.5)
+    # Ordered phase: U4 → 2/3; at L = 32, T = 1.5 the finite-size deviation is ~1e-4.
+    assert abs(cold.binder - 2 / 3) < 4 * cold.binder_error + 1e-3
+
+
+def test_temperature_sweep_refuses_oversized_jobs():
+    with pytest.raises(ValueError, match="spin updates"):
+        temperature_sweep(
+            get_backend("numpy"), [1024], [2.0] * 10, sweeps=100_000, burn_in=0, chains=1
+        )
+    assert MAX_SWEEP_UPDATES > 0
+    with pytest.raises(ValueError, match="at least"):
+        temperature_sweep(get_backend("numpy"), [8], [2.0], sweeps=10, burn_in=0, chains=1)
+
+
+def test_exact_check_converges_to_the_sampling_floor():
+    model = problems.ring(10, field=0.3)
+    check = exact_check(get_backend("numpy"), model, 1.5, sweep_counts=[1, 100], samples=8000)
+    # After 1 sweep from random starts the distribution is visibly off; after 100 the KL is
+    # that of a perfect sampler with as many samples (mean ± spread of exact multinomial draws).
+    assert check.kl[0] > check.kl_floor + 10 * check.kl_floor_spread
+    assert check.kl[1] < check.kl_floor + 4 * check.kl_floor_spread
+    assert check.chi_square_p_value > 1e-3
+    with pytest.raises(ValueError, match="16 spins"):
+        exact_check(get_backend("numpy"), problems.ring(20), 1.0, sweep_counts=[1])
+
+
+def test_ground_energy_bound():
+    assert ground_energy_bound(problems.square_lattice(8, 1.0, 0.5)) == -128 - 32
+    assert ground_energy_bound(problems.square_lattice(8, -1.0)) == -128
+    assert ground_energy_bound(problems.square_lattice(5, -1.0)) is None  # frustrated
+    assert ground_energy_bound(problems.ring(6)) is None
+    model = problems.square_lattice(4, -1.0)
+    assert ground_energy_bound(model) == exact.ground_states(model)[0]

@@ -1,0 +1,128 @@
+"""The playground page under AppTest: every control runs without an exception."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "1_Ising_playground.py"
+
+
+@pytest.fixture
+def app(monkeypatch) -> AppTest:
+    # One frame per run of the live view (a browser session keeps drawing for 30 s per run).
+    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
+    test = AppTest.from_file(str(PAGE), default_timeout=120)
+    test.run()
+    assert not test.exception, [e.value for e in test.exception]
+    return test
+
+
+def ok(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+
+
+def markdown_value(app: AppTest, prefix: str) -> str:
+    return next(m.value for m in app.markdown if m.value.startswith(prefix))
+
+
+def test_live_controls_change_the_state(app):
+    chain = app.session_state["chain"]
+    start = chain.sweeps
+    app.slider(key="temperature").set_value(1.2).run()
+    ok(app)
+    assert markdown_value(app, "**T**").startswith("**T** = 1.20")
+    assert app.session_state["chain"].sweeps > start
+    assert app.session_state["chain"].temperatures[-1] == pytest.approx(1.2)
+    app.select_slider(key="spf").set_value(20).run()
+    ok(app)
+    app.button(key="all_up").click().run()
+    ok(app)
+    assert markdown_value(app, "**|m|**") != ""
+    app.button(key="pause").click().run()
+    ok(app)
+    assert app.session_state["paused"]
+    frozen = app.session_state["chain"].sweeps
+    app.button(key="step").click().run()
+    assert app.session_state["chain"].sweeps == frozen + 20
+    app.button(key="randomise").click().run()
+    ok(app)
+
+
+def test_problem_and_sampler_settings(app):
+    app.select_slider(key="L").set_value(16).run()
+    ok(app)
+    assert app.session_state["thermolab.problem"].n_spins == 256
+    app.radio(key="algorithm").set_value("metropolis").run()
+    ok(app)
+    app.number_input(key="J").set_value(-1.0).run()
+    ok(app)
+    app.number_input(key="h").set_value(0.5).run()
+    ok(app)
+    app.selectbox(key="backend").set_value("numpy").run()
+    ok(app)
+    assert app.session_state["chain"].backend.name == "numpy"
+    app.radio(key="kind").set_value("Graph").run()
+    ok(app)
+    for graph in ("ring", "random 3-regular", "Erdős–Rényi", "Sherrington–Kirkpatrick"):
+        app.selectbox(key="graph").set_value(graph).run()
+        ok(app)
+    app.number_input(key="nodes").set_value(12).run()
+    ok(app)
+    assert app.session_state["thermolab.problem"].n_spins == 12
+
+
+def test_an_impossible_graph_is_explained_not_raised(app):
+    app.radio(key="kind").set_value("Graph").run()
+    app.selectbox(key="graph").set_value("random 3-regular").run()
+    app.number_input(key="nodes").set_value(7).run()  # 3 × 7 is odd
+    ok(app)
+    assert any("cannot be built" in e.value for e in app.error)
+
+
+def test_annealing_tempering_and_measure_modes(app):
+    app.select_slider(key="L").set_value(8).run()
+    app.segmented_control(key="mode").set_value("Annealing").run()
+    ok(app)
+    app.number_input(key="anneal_sweeps").set_value(50).run()
+    app.button(key="anneal_start").click().run()
+    ok(app)
+    assert app.session_state["anneal"]["done"] > 0
+    app.segmented_control(key="mode").set_value("Parallel tempering").run()
+    ok(app)
+    assert app.session_state["tempering"].rounds > 0
+    app.number_input(key="pt_tmax").set_value(1.0).run()  # below the coldest
+    assert any("hottest" in e.value for e in app.error)
+    app.segmented_control(key="mode").set_value("Measure").run()
+    ok(app)
+
+
+def test_exact_check_on_a_small_lattice(app):
+    app.select_slider(key="L").set_value(4).run()
+    app.segmented_control(key="mode").set_value("Measure").run()
+    app.number_input(key="x_n").set_value(1000).run()
+    app.button(key="x_run").click().run()
+    ok(app)
+    check = app.session_state["exact_result"]
+    assert check.probabilities.size == 2**16
+    assert check.kl[-1] < check.kl[0]
+
+
+def test_temperature_sweep_job_shows_results(app):
+    app.segmented_control(key="mode").set_value("Measure").run()
+    app.multiselect(key="m_L").set_value([8]).run()
+    app.slider(key="m_points").set_value(2).run()
+    app.number_input(key="m_sw").set_value(100).run()
+    app.number_input(key="m_burn").set_value(0).run()
+    app.number_input(key="m_chains").set_value(1).run()
+    app.button(key="m_run").click().run()
+    ok(app)
+    job = app.session_state["sweep_job"]
+    assert job.wait(60) and job.status == "done", job.error
+    app.run()
+    ok(app)
+    assert len(job.result) == 2
+    app.radio(key="m_metric").set_value("binder").run()
+    ok(app)

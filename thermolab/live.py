@@ -1,0 +1,188 @@
+"""Chains that keep running between frames: the state behind a live lattice view.
+
+A `LiveChain` holds one chain's spins and the traces recorded so far. Each `advance` call runs a
+few sweeps at the temperature of that moment, continuing from the last state, so a slider that
+moves changes the temperature of the running chain instead of restarting it. The jax backend
+takes β as traced data, so a new temperature never recompiles. `LiveTempering` does the same
+for a ladder of replicas with swaps between them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from thermolab import diagnostics
+from thermolab.backends import Backend
+from thermolab.problems import IsingModel
+
+__all__ = ["TRACE_LENGTH", "LiveChain", "LiveTempering", "ground_energy_bound"]
+
+TRACE_LENGTH = 4000  # sweeps of history kept per chain (bounded memory)
+
+
+def _seed_stream(seed: int, step: int) -> int:
+    return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+
+
+@dataclass
+class LiveChain:
+    """One Markov chain advanced frame by frame.
+
+    spins: current state, (n,) int8 of ±1. energies, magnetizations: per-spin traces, one value
+    per sweep, the last `TRACE_LENGTH` sweeps. temperatures: the temperature of each of those
+    sweeps. sweeps: total sweeps done.
+    """
+
+    model: IsingModel
+    backend: Backend
+    algorithm: str = "gibbs"
+    seed: int = 0
+    spins: np.ndarray = field(init=False)
+    energies: deque = field(init=False)
+    magnetizations: deque = field(init=False)
+    temperatures: deque = field(init=False)
+    sweeps: int = 0
+    _calls: int = 0
+
+    def __post_init__(self) -> None:
+        self.energies = deque(maxlen=TRACE_LENGTH)
+        self.magnetizations = deque(maxlen=TRACE_LENGTH)
+        self.temperatures = deque(maxlen=TRACE_LENGTH)
+        self.randomise()
+
+    def randomise(self) -> None:
+        self._calls += 1
+        rng = np.random.default_rng(_seed_stream(self.seed, self._calls))
+        self.spins = (2 * rng.integers(0, 2, self.model.n_spins) - 1).astype(np.int8)
+        self.clear_traces()
+
+    def set_all(self, value: int) -> None:
+        self.spins = np.full(self.model.n_spins, 1 if value > 0 else -1, dtype=np.int8)
+        self.clear_traces()
+
+    def clear_traces(self) -> None:
+        self.energies.clear()
+        self.magnetizations.clear()
+        self.temperatures.clear()
+
+    def advance(self, temperature: float | np.ndarray, n_sweeps: int) -> None:
+        """Run `n_sweeps` sweeps at `temperature` (a scalar, or one value per sweep)."""
+        temperatures = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (n_sweeps,))
+        if np.any(~np.isfinite(temperatures)) or np.any(temperatures <= 0):
+            raise ValueError("temperature must be positive and finite")
+        self._calls += 1
+        result = self.backend.sample_ising(
+            self.model,
+            (1.0 / temperatures)[:, None],
+            n_sweeps=n_sweeps,
+            algorithm=self.algorithm,
+            seed=_seed_stream(self.seed, self._calls),
+            initial_state=self.spins,
+        )
+        self.spins = result.states[0]
+        self.sweeps += n_sweeps
+        self.energies.extend(result.energies[:, 0] / self.model.n_spins)
+        self.magnetizations.extend(result.magnetizations[:, 0])
+        self.temperatures.extend(temperatures)
+
+    @property
+    def energy_per_spin(self) -> float:
+        return float(self.energies[-1]) if self.energies else float("nan")
+
+    @property
+    def abs_magnetization(self) -> float:
+        return float(abs(self.magnetizations[-1])) if self.magnetizations else float("nan")
+
+    def recent(self, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """The last `window` sweeps that ran at the current temperature: (E/n, |m|)."""
+        if not self.temperatures:
+            return np.empty(0), np.empty(0)
+        temperatures = np.asarray(self.temperatures)
+        same = np.flatnonzero(temperatures != temperatures[-1])
+        start = max(len(temperatures) - window, same[-1] + 1 if same.size else 0)
+        energies = np.asarray(self.energies)[start:]
+        return energies, np.abs(np.asarray(self.magnetizations)[start:])
+
+    def autocorrelation(self, window: int = 1000) -> tuple[float, float] | None:
+        """(τ_int of E in sweeps, effective sample size) since the temperature last changed.
+
+        None until there are 50 sweeps at this temperature.
+        """
+        energies, _ = self.recent(window)
+        if energies.size < 50:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # short runs are expected here
+            tau = diagnostics.integrated_autocorrelation_time(energies)
+        return tau, energies.size / tau
+
+
+@dataclass
+class LiveTempering:
+    """Replica exchange advanced frame by frame: one replica per temperature of a ladder.
+
+    states: (n_temperatures, n) in temperature order. accepted / proposed: swap counts per
+    neighbouring pair since the start.
+    """
+
+    model: IsingModel
+    backend: Backend
+    temperatures: np.ndarray
+    algorithm: str = "gibbs"
+    seed: int = 0
+    states: Any = None
+    accepted: np.ndarray = field(init=False)
+    proposed: np.ndarray = field(init=False)
+    rounds: int = 0
+    energies: deque = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.temperatures = np.asarray(self.temperatures, dtype=np.float64)
+        self.accepted = np.zeros(self.temperatures.size - 1)
+        self.proposed = np.zeros(self.temperatures.size - 1)
+        self.energies = deque(maxlen=TRACE_LENGTH)
+
+    def advance(self, n_rounds: int) -> None:
+        result = self.backend.parallel_tempering(
+            self.model,
+            1.0 / self.temperatures,
+            n_rounds=n_rounds,
+            algorithm=self.algorithm,
+            seed=_seed_stream(self.seed, self.rounds),
+            initial_state=self.states,
+        )
+        self.accepted += result.swap_acceptance * result.swap_proposed
+        self.proposed += result.swap_proposed
+        self.states = result.states
+        self.rounds += n_rounds
+        self.energies.extend(result.energies / self.model.n_spins)
+
+    @property
+    def swap_rates(self) -> np.ndarray:
+        return np.divide(
+            self.accepted, self.proposed, out=np.zeros_like(self.accepted), where=self.proposed > 0
+        )
+
+
+def ground_energy_bound(model: IsingModel) -> float | None:
+    """Exact ground energy where it is known without search, else None.
+
+    For a lattice with uniform |J| and h on a bipartite (even periodic or open) lattice the
+    ordered or Néel state is a ground state when h = 0, and an all-aligned state when J > 0.
+    """
+    lattice = model.lattice
+    data = model.couplings.data
+    if lattice is None or not np.all(data == data[0]) or not model.has_uniform_fields:
+        return None
+    coupling, field_value = float(data[0]), float(model.fields[0])
+    bipartite = not lattice.periodic or lattice.length % 2 == 0
+    if coupling > 0:
+        return -coupling * model.n_edges - abs(field_value) * model.n_spins
+    if bipartite and field_value == 0:
+        return coupling * model.n_edges
+    return None

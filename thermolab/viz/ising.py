@@ -1,0 +1,213 @@
+"""Figures and images for the Ising / p-bit playground: pure functions, results in, plots out."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from thermolab import exact
+from thermolab.measure import ExactCheck, SweepPoint
+from thermolab.problems import IsingModel
+
+__all__ = [
+    "SPIN_COLOURS",
+    "anneal_figure",
+    "distribution_figure",
+    "graph_figure",
+    "graph_layout",
+    "kl_figure",
+    "lattice_image",
+    "lattice_png",
+    "sweep_figure",
+    "trace_figure",
+]
+
+# RGB of spin −1 and spin +1 (a colour-blind-safe blue / orange pair).
+SPIN_COLOURS = np.array([[33, 102, 172], [244, 165, 130]], dtype=np.uint8)
+_HEX = ("#2166ac", "#f4a582")
+
+
+def lattice_image(spins: np.ndarray, length: int) -> np.ndarray:
+    """Spins (n,) or (L·L,) of ±1 → RGB image (L, L, 3) uint8, one pixel per spin."""
+    return SPIN_COLOURS[(np.asarray(spins).reshape(length, length) > 0).astype(np.intp)]
+
+
+def lattice_png(spins: np.ndarray, length: int, scale: int = 1) -> bytes:
+    """PNG bytes of the lattice, each spin `scale` × `scale` pixels (for export)."""
+    from PIL import Image
+
+    image = lattice_image(spins, length)
+    if scale > 1:
+        image = image.repeat(scale, axis=0).repeat(scale, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def trace_figure(
+    energies: Sequence[float],
+    magnetizations: Sequence[float],
+    onsager_energy: float | None = None,
+    onsager_magnetization: float | None = None,
+) -> go.Figure:
+    """Energy per spin and |m| per spin against sweep, with Onsager's values as dashed lines."""
+    sweeps = np.arange(len(energies))
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    figure.add_trace(go.Scattergl(x=sweeps, y=np.asarray(energies), name="E / n"), 1, 1)
+    figure.add_trace(go.Scattergl(x=sweeps, y=np.abs(np.asarray(magnetizations)), name="|m|"), 2, 1)
+    for row, value, label in ((1, onsager_energy, "E/n"), (2, onsager_magnetization, "|m|")):
+        if value is not None and np.isfinite(value):
+            figure.add_hline(
+                y=value, row=row, col=1, line_dash="dash", line_color="black",
+                annotation_text=f"Onsager {label} (L = ∞, exact)", annotation_position="top left",
+            )  # fmt: skip
+    figure.update_yaxes(title_text="energy per spin", row=1, col=1)
+    figure.update_yaxes(title_text="|m| per spin", range=[0, 1.02], row=2, col=1)
+    figure.update_xaxes(title_text="sweep (recent history)", row=2, col=1)
+    figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+    return figure
+
+
+def anneal_figure(
+    energies: Sequence[float], temperatures: Sequence[float], ground_energy: float | None
+) -> go.Figure:
+    """Energy per spin and temperature along an annealing schedule, and the exact ground."""
+    sweeps = np.arange(len(energies))
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Scattergl(x=sweeps, y=np.asarray(energies), name="E / n"))
+    figure.add_trace(
+        go.Scattergl(x=sweeps, y=np.asarray(temperatures), name="T", line_dash="dot"),
+        secondary_y=True,
+    )
+    if ground_energy is not None:
+        figure.add_hline(
+            y=ground_energy, line_dash="dash", line_color="black",
+            annotation_text="exact ground energy / n",
+        )  # fmt: skip
+    figure.update_yaxes(title_text="energy per spin", secondary_y=False)
+    figure.update_yaxes(title_text="temperature T", secondary_y=True)
+    figure.update_xaxes(title_text="sweep")
+    figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
+    return figure
+
+
+def graph_layout(model: IsingModel, seed: int = 0) -> np.ndarray:
+    """2-D positions of the spins for drawing a graph: (n, 2), networkx spring layout."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(model.n_spins))
+    pairs, _ = model.edges()
+    graph.add_edges_from(map(tuple, pairs))
+    layout = nx.spring_layout(graph, seed=seed)
+    return np.array([layout[i] for i in range(model.n_spins)])
+
+
+def graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) -> go.Figure:
+    """The graph with nodes coloured by spin; ferromagnetic bonds grey, antiferro red."""
+    pairs, couplings = model.edges()
+    figure = go.Figure()
+    for sign, colour in ((1, "rgba(120,120,120,0.5)"), (-1, "rgba(200,60,60,0.45)")):
+        chosen = pairs[np.sign(couplings) == sign]
+        xs = np.column_stack([positions[chosen[:, 0], 0], positions[chosen[:, 1], 0]])
+        ys = np.column_stack([positions[chosen[:, 0], 1], positions[chosen[:, 1], 1]])
+        nan = np.full((len(chosen), 1), np.nan)
+        figure.add_trace(
+            go.Scattergl(
+                x=np.hstack([xs, nan]).ravel(), y=np.hstack([ys, nan]).ravel(), mode="lines",
+                line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False,
+            )
+        )  # fmt: skip
+    up = np.asarray(spins) > 0
+    figure.add_trace(
+        go.Scattergl(
+            x=positions[:, 0], y=positions[:, 1], mode="markers",
+            marker=dict(size=9, color=np.where(up, _HEX[1], _HEX[0]), line=dict(width=0.5)),
+            text=[f"spin {i}: {'+1' if u else '−1'}" for i, u in enumerate(up)],
+            hoverinfo="text", showlegend=False,
+        )
+    )  # fmt: skip
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x")
+    figure.update_layout(height=420, margin=dict(l=0, r=0, t=0, b=0))
+    return figure
+
+
+_SWEEP_METRICS = {
+    "energy": ("energy per spin", exact.onsager_energy_per_spin),
+    "abs_magnetization": ("|m| per spin", exact.onsager_magnetization),
+    "heat_capacity": ("heat capacity per spin", exact.onsager_specific_heat),
+    "susceptibility": ("susceptibility per spin", None),
+    "binder": ("Binder cumulant U4", None),
+}
+
+
+def sweep_figure(points: Sequence[SweepPoint], metric: str, coupling: float = 1.0) -> go.Figure:
+    """One observable against T for each lattice size, with error bars (±1 standard error),
+    Onsager's curve where it exists, and T_c marked."""
+    label, onsager = _SWEEP_METRICS[metric]
+    figure = go.Figure()
+    for length in sorted({point.length for point in points}):
+        chosen = sorted((p for p in points if p.length == length), key=lambda p: p.temperature)
+        figure.add_trace(
+            go.Scatter(
+                x=[p.temperature for p in chosen], y=[getattr(p, metric) for p in chosen],
+                error_y=dict(type="data", array=[getattr(p, f"{metric}_error") for p in chosen]),
+                mode="lines+markers", name=f"L = {length}",
+            )
+        )  # fmt: skip
+    if points and onsager is not None and coupling > 0:
+        temperatures = [p.temperature for p in points]
+        grid = np.linspace(min(temperatures), max(temperatures), 400)
+        figure.add_trace(
+            go.Scatter(
+                x=grid, y=onsager(grid, coupling), name="Onsager, L = ∞ (exact)",
+                line=dict(color="black", dash="dash"),
+            )
+        )  # fmt: skip
+    if coupling > 0:
+        figure.add_vline(x=exact.critical_temperature(coupling), line_dash="dot",
+                         annotation_text="T_c")  # fmt: skip
+    figure.update_layout(
+        xaxis_title="temperature T", yaxis_title=label, height=360,
+        margin=dict(l=10, r=10, t=30, b=10),
+    )  # fmt: skip
+    return figure
+
+
+def distribution_figure(check: ExactCheck, top: int = 24) -> go.Figure:
+    """Exact vs sampled probabilities of the `top` most probable states."""
+    order = np.argsort(check.probabilities)[::-1][:top]
+    labels = [str(int(k)) for k in order]
+    empirical = check.counts[order] / max(check.counts.sum(), 1)
+    figure = go.Figure(
+        [
+            go.Bar(x=labels, y=check.probabilities[order], name="exact (enumeration)"),
+            go.Bar(x=labels, y=empirical, name="sampled"),
+        ]
+    )
+    figure.update_layout(
+        barmode="group", xaxis_title="state number (bit i = spin i up)",
+        yaxis_title="probability", height=340, margin=dict(l=10, r=10, t=30, b=10),
+    )  # fmt: skip
+    return figure
+
+
+def kl_figure(check: ExactCheck) -> go.Figure:
+    """KL(sampled ‖ exact) against sweeps, log-log, with the finite-sample floor."""
+    figure = go.Figure(
+        go.Scatter(x=check.sweep_counts, y=check.kl, mode="lines+markers", name="KL")
+    )
+    if check.kl_floor > 0:
+        figure.add_hline(
+            y=check.kl_floor, line_dash="dash",
+            annotation_text="expected KL of a perfect sampler with this many samples",
+        )  # fmt: skip
+    figure.update_xaxes(type="log", title_text="sweeps per chain")
+    figure.update_yaxes(type="log", title_text="KL(sampled ‖ exact) / nats")
+    figure.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10))
+    return figure
