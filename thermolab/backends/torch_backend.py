@@ -144,7 +144,8 @@ class TorchBackend(Backend):
             raise ValueError("every category of some row has infinite energy")
         # Inverse-CDF sampling, one uniform per sample: cumulative weights and a binary search.
         shifted = -(values - values.amin(dim=-1, keepdim=True)) / temperature
-        cumulative = torch.cumsum(torch.exp(shifted), dim=-1)
+        weights = torch.exp(shifted)
+        cumulative = torch.cumsum(weights, dim=-1)
         batch_shape = values.shape[:-1]
         generator = self._generator(values.device, seed)
         uniform = torch.rand(
@@ -154,7 +155,31 @@ class TorchBackend(Backend):
             dtype=cumulative.dtype,
         )
         targets = uniform * cumulative[..., -1:]
-        indices = torch.searchsorted(cumulative.contiguous(), targets.contiguous(), right=True)
-        indices = indices.clamp_(max=values.shape[-1] - 1)
+        indices = torch.searchsorted(cumulative, targets, right=True)
+        # searchsorted(right=True) never lands on a zero-weight category except past the end,
+        # when u · total rounds up to total; clamp to the last category with weight > 0 (not
+        # simply m − 1, which is a masked position in causal attention rows).
+        positions = torch.arange(values.shape[-1], device=values.device)
+        last_positive = torch.where(weights > 0, positions, 0).amax(dim=-1, keepdim=True)
+        indices = torch.minimum(indices, last_positive)
         self.counter.add(random_numbers=uniform.numel(), samples=uniform.numel())
         return indices.movedim(-1, 0)
+
+    def uniform(
+        self,
+        shape: tuple[int, ...],
+        *,
+        device: Any = None,
+        dtype: torch.dtype = torch.float32,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        """Uniform variates in [0, 1) of `shape`, counted as random numbers (torch only).
+
+        For noise that is not itself a Boltzmann sample, e.g. the Gumbel variates of the
+        Gumbel-softmax relaxation in `thermolab.nn`; drawn from this backend's generator.
+        """
+        where = torch.device(device) if device is not None else self._device
+        generator = self._generator(where, seed)
+        values = torch.rand(shape, generator=generator, device=where, dtype=dtype)
+        self.counter.add(random_numbers=values.numel())
+        return values
