@@ -41,10 +41,12 @@ __all__ = [
     "PANELS",
     "AttentionInput",
     "checkpoint_directory",
+    "checkpoint_input",
     "entropy_curve",
     "estimator_study",
     "matrix_rows",
     "mc_error_curve",
+    "new_backend",
     "panels",
     "random_input",
     "rows_to_csv",
@@ -146,12 +148,47 @@ def checkpoint_directory() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
+def checkpoint_input(
+    directory: Path, text: str, *, layer: int = 0, head: int = 0
+) -> AttentionInput:
+    """One head of a trained TinyGPT on `text`: its queries and keys.
+
+    The contract with `thermolab.models.tinygpt` (built elsewhere): a function
+    `attention_head(directory, text, layer, head)` returning (tokens, q (n, d), k (n, d)).
+    Raises ValueError, with the reason, when that module or function is not available.
+    """
+    try:
+        import thermolab.models.tinygpt as tinygpt  # type: ignore[import-not-found]
+    except ImportError as error:
+        raise ValueError(
+            f"checkpoints were found in {directory}, but this build has no TinyGPT model "
+            f"module to read them ({error})"
+        ) from error
+    reader = getattr(tinygpt, "attention_head", None)
+    if reader is None:
+        raise ValueError("thermolab.models.tinygpt has no attention_head(directory, text, …)")
+    tokens, q, k = reader(directory, text, layer, head)
+    return AttentionInput(
+        tuple(str(t) for t in tokens),
+        np.asarray(q, dtype=np.float32),
+        np.asarray(k, dtype=np.float32),
+        f"TinyGPT layer {layer} head {head}",
+    )
+
+
 def _tensors(data: AttentionInput) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(data.queries), torch.from_numpy(data.keys)
 
 
 def _allowed(n: int, causal: bool) -> torch.Tensor | None:
     return allowed_positions(n, n, causal=True) if causal else None
+
+
+def new_backend(seed: int = 0) -> Any:
+    """A fresh torch backend (its own operation counter), seeded."""
+    from thermolab.backends import get_backend
+
+    return get_backend("torch", seed=int(seed))
 
 
 def panels(
@@ -163,14 +200,20 @@ def panels(
     causal: bool = False,
     backend: Any,
     seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """The four heatmaps: weights (n, n) per mode at T, keyed by mode name (see PANELS)."""
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, int]]]:
+    """The four heatmaps and what each cost.
+
+    Returns (weights, costs): weights (n, n) per mode at T, keyed by mode name (see PANELS);
+    costs per mode, the backend's operation-counter increments for that mode's draw
+    (random numbers and samples; the exact softmax draws none).
+    """
     q, k = _tensors(data)
     allowed = _allowed(data.n_tokens, causal)
-    out = {}
+    weights, costs = {}, {}
     with torch.no_grad():
         for offset, (mode, _) in enumerate(PANELS):
-            out[mode] = attention_weights(
+            before = backend.counter.snapshot()
+            weights[mode] = attention_weights(
                 q,
                 k,
                 temperature=temperature,
@@ -181,21 +224,25 @@ def panels(
                 backend=backend,
                 seed=seed + offset,
             ).numpy()
-    return out
+            after = backend.counter.snapshot()
+            costs[mode] = {name: after[name] - before[name] for name in after}
+    return weights, costs
 
 
 def entropy_curve(
     data: AttentionInput, temperatures: Sequence[float], *, causal: bool = False
 ) -> np.ndarray:
-    """Exact entropy (nats) of each row at each T: (len(temperatures), n)."""
+    """Exact entropy (nats) of each row at each T: (len(temperatures), n). One batched call."""
     q, k = _tensors(data)
     allowed = _allowed(data.n_tokens, causal)
+    values = [float(t) for t in temperatures]
+    if not values or not all(math.isfinite(t) and t > 0 for t in values):
+        raise ValueError("temperatures must be positive and finite")
+    # Stack the temperatures as a batch: query T·q at T = 1 is query q at temperature T.
+    scale = 1.0 / torch.tensor(values, dtype=q.dtype)[:, None, None]
     with torch.no_grad():
-        rows = [
-            attention_entropy(attention_weights(q, k, temperature=t, allowed=allowed)).numpy()
-            for t in temperatures
-        ]
-    return np.stack(rows).astype(np.float64)
+        weights = attention_weights(q[None] * scale, k, allowed=allowed)
+    return attention_entropy(weights).numpy().astype(np.float64)
 
 
 def mc_error_curve(
@@ -213,30 +260,30 @@ def mc_error_curve(
     error(K) = √(mean_ij (ŵ_ij − w_ij)²), averaged (in square) over `repeats` draws.
     reference(K) = √(mean_ij w_ij (1 − w_ij) / K): the expected value of that mean square,
     since each ŵ_ij is a mean of K Bernoulli(w_ij) indicators — a 1/√K line.
+    One categorical call draws repeats × max K samples per row; the estimate for K uses the
+    first K of each repeat (so the curve is smooth in K; each point is still unbiased).
     """
     q, k = _tensors(data)
     allowed = _allowed(data.n_tokens, causal)
     counts = np.array(sorted({int(c) for c in sample_counts}), dtype=np.int64)
     if counts.size == 0 or counts[0] < 1:
         raise ValueError("sample counts must be positive integers")
+    if repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats}")
     with torch.no_grad():
         exact = attention_weights(q, k, temperature=temperature, allowed=allowed)
+        energies = -(q @ k.T) / math.sqrt(q.shape[-1])
+        if allowed is not None:
+            energies = energies.masked_fill(~allowed, math.inf)
+        n_max = int(counts[-1])
+        indices = backend.categorical(energies, temperature, repeats * n_max, seed=seed)
+        per_repeat = indices.view(repeats, n_max, -1).transpose(1, 2)  # (repeats, rows, K)
         errors = []
-        for index, count in enumerate(counts):
-            square = 0.0
-            for repeat in range(repeats):
-                estimate = attention_weights(
-                    q,
-                    k,
-                    temperature=temperature,
-                    mode="sampled",
-                    n_samples=int(count),
-                    allowed=allowed,
-                    backend=backend,
-                    seed=seed + 1000 * index + repeat,
-                )
-                square += float(((estimate - exact) ** 2).mean())
-            errors.append(math.sqrt(square / repeats))
+        for count in counts:
+            first = per_repeat[..., : int(count)]
+            tally = torch.zeros((*first.shape[:2], data.n_tokens), dtype=exact.dtype)
+            tally.scatter_add_(-1, first, torch.ones_like(first, dtype=exact.dtype))
+            errors.append(math.sqrt(float(((tally / count - exact) ** 2).mean())))
         variance = float((exact * (1 - exact)).mean())
     return {
         "samples": counts,
