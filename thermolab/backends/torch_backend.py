@@ -142,10 +142,11 @@ class TorchBackend(Backend):
             raise ValueError("energies must not be NaN or −inf")
         if bool((values == torch.inf).all(dim=-1).any()):
             raise ValueError("every category of some row has infinite energy")
-        # Inverse-CDF sampling, one uniform per sample: cumulative weights and a binary search.
-        shifted = -(values - values.amin(dim=-1, keepdim=True)) / temperature
-        weights = torch.exp(shifted)
+        # Inverse-CDF sampling, one uniform per sample: the fused softmax of −E/T (max-shifted,
+        # so +inf energies give weight 0), its running sum, and one binary search per sample.
+        weights = torch.softmax(values / -temperature, dim=-1)
         cumulative = torch.cumsum(weights, dim=-1)
+        total = cumulative[..., -1:]
         batch_shape = values.shape[:-1]
         generator = self._generator(values.device, seed)
         uniform = torch.rand(
@@ -154,14 +155,13 @@ class TorchBackend(Backend):
             device=values.device,
             dtype=cumulative.dtype,
         )
-        targets = uniform * cumulative[..., -1:]
+        # searchsorted(right=True) returns the first k with cumulative_k > target, which never
+        # is a zero-weight category as long as target < total; u · total can round up to total,
+        # so targets are kept strictly below it (past the end would be a masked position in a
+        # causal attention row).
+        below_total = torch.nextafter(total, torch.zeros_like(total))
+        targets = torch.minimum(uniform * total, below_total)
         indices = torch.searchsorted(cumulative, targets, right=True)
-        # searchsorted(right=True) never lands on a zero-weight category except past the end,
-        # when u · total rounds up to total; clamp to the last category with weight > 0 (not
-        # simply m − 1, which is a masked position in causal attention rows).
-        positions = torch.arange(values.shape[-1], device=values.device)
-        last_positive = torch.where(weights > 0, positions, 0).amax(dim=-1, keepdim=True)
-        indices = torch.minimum(indices, last_positive)
         self.counter.add(random_numbers=uniform.numel(), samples=uniform.numel())
         return indices.movedim(-1, 0)
 
