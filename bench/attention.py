@@ -11,9 +11,10 @@ samples per query row. Every contestant starts from the energies and returns K i
 - jax.random.categorical: jit-compiled `categorical(key, −E/T, shape=(K, …))` (Gumbel-max),
   results blocked on.
 
-One untimed warm-up per shape (jit compilation), then best of `--repeats`. Rates are samples
-per second (rows × K / time). The table's last column is ThermoLab's time over the fastest
-peer's (≤ 1.00 means at par or better).
+One untimed warm-up per shape (jit compilation), then best of `--repeats`, interleaved.
+`--threads` (default 1) sets torch's and XLA's CPU threads for every contestant alike.
+Rates are samples per second (rows × K / time). The table's last column is ThermoLab's
+time over the fastest peer's (≤ 1.00 means at par or better).
 
 Usage:
     python bench/attention.py                 # default shapes, about a minute on 2 cores
@@ -49,14 +50,18 @@ def causal_energies(batch: int, heads: int, length: int, seed: int = 0):
     return energies.masked_fill(upper, math.inf)
 
 
-def best_time(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm-up (jit compilation, allocator)
-    times = []
+def best_times(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best wall time of each contestant; repeats interleaved round-robin, after a warm-up,
+    so a burst of load from another process hits every contestant alike."""
+    for run in runs.values():
+        run()  # warm-up (jit compilation, allocator)
+    best = dict.fromkeys(runs, math.inf)
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def contestants(energies, n_samples: int) -> dict[str, Callable[[], object]]:
@@ -93,13 +98,27 @@ def contestants(energies, n_samples: int) -> dict[str, Callable[[], object]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes (smoke test)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch and XLA (default 1: steady numbers on a shared machine)",
+    )
     parser.add_argument("--samples", default=",".join(map(str, DEFAULT_SAMPLES)))
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
 
+    if args.threads > 0:
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "")
+            + f" --xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'}"
+            + f" intra_op_parallelism_threads={args.threads}"
+        ).strip()
     import torch
 
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     shapes = QUICK_SHAPES if args.quick else DEFAULT_SHAPES
     counts = [int(k) for k in args.samples.split(",")]
     results = []
@@ -114,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         energies = causal_energies(batch, heads, length)
         rows = batch * heads * length
         for n_samples in counts:
-            times = {
-                name: best_time(run, args.repeats)
-                for name, run in contestants(energies, n_samples).items()
-            }
+            times = best_times(contestants(energies, n_samples), args.repeats)
             peers = {name: t for name, t in times.items() if name != "thermolab-torch"}
             ratio = times["thermolab-torch"] / min(peers.values())
             rate = {name: rows * n_samples / t / 1e6 for name, t in times.items()}

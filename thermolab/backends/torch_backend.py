@@ -7,6 +7,7 @@ padded neighbour table, one colour block at a time, in float32.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -138,18 +139,26 @@ class TorchBackend(Backend):
         values = values.detach()
         if values.ndim == 0 or values.shape[-1] == 0:
             raise ValueError("energies need a non-empty last axis of categories")
-        if bool((torch.isnan(values) | (values == -torch.inf)).any()):
-            raise ValueError("energies must not be NaN or −inf")
-        if bool((values == torch.inf).all(dim=-1).any()):
+        # One reduction checks every row: its minimum is NaN if any entry is NaN (amin
+        # propagates NaN), −inf if any entry is −inf, +inf if every entry is +inf.
+        row_min = values.amin(dim=-1, keepdim=True)
+        if not bool(torch.isfinite(row_min).all()):
+            if bool(torch.isnan(row_min).any() | (row_min == -torch.inf).any()):
+                raise ValueError("energies must not be NaN or −inf")
             raise ValueError("every category of some row has infinite energy")
-        # Inverse-CDF sampling, one uniform per sample: the fused softmax of −E/T (max-shifted,
-        # so +inf energies give weight 0), its running sum, and one binary search per sample.
-        weights = torch.softmax(values / -temperature, dim=-1)
-        cumulative = torch.cumsum(weights, dim=-1)
+        # Inverse-CDF sampling, one uniform per sample: weights exp(−(E − E_min)/T), their
+        # running sum in place, one binary search per sample. Arguments below log(tiny) (+inf
+        # energies included) get weight exactly 0: those weights are subnormal or 0 beside
+        # the row's largest weight 1, so no uniform can reach them, and torch's exp is many
+        # times slower there than on normal arguments.
+        exponent = (values - row_min).mul_(-1.0 / temperature)
+        negligible = exponent < math.log(torch.finfo(exponent.dtype).tiny)
+        weights = exponent.clamp_(min=math.log(torch.finfo(exponent.dtype).tiny)).exp_()
+        cumulative = weights.masked_fill_(negligible, 0.0).cumsum_(dim=-1)
         total = cumulative[..., -1:]
         batch_shape = values.shape[:-1]
         generator = self._generator(values.device, seed)
-        uniform = torch.rand(
+        targets = torch.rand(
             (*batch_shape, n_samples),
             generator=generator,
             device=values.device,
@@ -159,10 +168,9 @@ class TorchBackend(Backend):
         # is a zero-weight category as long as target < total; u · total can round up to total,
         # so targets are kept strictly below it (past the end would be a masked position in a
         # causal attention row).
-        below_total = torch.nextafter(total, torch.zeros_like(total))
-        targets = torch.minimum(uniform * total, below_total)
+        targets.mul_(total).clamp_(max=torch.nextafter(total, torch.zeros_like(total)))
         indices = torch.searchsorted(cumulative, targets, right=True)
-        self.counter.add(random_numbers=uniform.numel(), samples=uniform.numel())
+        self.counter.add(random_numbers=targets.numel(), samples=targets.numel())
         return indices.movedim(-1, 0)
 
     def uniform(
