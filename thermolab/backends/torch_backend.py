@@ -7,7 +7,6 @@ padded neighbour table, one colour block at a time, in float32.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -146,32 +145,47 @@ class TorchBackend(Backend):
             if bool(torch.isnan(row_min).any() | (row_min == -torch.inf).any()):
                 raise ValueError("energies must not be NaN or −inf")
             raise ValueError("every category of some row has infinite energy")
-        # Inverse-CDF sampling, one uniform per sample: weights exp(−(E − E_min)/T), their
-        # running sum in place, one binary search per sample. Arguments below log(tiny) (+inf
-        # energies included) get weight exactly 0: those weights are subnormal or 0 beside
-        # the row's largest weight 1, so no uniform can reach them, and torch's exp is many
-        # times slower there than on normal arguments.
-        exponent = (values - row_min).mul_(-1.0 / temperature)
-        negligible = exponent < math.log(torch.finfo(exponent.dtype).tiny)
-        weights = exponent.clamp_(min=math.log(torch.finfo(exponent.dtype).tiny)).exp_()
-        cumulative = weights.masked_fill_(negligible, 0.0).cumsum_(dim=-1)
-        total = cumulative[..., -1:]
-        batch_shape = values.shape[:-1]
+        # Boltzmann weights by torch's fused softmax of −E/T (+inf energies give exactly 0).
+        weights = torch.softmax(values * (-1.0 / temperature), dim=-1)
         generator = self._generator(values.device, seed)
+        n_categories = values.shape[-1]
+        rows = weights.reshape(-1, n_categories)
+        if n_samples > 1 and rows.shape[0] > 0:
+            # Several samples per row: torch.multinomial's fused inverse-CDF kernel (one
+            # uniform per sample) is faster than searchsorted. Its edge cases (a uniform of
+            # exactly 0, or one past the last positive weight's rounded running sum) can pick
+            # a zero-weight category; those draws, if any, are redrawn below.
+            flat = torch.multinomial(rows, n_samples, replacement=True, generator=generator)
+            zero = rows.gather(1, flat) == 0
+            if bool(zero.any()):
+                row_index, _ = zero.nonzero(as_tuple=True)
+                flat[zero] = self._inverse_cdf(rows[row_index], 1, generator)[:, 0]
+        else:
+            flat = self._inverse_cdf(rows, n_samples, generator)
+        indices = flat.reshape(*values.shape[:-1], n_samples)
+        self.counter.add(random_numbers=indices.numel(), samples=indices.numel())
+        return indices.movedim(-1, 0)
+
+    @staticmethod
+    def _inverse_cdf(
+        weights: torch.Tensor, n_samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """(rows, m) non-negative weights, each row with some weight > 0 → (rows, n) indices.
+
+        One uniform per sample and a binary search in the running sum. searchsorted(right=True)
+        returns the first k with cumulative_k > target, never a zero-weight category while
+        target < total; u · total can round up to total, so targets are kept below it.
+        """
+        cumulative = weights.cumsum(dim=-1)
+        total = cumulative[:, -1:]
         targets = torch.rand(
-            (*batch_shape, n_samples),
+            (weights.shape[0], n_samples),
             generator=generator,
-            device=values.device,
+            device=weights.device,
             dtype=cumulative.dtype,
         )
-        # searchsorted(right=True) returns the first k with cumulative_k > target, which never
-        # is a zero-weight category as long as target < total; u · total can round up to total,
-        # so targets are kept strictly below it (past the end would be a masked position in a
-        # causal attention row).
         targets.mul_(total).clamp_(max=torch.nextafter(total, torch.zeros_like(total)))
-        indices = torch.searchsorted(cumulative, targets, right=True)
-        self.counter.add(random_numbers=targets.numel(), samples=targets.numel())
-        return indices.movedim(-1, 0)
+        return torch.searchsorted(cumulative, targets, right=True)
 
     def uniform(
         self,
