@@ -136,7 +136,8 @@ st.plotly_chart(
 
 row = st.slider("Row detail: query", 0, data.n_tokens - 1, 0, key="row")
 detail = {
-    "key": [f"{j}:{t}" for j, t in enumerate(data.tokens)],
+    # Zero-padded so the chart's (alphabetical) key order is the token order.
+    "key": [f"{j:02d}:{t}" for j, t in enumerate(data.tokens)],
     "exact softmax": weights["softmax"][row],
     MODE_LABELS[mode]: weights[mode][row],
 }

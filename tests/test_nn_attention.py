@@ -198,3 +198,16 @@ def test_self_attention_is_causal_and_model_ready():
 def test_bad_options_raise_clear_errors(options, message):
     with pytest.raises(ValueError, match=message):
         ThermodynamicAttention(**options)
+
+
+def test_backend_inverse_cdf_never_picks_zero_weights():
+    # The path that also redraws multinomial's rare zero-weight picks: zero weights at both
+    # ends of a row (a uniform of 0, and one rounding up to the total, are its edge cases).
+    from thermolab.backends.torch_backend import TorchBackend
+
+    weights = torch.tensor([[0.0, 1e-30, 1.0, 0.0], [0.0, 0.0, 3.0, 0.0]])
+    picks = TorchBackend._inverse_cdf(weights, 20_000, torch.Generator().manual_seed(0))
+    assert torch.all(weights.gather(1, picks) > 0)
+    energies = torch.tensor([[math.inf, 0.0, 0.5, math.inf]] * 64)
+    drawn = get_backend("torch", seed=0).categorical(energies, 0.3, 512)
+    assert set(drawn.unique().tolist()) == {1, 2}
