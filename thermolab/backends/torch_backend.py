@@ -138,15 +138,14 @@ class TorchBackend(Backend):
         values = values.detach()
         if values.ndim == 0 or values.shape[-1] == 0:
             raise ValueError("energies need a non-empty last axis of categories")
-        # One reduction checks every row: its minimum is NaN if any entry is NaN (amin
-        # propagates NaN), −inf if any entry is −inf, +inf if every entry is +inf.
-        row_min = values.amin(dim=-1, keepdim=True)
-        if not bool(torch.isfinite(row_min).all()):
-            if bool(torch.isnan(row_min).any() | (row_min == -torch.inf).any()):
-                raise ValueError("energies must not be NaN or −inf")
-            raise ValueError("every category of some row has infinite energy")
         # Boltzmann weights by torch's fused softmax of −E/T (+inf energies give exactly 0).
         weights = torch.softmax(values * (-1.0 / temperature), dim=-1)
+        # A NaN or −inf energy, or a row of only +inf, makes its whole softmax row NaN, so
+        # one look at the first column validates every row (the message needs a second look).
+        if bool(torch.isnan(weights[..., 0]).any()):
+            if bool((torch.isnan(values) | (values == -torch.inf)).any()):
+                raise ValueError("energies must not be NaN or −inf")
+            raise ValueError("every category of some row has infinite energy")
         generator = self._generator(values.device, seed)
         n_categories = values.shape[-1]
         rows = weights.reshape(-1, n_categories)
