@@ -19,6 +19,26 @@ ESTIMATOR_COLOURS = {
 __all__ = ["entropy_figure", "estimator_figure", "heatmaps_figure", "mc_error_figure"]
 
 
+def _log_axis_marker(figure: go.Figure, x: float, label: str) -> None:
+    """A red vertical line at x on a log x axis, labelled at the top.
+
+    Shapes on a log axis take data values but annotations take log10 values, so the label is
+    placed separately (plotly's add_vline annotation would land at 10^x).
+    """
+    figure.add_vline(x=x, line_color="red")
+    figure.add_annotation(
+        x=math.log10(x),
+        xref="x",
+        y=1.0,
+        yref="paper",
+        text=label,
+        showarrow=False,
+        font={"color": "red"},
+        xanchor="left",
+        yanchor="bottom",
+    )
+
+
 def heatmaps_figure(
     weights: Mapping[str, np.ndarray],
     titles: Mapping[str, str],
@@ -110,11 +130,7 @@ def entropy_figure(
         annotation_text="T → 0: argmax, 0",
         annotation_position="bottom right",
     )
-    figure.add_vline(
-        x=current_temperature,
-        line_color="red",
-        annotation_text=f"T = {current_temperature:.3g}",
-    )
+    _log_axis_marker(figure, current_temperature, f"T = {current_temperature:.3g}")
     figure.update_xaxes(type="log", title_text="temperature T")
     figure.update_yaxes(title_text="entropy (nats)")
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
@@ -144,9 +160,7 @@ def mc_error_figure(
         )
     )
     if current_samples is not None:
-        figure.add_vline(
-            x=current_samples, line_color="red", annotation_text=f"K = {current_samples}"
-        )
+        _log_axis_marker(figure, current_samples, f"K = {current_samples}")
     figure.update_xaxes(type="log", title_text="samples per row K")
     figure.update_yaxes(type="log", title_text="RMS error of weights")
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
