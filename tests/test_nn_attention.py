@@ -211,3 +211,18 @@ def test_backend_inverse_cdf_never_picks_zero_weights():
     energies = torch.tensor([[math.inf, 0.0, 0.5, math.inf]] * 64)
     drawn = get_backend("torch", seed=0).categorical(energies, 0.3, 512)
     assert set(drawn.unique().tolist()) == {1, 2}
+
+
+def test_layers_survive_deepcopy_and_torch_save(tmp_path):
+    import copy
+
+    layer = ThermodynamicSelfAttention(8, 2, mode="sampled", n_samples=2)
+    x = torch.randn(1, 4, 8, generator=torch.Generator().manual_seed(0))
+    layer(x)
+    clone = copy.deepcopy(layer)
+    assert clone.attention.backend.counter.snapshot() == layer.attention.backend.counter.snapshot()
+    clone(x)  # its own counter and lock
+    assert clone.attention.backend.counter.snapshot()["samples"] == 2 * (2 * 2 * 4)
+    torch.save(layer, tmp_path / "layer.pt")
+    loaded = torch.load(tmp_path / "layer.pt", weights_only=False)
+    assert loaded(x).shape == (1, 4, 8)
