@@ -68,6 +68,14 @@ class OperationCounter:
         with self._lock:
             self.spin_updates = self.random_numbers = self.samples = 0
 
+    # A lock cannot be pickled or deep-copied; a copy gets its own (so modules holding a
+    # backend, e.g. thermolab.nn layers, survive copy.deepcopy and torch.save).
+    def __getstate__(self) -> dict[str, int]:
+        return self.snapshot()
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(**state)
+
 
 @dataclass(frozen=True)
 class SampleResult:

@@ -138,23 +138,69 @@ class TorchBackend(Backend):
         values = values.detach()
         if values.ndim == 0 or values.shape[-1] == 0:
             raise ValueError("energies need a non-empty last axis of categories")
-        if bool((torch.isnan(values) | (values == -torch.inf)).any()):
-            raise ValueError("energies must not be NaN or −inf")
-        if bool((values == torch.inf).all(dim=-1).any()):
+        # Boltzmann weights by torch's fused softmax of −E/T (+inf energies give exactly 0).
+        weights = torch.softmax(values * (-1.0 / temperature), dim=-1)
+        # A NaN or −inf energy, or a row of only +inf, makes its whole softmax row NaN, so
+        # one look at the first column validates every row (the message needs a second look).
+        if bool(torch.isnan(weights[..., 0]).any()):
+            if bool((torch.isnan(values) | (values == -torch.inf)).any()):
+                raise ValueError("energies must not be NaN or −inf")
             raise ValueError("every category of some row has infinite energy")
-        # Inverse-CDF sampling, one uniform per sample: cumulative weights and a binary search.
-        shifted = -(values - values.amin(dim=-1, keepdim=True)) / temperature
-        cumulative = torch.cumsum(torch.exp(shifted), dim=-1)
-        batch_shape = values.shape[:-1]
         generator = self._generator(values.device, seed)
-        uniform = torch.rand(
-            (*batch_shape, n_samples),
+        n_categories = values.shape[-1]
+        rows = weights.reshape(-1, n_categories)
+        if n_samples > 1 and rows.shape[0] > 0:
+            # Several samples per row: torch.multinomial's fused inverse-CDF kernel (one
+            # uniform per sample) is faster than searchsorted. Its edge cases (a uniform of
+            # exactly 0, or one past the last positive weight's rounded running sum) can pick
+            # a zero-weight category; those draws, if any, are redrawn below.
+            flat = torch.multinomial(rows, n_samples, replacement=True, generator=generator)
+            zero = rows.gather(1, flat) == 0
+            if bool(zero.any()):
+                row_index, _ = zero.nonzero(as_tuple=True)
+                flat[zero] = self._inverse_cdf(rows[row_index], 1, generator)[:, 0]
+        else:
+            flat = self._inverse_cdf(rows, n_samples, generator)
+        indices = flat.reshape(*values.shape[:-1], n_samples)
+        self.counter.add(random_numbers=indices.numel(), samples=indices.numel())
+        return indices.movedim(-1, 0)
+
+    @staticmethod
+    def _inverse_cdf(
+        weights: torch.Tensor, n_samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """(rows, m) non-negative weights, each row with some weight > 0 → (rows, n) indices.
+
+        One uniform per sample and a binary search in the running sum. searchsorted(right=True)
+        returns the first k with cumulative_k > target, never a zero-weight category while
+        target < total; u · total can round up to total, so targets are kept below it.
+        """
+        cumulative = weights.cumsum(dim=-1)
+        total = cumulative[:, -1:]
+        targets = torch.rand(
+            (weights.shape[0], n_samples),
             generator=generator,
-            device=values.device,
+            device=weights.device,
             dtype=cumulative.dtype,
         )
-        targets = uniform * cumulative[..., -1:]
-        indices = torch.searchsorted(cumulative.contiguous(), targets.contiguous(), right=True)
-        indices = indices.clamp_(max=values.shape[-1] - 1)
-        self.counter.add(random_numbers=uniform.numel(), samples=uniform.numel())
-        return indices.movedim(-1, 0)
+        targets.mul_(total).clamp_(max=torch.nextafter(total, torch.zeros_like(total)))
+        return torch.searchsorted(cumulative, targets, right=True)
+
+    def uniform(
+        self,
+        shape: tuple[int, ...],
+        *,
+        device: Any = None,
+        dtype: torch.dtype = torch.float32,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        """Uniform variates in [0, 1) of `shape`, counted as random numbers (torch only).
+
+        For noise that is not itself a Boltzmann sample, e.g. the Gumbel variates of the
+        Gumbel-softmax relaxation in `thermolab.nn`; drawn from this backend's generator.
+        """
+        where = torch.device(device) if device is not None else self._device
+        generator = self._generator(where, seed)
+        values = torch.rand(shape, generator=generator, device=where, dtype=dtype)
+        self.counter.add(random_numbers=values.numel())
+        return values
