@@ -44,7 +44,7 @@ $(BENCH_STAMP): requirements.txt requirements-bench.txt pyproject.toml | $(PY)
 	$(PIP) install -r requirements-bench.txt -e .
 	touch $@
 
-# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+# Browser tests drive Debian's chromium through Playwright (never Playwright's own browser download).
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -1,7 +1,8 @@
 """Playground responsiveness in a real browser: slider-to-frame latency and frames per second.
 
 Starts `streamlit run app.py` on 127.0.0.1, opens the Ising playground in Debian's headless
-chromium (Playwright, `executable_path`; never `playwright install`), and for each lattice size:
+chromium (Playwright with `executable_path`, never Playwright's own browser download), and for
+each lattice size:
 
 - fps: distinct lattice images the browser received per second while the chain runs;
 - latency: time from a temperature change (a click on the slider's track) to the first image whose

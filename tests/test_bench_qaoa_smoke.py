@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
+from bench_runner import run_quick
 
 
 def test_quick_benchmark_runs(tmp_path):
     out = tmp_path / "qaoa.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "qaoa.py"), "--quick", "--json", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = json.loads(out.read_text())
+    report, _ = run_quick("qaoa.py", out)
     optimisation = report["optimisation"]
     assert optimisation["same_final_energy"] is True
     assert optimisation["status"] in {"PASS", "MISS"}

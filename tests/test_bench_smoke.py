@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from bench_runner import run_quick
 
-REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "bench" / "sampler.py"
 CONTESTANTS = (
     "jax-gibbs",
     "jax-metropolis",
@@ -29,21 +22,9 @@ RNG = ("numpy-pcg64", "numpy-philox", "torch-rand", "jax-threefry", "jax-rbg", "
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "sampler.json"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--quiet", "--json", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "target at L256" in proc.stdout
-    return json.loads(out.read_text())
+    report, printed = run_quick("sampler.py", out, "--quiet")
+    assert "target at L256" in printed
+    return report
 
 
 def test_top_level_keys(report: dict) -> None:

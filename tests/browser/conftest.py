@@ -1,7 +1,7 @@
 """Shared fixtures for browser tests: one Streamlit server and one chromium per session.
 
 Browser tests drive Debian's chromium (/usr/bin/chromium) through Playwright; they never run
-`playwright install`. Outside CI they skip when chromium or Playwright is missing; with the
+their own browser download. Outside CI they skip when chromium or Playwright is missing; with the
 CI environment variable set they fail instead, because `make test` installs both.
 """
 
