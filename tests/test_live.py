@@ -92,3 +92,12 @@ def test_ground_energy_bound():
     assert ground_energy_bound(problems.ring(6)) is None
     model = problems.square_lattice(4, -1.0)
     assert ground_energy_bound(model) == exact.ground_states(model)[0]
+
+
+def test_live_trace_figure_stays_small():
+    """The live view redraws it every second: at most TRACE_POINTS points per curve."""
+    from thermolab.viz.ising import TRACE_POINTS, trace_figure
+
+    figure = trace_figure(np.linspace(-2, 0, 4000), np.linspace(0, 1, 4000), -1.7, 0.9)
+    assert all(len(trace.x) <= TRACE_POINTS for trace in figure.data)
+    assert figure.data[0].x[-1] >= 4000 - 8  # the newest sweeps are still drawn

@@ -29,6 +29,7 @@ __all__ = [
 # RGB of spin −1 and spin +1 (a colour-blind-safe blue / orange pair).
 SPIN_COLOURS = np.array([[33, 102, 172], [244, 165, 130]], dtype=np.uint8)
 _HEX = ("#2166ac", "#f4a582")
+TRACE_POINTS = 500  # points per curve in the live trace figure
 
 
 def lattice_image(spins: np.ndarray, length: int) -> np.ndarray:
@@ -54,11 +55,17 @@ def trace_figure(
     onsager_energy: float | None = None,
     onsager_magnetization: float | None = None,
 ) -> go.Figure:
-    """Energy per spin and |m| per spin against sweep, with Onsager's values as dashed lines."""
-    sweeps = np.arange(len(energies))
+    """Energy per spin and |m| per spin against sweep, with Onsager's values as dashed lines.
+
+    At most `TRACE_POINTS` points per curve (every k-th sweep), drawn as SVG: the live view
+    redraws this figure every second, and a heavier figure costs the browser lattice frames.
+    """
+    stride = max(1, -(-len(energies) // TRACE_POINTS))
+    sweeps = np.arange(len(energies))[::stride]
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    figure.add_trace(go.Scattergl(x=sweeps, y=np.asarray(energies), name="E / n"), 1, 1)
-    figure.add_trace(go.Scattergl(x=sweeps, y=np.abs(np.asarray(magnetizations)), name="|m|"), 2, 1)
+    figure.add_trace(go.Scatter(x=sweeps, y=np.asarray(energies)[::stride], name="E / n"), 1, 1)
+    magnitudes = np.abs(np.asarray(magnetizations))[::stride]
+    figure.add_trace(go.Scatter(x=sweeps, y=magnitudes, name="|m|"), 2, 1)
     for row, value, label in ((1, onsager_energy, "E/n"), (2, onsager_magnetization, "|m|")):
         if value is not None and np.isfinite(value):
             figure.add_hline(
