@@ -70,13 +70,20 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _add_graph_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--graph", choices=GRAPHS, required=True)
-    parser.add_argument("--nodes", type=_positive_int, required=True, help="number of spins")
+def _add_graph_shape_options(
+    parser: argparse.ArgumentParser, choices: tuple[str, ...], nodes_help: str
+) -> None:
+    """--graph, --nodes and the options that shape a random graph (see `_build_graph`)."""
+    parser.add_argument("--graph", choices=choices, required=True)
+    parser.add_argument("--nodes", type=_positive_int, required=True, help=nodes_help)
     parser.add_argument("--degree", type=_positive_int, default=3, help="for --graph regular")
     parser.add_argument(
         "--edge-probability", type=float, default=0.5, help="for --graph er, in [0, 1]"
     )
+
+
+def _add_graph_options(parser: argparse.ArgumentParser) -> None:
+    _add_graph_shape_options(parser, GRAPHS, "number of spins")
     parser.add_argument("--coupling", type=_finite_float, default=1.0, help="J (not for sk)")
     parser.add_argument("--field", type=_finite_float, default=0.0, help="uniform h")
     parser.add_argument("--spin-glass", action="store_true", help="random ± signs on J")
@@ -121,12 +128,7 @@ def _build_parser() -> _Parser:
     exact_parser.add_argument("--json", action="store_true")
 
     qaoa = commands.add_parser("qaoa", help="QAOA for MaxCut beside classical baselines")
-    qaoa.add_argument("--graph", choices=QAOA_GRAPHS, required=True)
-    qaoa.add_argument("--nodes", type=_positive_int, required=True, help="number of qubits")
-    qaoa.add_argument("--degree", type=_positive_int, default=3, help="for --graph regular")
-    qaoa.add_argument(
-        "--edge-probability", type=float, default=0.5, help="for --graph er, in [0, 1]"
-    )
+    _add_graph_shape_options(qaoa, QAOA_GRAPHS, "number of qubits")
     qaoa.add_argument("--layers", type=_positive_int, default=1, help="QAOA depth p")
     qaoa.add_argument("--method", choices=("bfgs", "adam"), default="bfgs")
     qaoa.add_argument("--init", choices=("interp", "ramp"), default="interp")
@@ -140,6 +142,16 @@ def _build_parser() -> _Parser:
     return parser
 
 
+def _build_graph(args: argparse.Namespace) -> problems.WeightedGraph:
+    """The ring, random regular or Erdős–Rényi graph that --graph and its options describe."""
+    n = args.nodes
+    return {
+        "ring": lambda: problems.ring_graph(n),
+        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
+        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
+    }[args.graph]()
+
+
 def _build_model(args: argparse.Namespace) -> problems.IsingModel:
     n = args.nodes
     if args.graph == "sk":
@@ -149,13 +161,8 @@ def _build_model(args: argparse.Namespace) -> problems.IsingModel:
         if length * length != n:
             raise ValueError(f"--graph lattice needs a square number of nodes, got {n}")
         return problems.square_lattice(length, args.coupling, args.field)
-    graph = {
-        "ring": lambda: problems.ring_graph(n),
-        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
-        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
-    }[args.graph]()
     return problems.ising_from_graph(
-        graph, args.coupling, args.field, spin_glass=args.spin_glass, seed=args.seed
+        _build_graph(args), args.coupling, args.field, spin_glass=args.spin_glass, seed=args.seed
     )
 
 
@@ -280,11 +287,7 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
 
     n = args.nodes
     quantum.check_qubit_count(n)
-    graph = {
-        "ring": lambda: problems.ring_graph(n),
-        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
-        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
-    }[args.graph]()
+    graph = _build_graph(args)
     instance = quantum.QaoaInstance.maxcut(graph)
     layers = quantum.solve(
         instance,
