@@ -18,15 +18,12 @@ import numpy as np
 
 from thermolab import diagnostics
 from thermolab.backends import Backend
+from thermolab.backends.base import derived_seed
 from thermolab.problems import IsingModel
 
 __all__ = ["TRACE_LENGTH", "LiveChain", "LiveTempering", "ground_energy_bound"]
 
 TRACE_LENGTH = 4000  # sweeps of history kept per chain (bounded memory)
-
-
-def _seed_stream(seed: int, step: int) -> int:
-    return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
 
 
 @dataclass
@@ -57,7 +54,7 @@ class LiveChain:
 
     def randomise(self) -> None:
         self._calls += 1
-        rng = np.random.default_rng(_seed_stream(self.seed, self._calls))
+        rng = np.random.default_rng(derived_seed(self.seed, self._calls))
         self.spins = (2 * rng.integers(0, 2, self.model.n_spins) - 1).astype(np.int8)
         self.clear_traces()
 
@@ -81,7 +78,7 @@ class LiveChain:
             (1.0 / temperatures)[:, None],
             n_sweeps=n_sweeps,
             algorithm=self.algorithm,
-            seed=_seed_stream(self.seed, self._calls),
+            seed=derived_seed(self.seed, self._calls),
             initial_state=self.spins,
         )
         self.spins = result.states[0]
@@ -153,7 +150,7 @@ class LiveTempering:
             1.0 / self.temperatures,
             n_rounds=n_rounds,
             algorithm=self.algorithm,
-            seed=_seed_stream(self.seed, self.rounds),
+            seed=derived_seed(self.seed, self.rounds),
             initial_state=self.states,
         )
         self.accepted += result.swap_acceptance * result.swap_proposed

@@ -27,6 +27,7 @@ __all__ = [
     "SampleResult",
     "TemperingResult",
     "beta_schedule",
+    "derived_seed",
     "initial_states",
     "temperature_schedule",
 ]
@@ -167,6 +168,11 @@ def temperature_schedule(
     else:
         raise ValueError(f"schedule kind must be 'linear' or 'geometric', got {kind!r}")
     return 1.0 / temperatures
+
+
+def derived_seed(seed: int, step: int) -> int:
+    """An independent 32-bit seed for step `step` of a run seeded with `seed` (both ≥ 0)."""
+    return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
 
 
 def initial_states(
@@ -352,7 +358,7 @@ class Backend(ABC):
                 n_sweeps=sweeps_per_round,
                 n_chains=n_temps,
                 algorithm=algorithm,
-                seed=int(np.random.SeedSequence([seed, round_index]).generate_state(1)[0]),
+                seed=derived_seed(seed, round_index),
                 record_every=sweeps_per_round,
                 initial_state=states,
             )
