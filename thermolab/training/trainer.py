@@ -368,6 +368,7 @@ class _Session:
                 for run in self.runs:
                     self._evaluate(run, done)
             if done % config.checkpoint_every == 0:
+                self._flush()  # every row up to a checkpoint is stored before it
                 for run in self.runs:
                     self._checkpoint(run)
             if done % config.eval_every == 0 or time.monotonic() - last_flush > FLUSH_SECONDS:
