@@ -35,7 +35,7 @@ TARGET_STEP_RATIO = 1.3
 
 
 def _median_step_seconds(store, run_id: str) -> float:
-    steps, seconds = store.metrics(run_id, ["step_seconds"])["step_seconds"]
+    _steps, seconds = store.metrics(run_id, ["step_seconds"])["step_seconds"]
     return statistics.median(seconds)
 
 
@@ -74,13 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         _, run_ids = prepare(config, store)
         print(f"training baseline and TSU side by side: {steps} steps on {config.corpus!r} …")
         result = train(config, store, run_ids)
-        step_seconds = {mode: _median_step_seconds(store, run_id) for mode, run_id in run_ids.items()}
+        step_seconds = {
+            mode: _median_step_seconds(store, run_id) for mode, run_id in run_ids.items()
+        }
     summaries = result.summaries
     base, tsu = summaries["baseline"], summaries["tsu"]
     ratio = step_seconds["tsu"] / step_seconds["baseline"]
 
     print()
-    print(f"{'run':<9} {'val loss':>9} {'(mean w)':>9} {'wall s':>8} {'tokens/s':>9} {'step ms':>8}")
+    print(
+        f"{'run':<9} {'val loss':>9} {'(mean w)':>9} {'wall s':>8} {'tokens/s':>9} {'step ms':>8}"
+    )
     for mode, summary in summaries.items():
         mean_w = summary.get("val_loss_mean_weights")
         print(
@@ -93,12 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         if row["quantity"].startswith("energy per token"):
             b, t = row["baseline"], row["tsu"]
             fmt = lambda v: "—" if v is None else f"{v:.3e}"  # noqa: E731
-            print(f"{row['quantity']:<34} baseline {fmt(b)}  TSU {fmt(t)}  J/token  [{row['source']}]")
+            print(
+                f"{row['quantity']:<34} baseline {fmt(b)}  TSU {fmt(t)}  J/token  [{row['source']}]"
+            )
     val_ok = base["val_loss"] <= TARGET_VAL_LOSS
     ratio_ok = ratio <= TARGET_STEP_RATIO
     print()
-    print(f"baseline val loss {base['val_loss']:.4f} ≤ {TARGET_VAL_LOSS}: {'PASS' if val_ok else 'MISS'}")
-    print(f"TSU / baseline step time {ratio:.3f} ≤ {TARGET_STEP_RATIO}: {'PASS' if ratio_ok else 'MISS'}")
+    verdict = {True: "PASS", False: "MISS"}
+    print(f"baseline val loss {base['val_loss']:.4f} ≤ {TARGET_VAL_LOSS}: {verdict[val_ok]}")
+    print(f"TSU / baseline step time {ratio:.3f} ≤ {TARGET_STEP_RATIO}: {verdict[ratio_ok]}")
 
     report = {
         "config": config.to_dict(),
@@ -106,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         "median_step_seconds": step_seconds,
         "step_time_ratio": ratio,
         "targets": {
-            "baseline_val_loss": {"target": TARGET_VAL_LOSS, "value": base["val_loss"], "met": val_ok},
+            "baseline_val_loss": {
+                "target": TARGET_VAL_LOSS,
+                "value": base["val_loss"],
+                "met": val_ok,
+            },
             "step_time_ratio": {"target": TARGET_STEP_RATIO, "value": ratio, "met": ratio_ok},
         },
         "summaries": summaries,

@@ -161,6 +161,7 @@ def test_a_killed_training_is_marked_interrupted_and_resumes(tmp_path):
     checkpointed = {record.id: record.checkpoint_step for record in records}
 
     short = RunStore(tmp_path)
+
     # Finish the interrupted group (its config says 400 steps; stop once past the checkpoint).
     class StopSoon:
         stop_requested_after = 2
@@ -187,11 +188,34 @@ def test_cli_train_prints_the_contract_keys(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     process = subprocess.run(
         [
-            sys.executable, "-m", "thermolab", "train", "--mode", "tsu", "--corpus", "default",
-            "--preset", "cpu-quick", "--steps", "6", "--eval-every", "3", "--seed", "1",
-            "--batch-size", "4", "--meter", "estimate", "--runs-dir", str(tmp_path), "--json",
+            sys.executable,
+            "-m",
+            "thermolab",
+            "train",
+            "--mode",
+            "tsu",
+            "--corpus",
+            "default",
+            "--preset",
+            "cpu-quick",
+            "--steps",
+            "6",
+            "--eval-every",
+            "3",
+            "--seed",
+            "1",
+            "--batch-size",
+            "4",
+            "--meter",
+            "estimate",
+            "--runs-dir",
+            str(tmp_path),
+            "--json",
         ],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert process.returncode == 0, process.stderr
     report = json.loads(process.stdout)
@@ -205,9 +229,22 @@ def test_cli_train_prints_the_contract_keys(tmp_path):
 def test_cli_train_bad_input_is_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.run(
-        [sys.executable, "-m", "thermolab", "train", "--mode", "tsu", "--corpus",
-         str(tmp_path / "missing.txt"), "--runs-dir", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "thermolab",
+            "train",
+            "--mode",
+            "tsu",
+            "--corpus",
+            str(tmp_path / "missing.txt"),
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert process.returncode == 2
     assert process.stderr.count("\n") == 1 and "missing.txt" in process.stderr

@@ -1,5 +1,6 @@
 """Schedules, the free energy's terms and the calibration / uncertainty measures."""
 
+import itertools
 import math
 
 import pytest
@@ -16,7 +17,7 @@ def test_temperature_schedules_run_from_start_to_end(kind):
     assert schedule(0, 100) == pytest.approx(2.0)
     assert schedule(100, 100) == pytest.approx(0.5)
     values = [schedule(t, 100) for t in range(101)]
-    assert all(a >= b - 1e-12 for a, b in zip(values, values[1:], strict=False))
+    assert all(a >= b - 1e-12 for a, b in itertools.pairwise(values))
 
 
 def test_temperature_schedule_formulae_at_midpoint():
@@ -71,7 +72,9 @@ def test_calibrated_predictions_have_small_ece_and_overconfident_ones_do_not():
     standard_error = math.sqrt(0.25 * 10 / n)
     assert calibrated.ece < 3 * standard_error
     assert sum(calibrated.counts) == n
-    overconfident = reliability(probabilities, torch.where(hit & (confidence > 0.6), 0, 1), n_bins=10)
+    overconfident = reliability(
+        probabilities, torch.where(hit & (confidence > 0.6), 0, 1), n_bins=10
+    )
     assert overconfident.ece > 0.15
 
 

@@ -373,7 +373,7 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
         threads=args.threads,
     )
     store = RunStore(args.runs_dir)
-    group, run_ids = training.prepare(config, store, modes=(args.mode,))
+    _group, run_ids = training.prepare(config, store, modes=(args.mode,))
     result = training.train(config, store, run_ids)
     summary = result.summaries[args.mode]
     keys = ("train_loss", "val_loss", "val_loss_mean_weights", "tokens_per_second", "energy")

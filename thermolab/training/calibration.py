@@ -33,7 +33,9 @@ class Reliability:
     ece: float
 
 
-def reliability(probabilities: torch.Tensor, targets: torch.Tensor, n_bins: int = 15) -> Reliability:
+def reliability(
+    probabilities: torch.Tensor, targets: torch.Tensor, n_bins: int = 15
+) -> Reliability:
     """Top-label calibration of `probabilities` (N, V) against integer `targets` (N,)."""
     if probabilities.ndim != 2 or targets.shape != probabilities.shape[:1]:
         raise ValueError(

@@ -82,7 +82,12 @@ def evaluate(
         with weight_mode(model, "sample"):
             samples = torch.stack(
                 [
-                    torch.cat([model(x).logits.softmax(-1).reshape(-1, flat_mean.shape[-1]) for x, _ in batches])
+                    torch.cat(
+                        [
+                            model(x).logits.softmax(-1).reshape(-1, flat_mean.shape[-1])
+                            for x, _ in batches
+                        ]
+                    )
                     for _ in range(predictive_samples)
                 ]
             ).double()
@@ -122,7 +127,9 @@ def generate_text(
         device = next(model.parameters()).device
         generator = torch.Generator(device=device).manual_seed(seed)
         prompt = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-        out = model.generate(prompt, n_chars, temperature=temperature, top_k=top_k, generator=generator)
+        out = model.generate(
+            prompt, n_chars, temperature=temperature, top_k=top_k, generator=generator
+        )
         return decode(out[0, len(prompt_ids) :].tolist())
     finally:
         model.train(was_training)

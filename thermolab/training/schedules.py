@@ -72,7 +72,9 @@ class LearningRateSchedule:
         if not (math.isfinite(self.peak) and self.peak > 0):
             raise ValueError(f"learning rate must be positive and finite, got {self.peak}")
         if not (math.isfinite(self.floor) and 0 <= self.floor <= self.peak):
-            raise ValueError(f"minimum learning rate must lie in [0, {self.peak}], got {self.floor}")
+            raise ValueError(
+                f"minimum learning rate must lie in [0, {self.peak}], got {self.floor}"
+            )
         if self.warmup_steps < 0:
             raise ValueError(f"warm-up steps must be ≥ 0, got {self.warmup_steps}")
 

@@ -117,7 +117,9 @@ def compare(baseline: dict[str, Any], tsu: dict[str, Any]) -> list[dict[str, Any
         ("steps_to_target", "steps to target loss", "steps"),
     ):
         b, t = baseline.get(key), tsu.get(key)
-        rows.append({"quantity": label, "unit": unit, "baseline": b, "tsu": t, "ratio": _ratio(t, b)})
+        rows.append(
+            {"quantity": label, "unit": unit, "baseline": b, "tsu": t, "ratio": _ratio(t, b)}
+        )
     for key, label, unit in (
         ("joules_per_token", "energy per token", "J/token"),
         ("energy_to_target", "energy to target loss", "J"),

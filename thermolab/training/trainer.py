@@ -21,7 +21,7 @@ import contextlib
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ import torch
 
 from thermolab.backends import get_backend
 from thermolab.backends.base import derived_seed
-from thermolab.data import Corpus, CharVocab, check_split, get_batch, load_corpus, split_tokens
+from thermolab.data import CharVocab, Corpus, check_split, get_batch, load_corpus, split_tokens
 from thermolab.energy.ledger import EnergyLedger, OperationEnergy, project_operations
 from thermolab.energy.meters import EnergyMeter, best_available_meter, open_meter
 from thermolab.models.tinygpt import TinyGPT, load_checkpoint, preset_config, save_checkpoint
@@ -115,7 +115,9 @@ def _optimizer(model: TinyGPT, config: TrainConfig) -> torch.optim.Optimizer:
     Gaussian layers' parameters get none: their prior already pulls them toward zero.
     """
     decay, no_decay = [], []
-    gaussian = {id(p) for m in model.modules() if hasattr(m, "kl_divergence") for p in m.parameters()}
+    gaussian = {
+        id(p) for m in model.modules() if hasattr(m, "kl_divergence") for p in m.parameters()
+    }
     for parameter in model.parameters():
         if not parameter.requires_grad:
             continue
@@ -143,7 +145,9 @@ def _build_run(
     run passes a seed derived from its step so it does not replay the noise of step 0.
     """
     model_config = preset_config(
-        config.preset, vocab.size, **({"block_size": config.block_size} if config.block_size else {})
+        config.preset,
+        vocab.size,
+        **({"block_size": config.block_size} if config.block_size else {}),
     )
     torch.manual_seed(config.seed)  # same initial means for both runs
     model = TinyGPT(model_config)
@@ -156,14 +160,24 @@ def _build_run(
             "prior_std": config.prior_std,
             "noise_method": config.noise,
         }
-        make_stochastic(model, config.stochastic_layers, backend=backend, prior_std=config.prior_std, noise_method=config.noise)
+        make_stochastic(
+            model,
+            config.stochastic_layers,
+            backend=backend,
+            prior_std=config.prior_std,
+            noise_method=config.noise,
+        )
     model.to(device)
     batches = torch.Generator().manual_seed(config.seed)
     return _Run(mode, run_id, model, _optimizer(model, config), batches, backend, stochastic)
 
 
 def _train_step(
-    run: _Run, split_train: torch.Tensor, config: TrainConfig, n_train_tokens: int, device: torch.device
+    run: _Run,
+    split_train: torch.Tensor,
+    config: TrainConfig,
+    n_train_tokens: int,
+    device: torch.device,
 ) -> list[tuple[str, float]]:
     """One optimiser step; returns the step's metrics as (name, value) pairs."""
     total = config.steps
@@ -199,7 +213,11 @@ def _train_step(
     grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
     run.optimizer.step()
     run.last_loss = float(output.loss)
-    metrics += [("train_loss", run.last_loss), ("objective", float(objective)), ("grad_norm", float(grad_norm))]
+    metrics += [
+        ("train_loss", run.last_loss),
+        ("objective", float(objective)),
+        ("grad_norm", float(grad_norm)),
+    ]
     return metrics
 
 
@@ -260,8 +278,15 @@ def _load_data(config: TrainConfig, device: torch.device) -> _Data:
 class _Session:
     """The side-by-side loop: alternate steps, meter each, evaluate, checkpoint, record."""
 
-    def __init__(self, config: TrainConfig, store: RunStore, runs: list[_Run], data: _Data,
-                 device: torch.device, ledger: EnergyLedger) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        store: RunStore,
+        runs: list[_Run],
+        data: _Data,
+        device: torch.device,
+        ledger: EnergyLedger,
+    ) -> None:
         self.config = config
         self.store = store
         self.runs = runs
@@ -284,7 +309,11 @@ class _Session:
         metrics = _train_step(run, self.data.train, self.config, n_train, self.device)
         _synchronise(self.device)
         seconds = time.perf_counter() - started
-        run.step, run.tokens, run.train_seconds = step + 1, run.tokens + tokens, run.train_seconds + seconds
+        run.step, run.tokens, run.train_seconds = (
+            step + 1,
+            run.tokens + tokens,
+            run.train_seconds + seconds,
+        )
         metrics.append(("step_seconds", seconds))
         energy_rows = []
         if self.meter is not None and joules_before is not None:
@@ -300,7 +329,9 @@ class _Session:
             projected = project_operations(ops, self.operation_energy)
             energy_rows.append((step, seconds, projected.joules, projected.kind, projected.source))
         for row in energy_rows:
-            self.ledger.add(run.mode, row[2], row[3], row[4], step=step, seconds=seconds, tokens=tokens)
+            self.ledger.add(
+                run.mode, row[2], row[3], row[4], step=step, seconds=seconds, tokens=tokens
+            )
         if energy_rows:
             self.store.log_energy(run.run_id, energy_rows)
         run.pending.extend((step, name, value) for name, value in metrics)
@@ -310,11 +341,16 @@ class _Session:
 
     # -- evaluation, samples, checkpoints -----------------------------------------------------
     def _evaluate(self, run: _Run, step: int) -> None:
-        result = evaluate(run.model, self.data.val_batches, predictive_samples=self.config.predictive_samples)
+        result = evaluate(
+            run.model, self.data.val_batches, predictive_samples=self.config.predictive_samples
+        )
         run.last_evaluation = (step, result)
         run.val_history.append((step, result.val_loss))
-        rows = [("val_loss", result.val_loss), ("ece", result.reliability.ece),
-                ("predictive_entropy", result.predictive_entropy)]
+        rows = [
+            ("val_loss", result.val_loss),
+            ("ece", result.reliability.ece),
+            ("predictive_entropy", result.predictive_entropy),
+        ]
         if result.val_loss_mean_weights is not None:
             rows.append(("val_loss_mean_weights", result.val_loss_mean_weights))
         if result.mutual_information is not None:
@@ -324,8 +360,13 @@ class _Session:
         if run.mode == "tsu":
             rows.append(("kl_total", float(total_kl(run.model))))
         run.pending.extend((step, name, float(value)) for name, value in rows)
-        text = generate_text(run.model, self.data.prompt, self.data.vocab.decode,
-                             n_chars=self.config.sample_chars, seed=self.config.seed)
+        text = generate_text(
+            run.model,
+            self.data.prompt,
+            self.data.vocab.decode,
+            n_chars=self.config.sample_chars,
+            seed=self.config.seed,
+        )
         self.store.add_sample(run.run_id, step, run.mode, text)
 
     def _checkpoint(self, run: _Run) -> None:
@@ -379,9 +420,10 @@ class _Session:
         for run in self.runs:
             if run.step > 0 and (run.last_evaluation is None or run.last_evaluation[0] != run.step):
                 self._evaluate(run, run.step)
+        self._flush()
+        for run in self.runs:
             if run.step > 0:
                 self._checkpoint(run)
-        self._flush()
         return status
 
     def summaries(self, status: str) -> dict[str, dict[str, Any]]:
@@ -421,7 +463,9 @@ def _execute(session: _Session, progress: Progress | None) -> TrainingResult:
     except Exception as error:
         for run in runs:
             with contextlib.suppress(Exception):
-                store.set_status(run.run_id, "failed", f"{type(error).__name__}: {error}".splitlines()[0])
+                store.set_status(
+                    run.run_id, "failed", f"{type(error).__name__}: {error}".splitlines()[0]
+                )
         raise
     finally:
         if session.meter is not None:
@@ -444,7 +488,9 @@ def train(
         for run_id in run_ids.values():
             store.set_status(run_id, "failed", str(error).splitlines()[0])
         raise
-    runs = [_build_run(mode, run_id, config, data.vocab, device) for mode, run_id in run_ids.items()]
+    runs = [
+        _build_run(mode, run_id, config, data.vocab, device) for mode, run_id in run_ids.items()
+    ]
     return _execute(_Session(config, store, runs, data, device, EnergyLedger()), progress)
 
 
@@ -454,7 +500,9 @@ def resume(store: RunStore, group: str, progress: Progress | None = None) -> Tra
     Rows logged after a run's checkpoint are dropped (they are redone); energy logged up to
     the checkpoint stays in the totals. A run with no checkpoint starts again from step 0.
     """
-    records = sorted(store.list_runs(group=group), key=lambda record: MODES.index(record.config["mode"]))
+    records = sorted(
+        store.list_runs(group=group), key=lambda record: MODES.index(record.config["mode"])
+    )
     if not records:
         raise ValueError(f"no runs belong to group {group!r}")
     config = TrainConfig.from_dict(records[0].config["train"])
@@ -477,11 +525,22 @@ def resume(store: RunStore, group: str, progress: Progress | None = None) -> Tra
             extra = checkpoint.extra
             run.optimizer.load_state_dict(extra["optimizer"])
             run.batches.set_state(extra["batch_rng"])
-            run.step, run.tokens, run.train_seconds = extra["step"], extra["tokens"], extra["train_seconds"]
+            run.step, run.tokens, run.train_seconds = (
+                extra["step"],
+                extra["tokens"],
+                extra["train_seconds"],
+            )
         store.truncate_after(record.id, run.step)
         for row in store.energy(record.id):
-            ledger.add(mode, row["joules"], row["kind"], row["source"], step=row["step"],
-                       seconds=row["seconds"], tokens=config.resolved_batch_size * config.resolved_block_size)
+            ledger.add(
+                mode,
+                row["joules"],
+                row["kind"],
+                row["source"],
+                step=row["step"],
+                seconds=row["seconds"],
+                tokens=config.resolved_batch_size * config.resolved_block_size,
+            )
         steps, values = store.metrics(record.id, ["val_loss"]).get("val_loss", ([], []))
         run.val_history = list(zip(steps, values, strict=True))
         runs.append(run)
