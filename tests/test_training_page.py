@@ -1,0 +1,265 @@
+"""The TinyGPT training page headless (Streamlit's AppTest): every control, bad settings and
+bad uploads as messages, a tiny side-by-side run to its results, stop, resume, past runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from thermolab.runs import RunStore
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "3_TinyGPT_training.py"
+
+# A few seconds on two cores: cpu-quick's model on tiny batches, short evaluations.
+TINY = {
+    "gpt.steps": 6,
+    "gpt.eval": 3,
+    "gpt.batch": 2,
+    "gpt.block": 16,
+    "gpt.eval_batches": 2,
+    "gpt.k": 2,
+    "gpt.sample_chars": 24,
+    "gpt.warmup": 2,
+    "gpt.threads": 1,
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runs_dir(tmp_path_factory):
+    """A run store of this module's own: the page finds it through THERMOLAB_RUNS_DIR."""
+    path = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("THERMOLAB_RUNS_DIR", str(path))
+        yield path
+
+
+def fresh() -> AppTest:
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.run()
+    no_exception(app)
+    return app
+
+
+def no_exception(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+
+
+def errors(app: AppTest) -> list[str]:
+    return [element.value for element in app.error]
+
+
+def configure(app: AppTest, settings: dict) -> None:
+    for key, value in settings.items():
+        app.number_input(key=key).set_value(value)
+    app.selectbox(key="gpt.meter").set_value("estimate")
+
+
+def start(app: AppTest):
+    """Press Start; returns this session's launch (or None when the page refused)."""
+    app.button(key="gpt.start").click().run()
+    no_exception(app)
+    return app.session_state.get("gpt.launch")
+
+
+def wait_for(app: AppTest, launch, seconds: float = 120) -> None:
+    assert launch.job.wait(seconds), f"the training job did not end in {seconds} s"
+    app.run()
+    no_exception(app)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(runs_dir):
+    """One finished 6-step side-by-side training, shared by the tests that read its results."""
+    app = fresh()
+    configure(app, TINY)
+    launch = start(app)
+    assert launch is not None, errors(app)
+    wait_for(app, launch)
+    return app, launch
+
+
+def test_page_loads_with_settings_and_meters_and_no_runs_yet():
+    app = fresh()
+    assert not app.error, errors(app)
+    assert app.title[0].value == "TinyGPT: baseline vs TSU"
+    captions = " ".join(caption.value for caption in app.caption)
+    for meter in ("NVML", "RAPL", "estimate"):
+        assert meter in captions
+    assert set(app.selectbox(key="gpt.corpus").options) == {
+        "Offline default (Python's own documentation)",
+        "Tiny Shakespeare (downloaded once, checksum-verified)",
+        "Upload a text file",
+    }
+
+
+def test_every_control_can_be_set_without_an_error():
+    app = fresh()
+    selections = {
+        "gpt.corpus": "upload",
+        "gpt.preset": "workshop-gpu",
+        "gpt.t_schedule": "cosine",
+        "gpt.layers": "all-linear",
+        "gpt.meter": "none",
+        "gpt.device": "cpu",
+    }
+    for key, value in selections.items():
+        app.selectbox(key=key).set_value(value)
+    app.radio(key="gpt.noise").set_value("pbit")
+    numbers = {
+        "gpt.steps": 12,
+        "gpt.lr": 3e-3,
+        "gpt.t_start": 2.0,
+        "gpt.t_end": 0.1,
+        "gpt.kl": 0.5,
+        "gpt.seed": 7,
+        "gpt.target": 2.0,
+        "gpt.eval": 4,
+        "gpt.eval_batches": 3,
+        "gpt.k": 4,
+        "gpt.threads": 1,
+        "gpt.batch": 4,
+        "gpt.block": 32,
+        "gpt.warmup": 3,
+        "gpt.prior": 0.1,
+        "gpt.checkpoint": 5,
+        "gpt.sample_chars": 50,
+    }
+    for key, value in numbers.items():
+        app.number_input(key=key).set_value(value)
+    app.run()
+    no_exception(app)
+    assert not app.error, errors(app)
+    for key, value in numbers.items():
+        assert app.number_input(key=key).value == pytest.approx(value), key
+    assert app.radio(key="gpt.noise").value == "pbit"
+    for key, value in selections.items():
+        assert app.selectbox(key=key).value == value, key
+
+
+def test_bad_settings_are_an_error_message_not_a_traceback():
+    app = fresh()
+    app.selectbox(key="gpt.t_schedule").set_value("exponential")
+    app.number_input(key="gpt.t_end").set_value(0.0)
+    assert start(app) is None
+    assert any("exponential" in message for message in errors(app)), errors(app)
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (None, "choose a text file"),
+        (("empty.txt", b"", "text/plain"), "is empty"),
+        (("bytes.bin", b"\x00\x01\x02" * 400, "application/octet-stream"), "looks binary"),
+        (("latin.txt", "café ".encode("latin-1") * 400, "text/plain"), "not UTF-8"),
+        (("short.txt", b"too short", "text/plain"), "characters"),
+    ],
+)
+def test_a_bad_upload_is_an_error_message(runs_dir, upload, message):
+    app = fresh()
+    app.selectbox(key="gpt.corpus").set_value("upload")
+    if upload is not None:
+        app.get("file_uploader")[0].set_value(upload)
+    assert start(app) is None
+    assert any(message in text for text in errors(app)), errors(app)
+    assert not (runs_dir / "uploads").exists() or not any((runs_dir / "uploads").rglob("*.txt"))
+
+
+def test_a_good_upload_is_saved_under_the_runs_directory_and_trains(runs_dir):
+    app = fresh()
+    configure(app, TINY | {"gpt.steps": 2, "gpt.eval": 2})
+    app.selectbox(key="gpt.corpus").set_value("upload")
+    text = "To be, or not to be, that is the question.\n" * 40
+    app.get("file_uploader")[0].set_value(("hamlet.txt", text.encode(), "text/plain"))
+    launch = start(app)
+    assert launch is not None, errors(app)
+    wait_for(app, launch)
+    saved = list((runs_dir / "uploads").rglob("hamlet-*.txt"))
+    assert len(saved) == 1 and saved[0].read_text() == text
+    record = RunStore(runs_dir).get_run(launch.run_ids["tsu"])
+    assert record.config["train"]["corpus"] == str(saved[0])
+    assert record.status == "finished", record.message
+
+
+def test_a_tiny_run_ends_in_results_samples_and_exports(tiny_run, runs_dir):
+    app, launch = tiny_run
+    assert not app.error, errors(app)
+    store = RunStore(runs_dir)
+    records = store.list_runs(group=launch.group)
+    assert {record.config["mode"] for record in records} == {"baseline", "tsu"}
+    assert all(record.status == "finished" for record in records)
+    assert app.selectbox(key="gpt.view").value == launch.group
+
+    tables = [frame.value for frame in app.dataframe]
+    results = next(t for t in tables if "TSU ÷ baseline" in t.columns)
+    quantities = list(results["quantity"])
+    assert "validation loss" in quantities and "training throughput" in quantities
+    energy = [q for q in quantities if q.startswith("energy per token")]
+    assert "energy per token (estimated)" in energy and "energy per token (projected)" in energy
+    projected = results[results["quantity"] == "energy per token (projected)"].iloc[0]
+    assert projected["baseline"] is None or projected["baseline"] != projected["baseline"]
+    assert projected["source"]
+
+    verdict = next(m.value for m in app.markdown if m.value.startswith("**Verdict.**"))
+    assert "After 6 steps each, TSU" in verdict
+    assert len(app.code) == 2 and all(len(code.value) == 24 for code in app.code)
+    figures = [chart.proto.spec for chart in app.get("plotly_chart")]
+    for title in ("Loss", "Cumulative energy, by kind", "Power", "Attention entropy"):
+        assert any(f'"text":"{title}' in spec for spec in figures), title
+    assert any("Calibration (reliability diagram)" in spec for spec in figures)
+
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert labels == ["baseline (CSV)", "baseline (JSON)", "tsu (CSV)", "tsu (JSON)"]
+    rows = list(csv.DictReader(io.StringIO(store.export_csv(launch.run_ids["tsu"]))))
+    assert rows, "the CSV export holds the run's rows"
+
+
+def test_the_past_runs_browser_lists_and_switches_between_groups(tiny_run, runs_dir):
+    _, launch = tiny_run
+    second = fresh()
+    options = second.selectbox(key="gpt.view").options
+    assert len(options) >= 1
+    second.selectbox(key="gpt.view").set_value(launch.group).run()
+    no_exception(second)
+    progress = next(
+        f.value for f in second.dataframe if "val loss" in f.columns and "step" in f.columns
+    )
+    assert list(progress["run"]) == ["baseline", "tsu"]
+    assert list(progress["step"]) == ["6 of 6", "6 of 6"]
+    past = next(f.value for f in second.dataframe if "group" in f.columns)
+    assert launch.group in set(past["group"])
+    # Another session sees a finished run read-only: no Stop, no Resume, exports only.
+    assert not [b for b in second.button if b.key in ("gpt.stop", "gpt.resume")]
+
+
+def test_stop_then_resume_from_the_checkpoint(runs_dir):
+    app = fresh()
+    configure(app, TINY | {"gpt.steps": 400, "gpt.eval": 200, "gpt.checkpoint": 5})
+    launch = start(app)
+    assert launch is not None, errors(app)
+    deadline = time.monotonic() + 60
+    while launch.job.progress < 10 / 400 and not launch.job.finished:
+        assert time.monotonic() < deadline, "no progress in 60 s"
+        time.sleep(0.1)
+    app.run()
+    no_exception(app)
+    app.button(key="gpt.stop").click().run()
+    wait_for(app, launch, 60)
+    store = RunStore(runs_dir)
+    records = store.list_runs(group=launch.group)
+    assert {record.status for record in records} == {"stopped"}
+    assert all(0 < record.checkpoint_step < 400 for record in records)
+
+    app.button(key="gpt.resume").click().run()
+    no_exception(app)
+    resumed = app.session_state["gpt.launch"]
+    assert resumed.group == launch.group and resumed.job is not launch.job
+    wait_for(app, resumed, 180)
+    records = store.list_runs(group=launch.group)
+    assert {record.status for record in records} == {"finished"}, [r.message for r in records]
+    assert all(record.summary["steps"] == 400 for record in records)
+    assert not [b for b in app.button if b.key == "gpt.resume"]
