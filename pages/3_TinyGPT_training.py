@@ -76,12 +76,13 @@ def engine() -> SimpleNamespace:
 
 @st.cache_resource(show_spinner=False)
 def open_store(directory: str):
-    """One run store per directory and server process.
+    """One run store per runs directory and server process, shared by every session.
 
-    Opening it marks runs that a previous server process left "running" as interrupted; that
-    happens once per process, before this process can have started any run of its own.
+    Opening it marks runs whose process has died (a server killed mid-run) as interrupted,
+    so they can be resumed: once per process, as the page first loads.
     """
-    store = engine().runs.RunStore(directory)
+    runs = engine().runs
+    store = runs.RunStore(Path(directory) / runs.DATABASE_NAME)
     store.mark_interrupted()
     return store
 
@@ -439,7 +440,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def energy_sources(eng, data: Mapping[str, dict]) -> None:
-    """Each (kind, source) the energy numbers came from, and the projection's assumptions."""
+    """Each (kind, source) the energy numbers came from, and the projection's per-op energy."""
     sources = sorted({(r["kind"], r["source"]) for run in data.values() for r in run["energy"]})
     if not sources:
         st.caption("No energy was recorded: the meter was off or unavailable.")
@@ -447,14 +448,11 @@ def energy_sources(eng, data: Mapping[str, dict]) -> None:
     with st.expander("Where the energy numbers come from", expanded=False):
         for kind, source in sources:
             st.markdown(f"- **{kind}**: {source}")
-        if any(kind == "estimated" for kind, _ in sources):
-            st.caption(f"The estimate's assumptions: {eng.meters.PowerModel().describe()}")
-        if any(kind == "projected" for kind, _ in sources):
-            operation = eng.ledger.OperationEnergy()
+        operation = eng.ledger.OperationEnergy()
+        if ("projected", operation.source) in sources:  # the defaults were used: say them
             st.caption(
-                f"Projected with {operation.joules_per_pbit_sample:.3g} J per p-bit sample and "
-                f"{operation.joules_per_random_number:.3g} J per random number; "
-                f"source: {operation.source}"
+                f"Projected per operation: {operation.joules_per_pbit_sample:.3g} J per p-bit "
+                f"sample, {operation.joules_per_random_number:.3g} J per other random number."
             )
 
 

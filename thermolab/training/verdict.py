@@ -79,7 +79,9 @@ def _calibration_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | 
     b, t = _number(baseline.get("ece")), _number(tsu.get("ece"))
     if b is None or t is None:
         return None
-    better = "better" if t < b else "worse" if t > b else "the same"
+    if f"{t:.3f}" == f"{b:.3f}":
+        return f"its expected calibration error was the same as the baseline's ({t:.3f})"
+    better = "better" if t < b else "worse"
     return f"its expected calibration error was {t:.3f} against {b:.3f} ({better}; lower is better)"
 
 
