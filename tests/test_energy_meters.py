@@ -275,6 +275,7 @@ def test_estimate_integrates_the_power_model_over_cpu_utilisation():
     wall, cpu = FakeClock(10.0), FakeClock(3.0)
     model = PowerModel(idle_watts=10.0, max_watts=50.0, cores=2)
     meter = EstimateMeter(model, clock=wall, cpu_clock=cpu)
+    assert meter.power_watts() is None and meter.device_stats() == {}  # nothing read yet
 
     wall.now, cpu.now = 12.0, 4.0  # 1 CPU-second over 2 s on 2 cores: u = 0.25 → 20 W
     assert meter.joules() == pytest.approx(40.0)

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from thermolab.energy.ledger import check_joules, check_kind
+from thermolab.energy.ledger import check_kind, check_non_negative
 
 __all__ = [
     "DATABASE_NAME",
@@ -557,8 +557,8 @@ class RunStore:
                 (
                     run_id,
                     _check_step(step),
-                    check_joules(seconds, "seconds"),
-                    check_joules(joules),
+                    check_non_negative(seconds, "seconds"),
+                    check_non_negative(joules),
                     check_kind(kind),
                     source,
                 )
@@ -746,11 +746,12 @@ def _process_token(pid: int) -> str | None:
     try:
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        # Field 2 (comm) may hold spaces and parentheses: split after its closing ")".
+        # What follows starts at field 3, so field 22, starttime (ticks since boot), is [19].
+        start = stat[stat.rfind(")") + 2 :].split()[19]
+    except (OSError, IndexError):
         return None
-    # Field 2 (comm) may hold spaces and parentheses: split after its closing ")".
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return f"{boot_id}/{fields[19]}"  # fields[19] is field 22, starttime (clock ticks since boot)
+    return f"{boot_id}/{start}"
 
 
 def _this_process() -> tuple[int, str, str]:

@@ -47,11 +47,11 @@ def check_kind(kind: str) -> EnergyKind:
     return kind  # type: ignore[return-value]
 
 
-def check_joules(joules: float, what: str = "joules") -> float:
-    """`joules` as a float if it is finite and ≥ 0, else ValueError."""
-    value = float(joules)
+def check_non_negative(amount: float, what: str = "joules") -> float:
+    """`amount` (joules, seconds, …) as a float if it is finite and ≥ 0, else ValueError."""
+    value = float(amount)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a finite number ≥ 0, not {joules!r}")
+        raise ValueError(f"{what} must be a finite number ≥ 0, not {amount!r}")
     return value
 
 
@@ -82,7 +82,7 @@ class Energy:
     source: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "joules", check_joules(self.joules))
+        object.__setattr__(self, "joules", check_non_negative(self.joules))
         check_kind(self.kind)
         if not isinstance(self.source, str) or not self.source.strip():
             raise ValueError("an energy needs a source: which meter or model produced it")
@@ -138,8 +138,8 @@ class OperationEnergy:
     source: str = SMTJ_SOURCE
 
     def __post_init__(self) -> None:
-        check_joules(self.joules_per_pbit_sample, "joules_per_pbit_sample")
-        check_joules(self.joules_per_random_number, "joules_per_random_number")
+        check_non_negative(self.joules_per_pbit_sample, "joules_per_pbit_sample")
+        check_non_negative(self.joules_per_random_number, "joules_per_random_number")
         if not isinstance(self.source, str) or not self.source.strip():
             raise ValueError("a per-operation energy needs a source: cite where it comes from")
 
@@ -227,7 +227,7 @@ class EnergyLedger:
         if step is not None and int(step) < 0:
             raise ValueError(f"step must be ≥ 0, not {step}")
         if seconds is not None:
-            seconds = check_joules(seconds, "seconds")
+            seconds = check_non_negative(seconds, "seconds")
         if tokens is not None and int(tokens) < 0:
             raise ValueError(f"tokens must be ≥ 0, not {tokens}")
         entry = LedgerEntry(
