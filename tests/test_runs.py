@@ -151,6 +151,22 @@ def test_energy_series_and_samples(store):
     assert len(store.energy(run_id)) == 2
 
 
+def test_truncate_after_drops_only_later_rows_of_that_run(store):
+    run_id, other = store.create_run("k", {}), store.create_run("k", {})
+    for target in (run_id, other):
+        store.log_metrics(target, [(step, "loss", float(step)) for step in range(1, 7)])
+        store.log_energy(target, [(step, 0.1, 1.0, "estimated", "m") for step in range(1, 7)])
+        store.add_sample(target, 3, "tsu", "early")
+        store.add_sample(target, 6, "tsu", "late")
+    store.truncate_after(run_id, 3)
+    assert store.metrics(run_id)["loss"][0] == [1, 2, 3]
+    assert [row["step"] for row in store.energy(run_id)] == [1, 2, 3]
+    assert [sample["text"] for sample in store.samples(run_id)] == ["early"]
+    assert store.metrics(other)["loss"][0] == [1, 2, 3, 4, 5, 6]
+    with pytest.raises(RunNotFound):
+        store.truncate_after("0123456789ab", 1)
+
+
 def test_list_runs_filters_newest_first(store):
     baseline = store.create_run("tinygpt-baseline", {}, group="g1", owner="alice")
     tsu = store.create_run("tinygpt-tsu", {}, group="g1", owner="alice")

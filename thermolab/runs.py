@@ -505,6 +505,19 @@ class RunStore:
                 )
         return [row[0] for row in gone]
 
+    def truncate_after(self, run_id: str, step: int) -> None:
+        """Delete metric, energy and sample rows logged for steps after `step` (one transaction).
+
+        A run resumed from its checkpoint at `step` redoes the later steps; their rows from the
+        interrupted attempt would otherwise appear twice.
+        """
+        step = _check_step(step)
+        with self._write() as db:
+            self._require_run(db, run_id)
+            for table in ("metrics", "energy", "samples"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
+            self._touch(db, run_id)
+
     # ---- series ----------------------------------------------------------------------------
 
     def log_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]]) -> None:
