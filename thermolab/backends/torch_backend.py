@@ -1,13 +1,16 @@
 """The torch backend: the same protocol on torch tensors, on the model's device.
 
 Trainers call `bernoulli` and `categorical` with tensors that live in their graph; the
-answers come back as tensors on the same device. `sample_ising` gathers neighbours from a
-padded neighbour table, one colour block at a time, in float32.
+answers come back as tensors on the same device. `uniform` and `normal` draw the continuous
+noise that layers such as Gumbel-softmax and Gaussian weights need, counted like the rest.
+`sample_ising` gathers neighbours from a padded neighbour table, one colour block at a time,
+in float32.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -204,3 +207,39 @@ class TorchBackend(Backend):
         values = torch.rand(shape, generator=generator, device=where, dtype=dtype)
         self.counter.add(random_numbers=values.numel())
         return values
+
+    def normal(
+        self,
+        shape: tuple[int, ...],
+        *,
+        device: Any = None,
+        dtype: torch.dtype = torch.float32,
+        seed: int | None = None,
+        method: Literal["native", "pbit"] = "native",
+        n_bits: int = 16,
+    ) -> torch.Tensor:
+        """Standard normal variates N(0, 1) of `shape` (torch only).
+
+        method "native": torch.randn from this backend's generator, counted as random numbers.
+        method "pbit": Z = (Σ_{i<n} b_i − n/2) / √(n/4) from n = `n_bits` fair p-bits per
+        value (the backend's `bernoulli`, so counted as n p-bit samples per value): a
+        standardised Binomial(n, ½), exactly mean 0 and variance 1, Gaussian by the central
+        limit (Kolmogorov distance `thermolab.nn.clt_gaussian_distance(n)` ≈ 0.4/√n).
+        """
+        if any(int(size) != size or size < 0 for size in shape):
+            raise ValueError(f"shape must be non-negative integers, got {tuple(shape)}")
+        shape = tuple(int(size) for size in shape)
+        where = torch.device(device) if device is not None else self._device
+        if method == "native":
+            generator = self._generator(where, seed)
+            values = torch.randn(shape, generator=generator, device=where, dtype=dtype)
+            self.counter.add(random_numbers=values.numel())
+            return values
+        if method != "pbit":
+            raise ValueError(f"method must be 'native' or 'pbit', got {method!r}")
+        if isinstance(n_bits, bool) or int(n_bits) != n_bits or n_bits < 1:
+            raise ValueError(f"n_bits must be a positive integer, got {n_bits}")
+        n_bits = int(n_bits)
+        half = torch.full((n_bits, *shape), 0.5, dtype=dtype, device=where)
+        bits = self.bernoulli(half, seed=seed)
+        return (bits.sum(dim=0) - 0.5 * n_bits) / math.sqrt(0.25 * n_bits)
