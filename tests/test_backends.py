@@ -287,6 +287,17 @@ def test_torch_normal_moments_and_counts(method):
     assert torch.equal(values, again)
 
 
+@pytest.mark.parametrize("n_bits", [5, 16, 20])
+def test_torch_pbit_normal_is_an_exact_standardised_binomial(n_bits):
+    """The number of set p-bits behind each value is Binomial(n_bits, ½) (χ² test)."""
+    values = get_backend("torch", seed=2).normal((50_000,), method="pbit", n_bits=n_bits)
+    ones = torch.round(values * math.sqrt(n_bits / 4) + n_bits / 2).to(torch.int64)
+    counts = np.bincount(ones.numpy(), minlength=n_bits + 1)
+    pmf = np.array([math.comb(n_bits, k) for k in range(n_bits + 1)]) / 2.0**n_bits
+    _, _, p_value = diagnostics.chi_square_test(counts, pmf)
+    assert p_value > P_VALUE_FLOOR
+
+
 def test_torch_normal_rejects_bad_arguments():
     backend = get_backend("torch")
     with pytest.raises(ValueError, match="method"):
