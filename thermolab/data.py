@@ -15,6 +15,7 @@ targets y = x shifted left by one token.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib
 import inspect
 import os
@@ -175,8 +176,9 @@ def tiny_shakespeare(
 
     Looked for, in order: the file named by $THERMOLAB_TINYSHAKESPEARE (never modified);
     `cache_dir` (default `cache_directory()`)/tinyshakespeare.txt; else downloaded from `url`
-    (when `download`) into a temporary file that replaces the cached one only once its
-    checksum is right. A cached file with the wrong checksum is deleted and fetched again.
+    (when `download`), verified, written to a temporary file beside the cache and renamed
+    into place, so the cache never holds a partial or unverified file. A cached file with
+    the wrong checksum is deleted and fetched again.
     """
     override = os.environ.get(TINY_SHAKESPEARE_ENV)
     if override:
@@ -219,7 +221,7 @@ def _download(url: str, timeout_s: float) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
             data = response.read(MAX_CORPUS_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise CorpusError(
             f"could not download Tiny Shakespeare from {url} ({reason}); this machine may be "

@@ -242,7 +242,9 @@ class TinyGPT(nn.Module):
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
         """Token ids (B, T) → the residual stream's input (B, T, d): token + position."""
         if idx.ndim != 2 or idx.dtype.is_floating_point or idx.dtype == torch.bool:
-            raise ValueError(f"idx must be (batch, time) token ids, got {idx.dtype} {idx.shape}")
+            raise ValueError(
+                f"idx must be (batch, time) token ids, got {idx.dtype} {tuple(idx.shape)}"
+            )
         length = idx.shape[1]
         if not 1 <= length <= self.config.block_size:
             raise ValueError(
@@ -281,7 +283,9 @@ class TinyGPT(nn.Module):
         loss = None
         if targets is not None:
             if targets.shape != idx.shape:
-                raise ValueError(f"targets {tuple(targets.shape)} must match idx {idx.shape}")
+                raise ValueError(
+                    f"targets {tuple(targets.shape)} must match idx {tuple(idx.shape)}"
+                )
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         return GPTOutput(logits, loss, entropies)
 
@@ -298,8 +302,9 @@ class TinyGPT(nn.Module):
         """Continue idx (B, T0) by sampling: (B, T0 + max_new_tokens).
 
         Each step sees the last block_size tokens, divides the logits by `temperature`, keeps
-        the `top_k` largest (if given) and samples from their softmax with `generator`. The
-        caller chooses the mode: model.eval() turns dropout off.
+        the `top_k` largest (if given) and samples from their softmax with `generator` (on
+        the model's device). The caller chooses the mode: model.eval() turns dropout off;
+        Gaussian layers draw fresh weights each step unless in "mean" weight mode.
         """
         if isinstance(max_new_tokens, bool) or int(max_new_tokens) != max_new_tokens:
             raise ValueError(f"max_new_tokens must be an integer, got {max_new_tokens!r}")
