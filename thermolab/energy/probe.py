@@ -9,12 +9,18 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["RAPL_ROOT", "MeterStatus", "probe_estimate", "probe_meters", "probe_nvml", "probe_rapl"]
 
 #: Where the Linux powercap framework exposes RAPL zones (intel-rapl:0, intel-rapl:0:0, …).
 RAPL_ROOT = Path("/sys/class/powercap")
+
+#: Why RAPL counters are often unreadable, and what to do about it.
+RAPL_PERMISSION_HINT = (
+    "root-only since Linux 5.10; run as root or grant read access to energy_uj, "
+    "or use the estimate meter"
+)
 
 MeterKind = Literal["measured", "estimated"]
 
@@ -45,24 +51,22 @@ def probe_nvml() -> MeterStatus:
     try:
         pynvml.nvmlInit()
     except Exception as exc:  # NVMLError subclasses; the library may be absent entirely.
-        return MeterStatus("NVML", False, f"NVML did not initialise: {_one_line(exc)}")
+        return MeterStatus("NVML", False, f"NVML did not initialise: {one_line(exc)}")
 
     try:
         count = pynvml.nvmlDeviceGetCount()
         gpus = []
         for index in range(count):
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            name = pynvml.nvmlDeviceGetName(handle)
-            if isinstance(name, bytes):
-                name = name.decode(errors="replace")
+            name = gpu_name(pynvml, handle)
             try:
                 pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
                 counter = "energy counter supported"
             except Exception as exc:
-                counter = f"no energy counter ({_one_line(exc)})"
+                counter = f"no energy counter ({one_line(exc)})"
             gpus.append(f"GPU {index}: {name}, {counter}")
     except Exception as exc:
-        return MeterStatus("NVML", False, f"NVML initialised but a query failed: {_one_line(exc)}")
+        return MeterStatus("NVML", False, f"NVML initialised but a query failed: {one_line(exc)}")
     finally:
         with contextlib.suppress(Exception):
             pynvml.nvmlShutdown()
@@ -95,9 +99,9 @@ def probe_rapl(root: Path | None = None) -> MeterStatus:
             denied.append(zone.name)
             continue
         except (OSError, ValueError) as exc:
-            failed.append(f"{zone.name} ({_one_line(exc)})")
+            failed.append(f"{zone.name} ({one_line(exc)})")
             continue
-        readable.append(_zone_label(zone))
+        readable.append(zone_label(zone))
 
     if readable:
         return MeterStatus("RAPL", True, f"{len(readable)} zone(s) readable: {', '.join(readable)}")
@@ -106,7 +110,7 @@ def probe_rapl(root: Path | None = None) -> MeterStatus:
             "RAPL",
             False,
             f"permission denied reading energy_uj in {len(denied)} zone(s) "
-            "(root-only since Linux 5.10)",
+            f"({RAPL_PERMISSION_HINT})",
         )
     return MeterStatus("RAPL", False, f"unreadable: {'; '.join(failed)}")
 
@@ -126,7 +130,14 @@ def probe_meters() -> list[MeterStatus]:
     return [probe_nvml(), probe_rapl(), probe_estimate()]
 
 
-def _zone_label(zone: Path) -> str:
+def gpu_name(pynvml: Any, handle: Any) -> str:
+    """The GPU's marketing name (older pynvml versions return bytes)."""
+    name = pynvml.nvmlDeviceGetName(handle)
+    return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+
+
+def zone_label(zone: Path) -> str:
+    """A RAPL zone for people: "package-0 (intel-rapl:0)", or the directory name alone."""
     try:
         name = (zone / "name").read_text().strip()
     except OSError:
@@ -134,6 +145,7 @@ def _zone_label(zone: Path) -> str:
     return f"{name} ({zone.name})" if name else zone.name
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of at most 160 characters, for a status or failure message."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "…"

@@ -1,0 +1,106 @@
+"""Estimated energy where no sensor can be read: a stated power model × this process's CPU use.
+
+    P(t) = idle_watts + (max_watts − idle_watts) × u(t),
+    u = this process's CPU time / (wall time × cores), clamped to [0, 1],
+    E = ∫ P dt, accumulated between successive reads of joules().
+
+Every number it produces is labelled "estimated" and carries its assumptions (`describe()`):
+the power figures are assumptions a person should replace with their machine's, not
+measurements. The CPU time is the whole process's, so other work in the same process (other
+Streamlit sessions, the server itself) raises the estimate too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+from thermolab.energy.base import Clock, EnergyMeter
+from thermolab.energy.ledger import EnergyKind
+
+__all__ = ["EstimateMeter", "PowerModel"]
+
+
+@dataclass(frozen=True)
+class PowerModel:
+    """Assumed power of the device the training runs on.
+
+    device: what is modelled, for people (e.g. "cpu").
+    idle_watts: assumed power with nothing running, in W.
+    max_watts: assumed power with every core busy, in W. The default, 65 W, is a common
+        TDP rating of desktop CPUs; it is an assumption, not this machine's figure.
+    cores: logical cores the utilisation is shared over (default: os.cpu_count()).
+    """
+
+    device: str = "cpu"
+    idle_watts: float = 10.0
+    max_watts: float = 65.0
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.idle_watts) and self.idle_watts >= 0):
+            raise ValueError(f"idle_watts must be a finite number ≥ 0, not {self.idle_watts}")
+        if not (math.isfinite(self.max_watts) and self.max_watts >= self.idle_watts):
+            raise ValueError(
+                f"max_watts must be finite and ≥ idle_watts ({self.idle_watts} W), "
+                f"not {self.max_watts}"
+            )
+        if int(self.cores) != self.cores or self.cores < 1:
+            raise ValueError(f"cores must be a whole number ≥ 1, not {self.cores}")
+
+    def watts(self, utilisation: float) -> float:
+        """Modelled power in W at `utilisation` in [0, 1]."""
+        return self.idle_watts + (self.max_watts - self.idle_watts) * utilisation
+
+    def describe(self) -> str:
+        """The assumptions, in words."""
+        return (
+            f"estimate, not a measurement: {self.device} assumed to draw {self.idle_watts:g} W "
+            f"idle and {self.max_watts:g} W with all {self.cores} core(s) busy, scaled "
+            "linearly by this process's CPU utilisation"
+        )
+
+
+class EstimateMeter(EnergyMeter):
+    """Estimated energy in J since opening, from a `PowerModel` and this process's CPU time.
+
+    assumptions: the power model (default PowerModel()).
+    clock: wall time in s, monotonic. cpu_clock: this process's CPU time in s (user + system,
+        all threads), time.process_time by default.
+    """
+
+    name = "estimate"
+    kind: EnergyKind = "estimated"
+
+    def __init__(
+        self,
+        assumptions: PowerModel | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        cpu_clock: Clock = time.process_time,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.assumptions = PowerModel() if assumptions is None else assumptions
+        self.source = self.assumptions.describe()
+        self._cpu_clock = cpu_clock
+        self._last = (clock(), cpu_clock())
+        self._estimate = 0.0
+        self._utilisation: float | None = None
+
+    def _read_joules(self) -> float:
+        now, cpu = self._clock(), self._cpu_clock()
+        wall = now - self._last[0]
+        if wall > 0:
+            utilisation = (cpu - self._last[1]) / (wall * self.assumptions.cores)
+            self._utilisation = min(max(utilisation, 0.0), 1.0)
+            self._estimate += self.assumptions.watts(self._utilisation) * wall
+            self._last = (now, cpu)
+        return self._estimate
+
+    def device_stats(self) -> dict[str, float]:
+        """process_cpu_percent: this process's share of all cores between the last two reads."""
+        if self._utilisation is None:
+            return {}
+        return {"process_cpu_percent": 100.0 * self._utilisation}
