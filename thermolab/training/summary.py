@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from thermolab.energy.ledger import EnergyLedger
+from thermolab.energy.ledger import ENERGY_KINDS, EnergyLedger
 from thermolab.training.evaluation import Evaluation
 
 __all__ = ["compare", "steps_to_target", "summarise"]
@@ -42,8 +42,8 @@ def summarise(
     """One run's summary. Losses in nats/token, times in s, energy in J (by kind and source).
 
     train_loss: mean of the last (up to 20) steps' training losses.
-    energy_to_target: joules spent in the steps before the first evaluation at or below
-    target_val_loss, per kind and source (None when the target was not reached).
+    energy_to_target: joules spent in the training steps up to the first evaluation at or
+    below target_val_loss, one entry per kind (None when the target was not reached).
     """
     target_steps = steps_to_target(val_history, target_val_loss)
     summary: dict[str, Any] = {
@@ -66,7 +66,11 @@ def summarise(
         ],
         "energy_to_target": None
         if target_steps is None
-        else [energy.to_dict() for energy in ledger.totals(mode, before_step=target_steps)],
+        else [
+            energy.to_dict()
+            for kind in ENERGY_KINDS
+            if (energy := ledger.to_target(mode, kind, target_steps)) is not None
+        ],
         "meter_note": meter_note,
     }
     if last_evaluation is not None:

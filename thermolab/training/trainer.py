@@ -31,7 +31,7 @@ from thermolab.backends import get_backend
 from thermolab.backends.base import derived_seed
 from thermolab.data import CharVocab, Corpus, check_split, get_batch, load_corpus, split_tokens
 from thermolab.energy.ledger import EnergyLedger, OperationEnergy, project_operations
-from thermolab.energy.meters import EnergyMeter, best_available_meter, open_meter
+from thermolab.energy.meters import EnergyMeter, MeterUnavailable, open_meter
 from thermolab.models.tinygpt import TinyGPT, load_checkpoint, preset_config, save_checkpoint
 from thermolab.nn.bayes import make_stochastic, n_stochastic_parameters, total_entropy, total_kl
 from thermolab.runs import RunStore
@@ -105,8 +105,18 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _open_meter(name: str) -> EnergyMeter | None:
-    return best_available_meter() if name == "auto" else open_meter(name)
+def _open_meter(name: str, device: torch.device) -> EnergyMeter | None:
+    """The meter asked for; "auto" picks the one that sees the training device.
+
+    cuda: NVML, else the estimate. cpu: RAPL, else the estimate (never NVML, which would
+    charge a GPU's power to a CPU run).
+    """
+    if name != "auto":
+        return open_meter(name)
+    for candidate in ("nvml",) if device.type == "cuda" else ("rapl",):
+        with contextlib.suppress(MeterUnavailable):
+            return open_meter(candidate)
+    return open_meter("estimate")
 
 
 def _optimizer(model: TinyGPT, config: TrainConfig) -> torch.optim.Optimizer:
@@ -173,11 +183,7 @@ def _build_run(
 
 
 def _train_step(
-    run: _Run,
-    split_train: torch.Tensor,
-    config: TrainConfig,
-    n_train_tokens: int,
-    device: torch.device,
+    run: _Run, split_train: torch.Tensor, config: TrainConfig, device: torch.device
 ) -> list[tuple[str, float]]:
     """One optimiser step; returns the step's metrics as (name, value) pairs."""
     total = config.steps
@@ -198,12 +204,12 @@ def _train_step(
             kl,
             temperature=temperature,
             kl_weight=config.kl_weight,
-            n_train_tokens=n_train_tokens,
+            n_train_tokens=split_train.numel(),
         )
         objective = terms.objective
         metrics += [
             ("temperature", temperature),
-            ("kl_per_token", float(kl) / n_train_tokens),
+            ("kl_per_token", float(kl) / split_train.numel()),
             ("weight_entropy", float(entropy)),
         ]
     else:
@@ -300,41 +306,50 @@ class _Session:
 
     # -- one step of one run, metered on its own -------------------------------------------
     def _metered_step(self, run: _Run, step: int) -> None:
-        n_train = int(self.data.train.numel())
+        """Run optimiser step `step` (0-based) of `run`, charging it its own energy.
+
+        Rows are logged at `step + 1`, the number of steps done, like evaluations, so a
+        checkpoint after n steps keeps exactly the rows with step ≤ n.
+        """
+        done = step + 1
         tokens = self.config.resolved_batch_size * self.config.resolved_block_size
         ops_before = run.backend.counter.snapshot()
         _synchronise(self.device)
-        joules_before = self.meter.joules() if self.meter else None
+        joules_before = self.meter.joules() if self.meter else 0.0
         started = time.perf_counter()
-        metrics = _train_step(run, self.data.train, self.config, n_train, self.device)
+        metrics = _train_step(run, self.data.train, self.config, self.device)
         _synchronise(self.device)
         seconds = time.perf_counter() - started
+        joules_after = self.meter.joules() if self.meter else 0.0
         run.step, run.tokens, run.train_seconds = (
-            step + 1,
+            done,
             run.tokens + tokens,
             run.train_seconds + seconds,
         )
         metrics.append(("step_seconds", seconds))
         energy_rows = []
-        if self.meter is not None and joules_before is not None:
-            failure = getattr(self.meter, "failure", None)
-            if failure and self.meter_note is None:
-                self.meter_note = f"the {self.meter.name} meter stopped at step {step}: {failure}"
-            if not failure:
-                joules = max(self.meter.joules() - joules_before, 0.0)
-                energy_rows.append((step, seconds, joules, self.meter.kind, self.meter.source))
+        if self.meter is not None:
+            if self.meter.failure is None:
+                joules = max(joules_after - joules_before, 0.0)
+                energy_rows.append((done, seconds, joules, self.meter.kind, self.meter.source))
                 metrics.append(("power_w", joules / seconds if seconds > 0 else 0.0))
-        ops = {k: v - ops_before.get(k, 0) for k, v in run.backend.counter.snapshot().items()}
+            elif self.meter_note is None:
+                self.meter_note = (
+                    f"the {self.meter.name} meter failed at step {done} ({self.meter.failure}); "
+                    "energy after that step is missing from the totals"
+                )
+        ops_after = run.backend.counter.snapshot()
+        ops = {name: count - ops_before.get(name, 0) for name, count in ops_after.items()}
         if any(ops.values()):
             projected = project_operations(ops, self.operation_energy)
-            energy_rows.append((step, seconds, projected.joules, projected.kind, projected.source))
-        for row in energy_rows:
+            energy_rows.append((done, seconds, projected.joules, projected.kind, projected.source))
+        for _, _, joules, kind, source in energy_rows:
             self.ledger.add(
-                run.mode, row[2], row[3], row[4], step=step, seconds=seconds, tokens=tokens
+                run.mode, joules, kind, source, step=done, seconds=seconds, tokens=tokens
             )
         if energy_rows:
             self.store.log_energy(run.run_id, energy_rows)
-        run.pending.extend((step, name, value) for name, value in metrics)
+        run.pending.extend((done, name, value) for name, value in metrics)
         recent = self.recent_losses[run.mode]
         recent.append(run.last_loss)
         del recent[:-20]
@@ -453,7 +468,7 @@ def _execute(session: _Session, progress: Progress | None) -> TrainingResult:
     try:
         if session.config.threads:
             torch.set_num_threads(session.config.threads)
-        session.meter = _open_meter(session.config.meter)
+        session.meter = _open_meter(session.config.meter, session.device)
         status = session.run(progress)
         summaries = session.summaries(status)
         for run in runs:
