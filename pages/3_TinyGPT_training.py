@@ -339,7 +339,11 @@ def last(series: tuple[list, list] | None) -> tuple[int, float] | None:
 
 
 def progress_rows(records: Mapping[str, Any], data: Mapping[str, dict]) -> list[dict[str, Any]]:
-    """The numbers beside the charts: one row per run, energy so far one column per kind."""
+    """The numbers beside the charts: one row per run, energy so far one column per kind.
+
+    The trainer logs a step's rows at the number of steps done, so the last training-loss
+    row's step is the step count.
+    """
     rows = []
     for mode, record in records.items():
         train = record.config.get("train", {})
@@ -350,7 +354,7 @@ def progress_rows(records: Mapping[str, Any], data: Mapping[str, dict]) -> list[
         row: dict[str, Any] = {
             "run": mode,
             "status": record.status,
-            "step": f"{0 if loss is None else loss[0] + 1} of {train.get('steps', '?')}",
+            "step": f"{0 if loss is None else loss[0]} of {train.get('steps', '?')}",
             "train loss": None if loss is None else loss[1],
             "val loss": None if val is None else val[1],
             "val at step": None if val is None else val[0],
