@@ -26,6 +26,15 @@ STATE = st.session_state
 POLL_SECONDS = 1.5  # the live view rereads the store this often while a training runs
 ACTIVE = frozenset({"queued", "running"})
 RESUMABLE = frozenset({"interrupted", "stopped"})
+DRAWN_METRICS = (
+    "train_loss",
+    "val_loss",
+    "val_loss_mean_weights",
+    "step_seconds",
+    "weight_entropy",
+    "kl_per_token",
+    "temperature",
+)
 CORPORA = {
     "default": "Offline default (Python's own documentation)",
     "tinyshakespeare": "Tiny Shakespeare (downloaded once, checksum-verified)",
@@ -271,7 +280,13 @@ def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: 
 
 
 def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Path) -> None:
-    """Validate the settings and submit the side-by-side job; errors are shown, not raised."""
+    """Validate the settings and submit the side-by-side job; errors are shown, not raised.
+
+    On success the page reruns, so the Start button is disabled and the live view polls.
+    """
+    if my_job_active():  # a second press before the page redrew: one job per session
+        st.warning("Your training is still running: stop it before starting another.")
+        return
     try:
         config = eng.training.TrainConfig(**values)
         corpus = resolve_corpus(eng, config, choice, upload, runs_dir)
@@ -282,6 +297,7 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
         return
     STATE["gpt.launch"] = launch
     STATE["gpt.view"] = launch.group
+    st.rerun()
 
 
 # --------------------------------------------------------------------------- one group
@@ -316,15 +332,23 @@ def job_status(launch, records: Mapping[str, Any]) -> None:
             job.stop()
             st.toast("Stopping after the current step…")
     for mode, record in records.items():
-        message = f" · {record.message}" if record.message else ""
+        # a running run's message is the one it started with; the table below counts steps
+        message = f" · {record.message}" if record.message and record.status not in ACTIVE else ""
         st.caption(f"**{mode}** · {record.status}{message}")
+
+
+def drawn_metrics(train: Mapping[str, Any]) -> list[str]:
+    """The metric series the page draws (a run logs more; reading only these keeps polls light)."""
+    preset = engine().presets.get(train.get("preset"))
+    layers = preset.n_layer if preset is not None else 0
+    return [*DRAWN_METRICS, *(f"attention_entropy_l{layer}" for layer in range(layers))]
 
 
 def read_runs(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Everything the figures need, by mode: metric series, energy rows, samples."""
     return {
         mode: {
-            "metrics": store.metrics(record.id),
+            "metrics": store.metrics(record.id, drawn_metrics(record.config.get("train", {}))),
             "energy": store.energy(record.id),
             "samples": store.samples(record.id),
         }
@@ -336,6 +360,11 @@ def last(series: tuple[list, list] | None) -> tuple[int, float] | None:
     if not series or not series[0]:
         return None
     return int(series[0][-1]), float(series[1][-1])
+
+
+def number_formats(columns, printf: str) -> dict[str, Any]:
+    """Column settings that show these table columns' numbers with a printf format."""
+    return {name: st.column_config.NumberColumn(format=printf) for name in columns}
 
 
 def progress_rows(records: Mapping[str, Any], data: Mapping[str, dict]) -> list[dict[str, Any]]:
@@ -421,7 +450,12 @@ def results(eng, records: Mapping[str, Any], data: Mapping[str, dict]) -> None:
     if set(summaries) >= {"baseline", "tsu"}:
         baseline, tsu = summaries["baseline"], summaries["tsu"]
         st.subheader("Results: TSU ÷ baseline")
-        st.dataframe(comparison_table(eng.training.compare(baseline, tsu)), hide_index=True)
+        st.dataframe(
+            comparison_table(eng.training.compare(baseline, tsu)),
+            hide_index=True,
+            column_config=number_formats(("baseline", "TSU"), "%.4g")
+            | number_formats(("TSU ÷ baseline",), "%.3g"),
+        )
         st.markdown(f"**Verdict.** {eng.verdict(baseline, tsu)}")
     for note in {s.get("meter_note") for s in summaries.values()} - {None, ""}:
         st.warning(f"Energy meter: {note}")
@@ -508,7 +542,16 @@ def group_view(eng, store, group: str, polling: bool) -> None:
     except eng.runs.StoreError as error:
         st.error(f"The run store could not be read: {error}")
         return
-    st.dataframe(progress_rows(records, data), hide_index=True, key="gpt.progress")
+    rows = progress_rows(records, data)
+    energy_columns = sorted({name for row in rows for name in row if name.startswith("energy")})
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="gpt.progress",
+        column_config=number_formats(("train loss", "val loss"), "%.3f")
+        | number_formats(("tokens/s (measured)",), "%.0f")
+        | number_formats(energy_columns, "%.4g"),
+    )
     summaries = {mode: record.summary or {} for mode, record in records.items()}
     charts(eng.viz, data, summaries)
     st.subheader("Generated text")
@@ -538,13 +581,12 @@ def when(timestamp: Any) -> str:
     return str(timestamp)[:16]
 
 
-def group_label(records: list[Any]) -> str:
-    first = records[0]
-    train = first.config.get("train", {})
-    statuses = "/".join(sorted({record.status for record in records}))
+def group_label(group: str, records: list[Any]) -> str:
+    """When, what and how long; no status (the browser keeps a choice's first label)."""
+    train = records[0].config.get("train", {})
     return (
-        f"{when(first.created_at)} · {train.get('preset', '?')} · "
-        f"{Path(str(train.get('corpus', '?'))).name} · {train.get('steps', '?')} steps · {statuses}"
+        f"{when(records[0].created_at)} · {train.get('preset', '?')} · "
+        f"{Path(str(train.get('corpus', '?'))).name} · {train.get('steps', '?')} steps · {group}"
     )
 
 
@@ -601,7 +643,7 @@ else:
     group = st.selectbox(
         "Training shown",
         list(all_groups),
-        format_func=lambda g: group_label(all_groups[g]),
+        format_func=lambda g: group_label(g, all_groups[g]),
         key="gpt.view",
         help="Your training, or any earlier one in the run store (finished ones are read-only).",
     )

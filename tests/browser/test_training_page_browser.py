@@ -16,12 +16,16 @@ SETTINGS = {
     "Block size (0: the preset's)": "16",
     "Generated sample length (characters)": "24",
 }
-# Points in the loss chart's traces (plotly keeps its figure on the div it draws into).
+# Points in the loss chart's traces (plotly keeps its figure on the div it draws into; Streamlit
+# wraps titles in <b> tags).
 LOSS_POINTS = """() => {
     const plots = [...document.querySelectorAll('.js-plotly-plot')];
-    const loss = plots.find(p => p.layout && p.layout.title && p.layout.title.text === 'Loss');
+    const title = p => ((p.layout && p.layout.title && p.layout.title.text) || '')
+        .replace(/<[^>]*>/g, '');
+    const loss = plots.find(p => title(p) === 'Loss');
     if (!loss) return -1;
-    return loss.data.reduce((n, trace) => n + (trace.x ? trace.x.length : 0), 0);
+    const points = x => !x ? 0 : (x._inputArray || x).length;  // numpy arrays arrive base64
+    return loss.data.reduce((n, trace) => n + points(trace.x), 0);
 }"""
 
 
