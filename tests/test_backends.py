@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from thermolab import diagnostics, exact, problems
 from thermolab.backends import ALGORITHMS, get_backend, temperature_schedule
@@ -260,3 +261,48 @@ def test_schedules():
     np.testing.assert_allclose(1 / temperature_schedule(4.0, 1.0, 3, "geometric"), [4, 2, 1])
     with pytest.raises(ValueError):
         temperature_schedule(0.0, 1.0, 3)
+
+
+@pytest.mark.parametrize("method", ["native", "pbit"])
+def test_torch_normal_moments_and_counts(method):
+    """N(0, 1) variates: mean within 4 SE (1/√n), variance within 4 SE (√(2/n)); each value
+    costs one random number (native) or n_bits p-bit samples (pbit)."""
+    backend = get_backend("torch", seed=5)
+    n, n_bits = 200_000, 8
+    values = backend.normal((n,), method=method, n_bits=n_bits)
+    assert values.shape == (n,) and values.dtype == torch.float32
+    assert abs(values.mean().item()) < 4 / math.sqrt(n)
+    # Var of the sample variance is (2 + excess kurtosis)/n; the binomial's is −2/n_bits.
+    assert abs(values.var().item() - 1.0) < 4 * math.sqrt(2 / n)
+    counts = backend.counter.snapshot()
+    if method == "native":
+        assert counts == {"spin_updates": 0, "random_numbers": n, "samples": 0}
+        assert values.unique().numel() > n // 2  # continuous
+    else:
+        assert counts["samples"] == n * n_bits
+        # A standardised Binomial(n_bits, ½): only n_bits + 1 distinct values.
+        expected = (torch.arange(n_bits + 1) - n_bits / 2) / math.sqrt(n_bits / 4)
+        torch.testing.assert_close(values.unique(), expected)
+    again = get_backend("torch", seed=5).normal((n,), method=method, n_bits=n_bits)
+    assert torch.equal(values, again)
+
+
+@pytest.mark.parametrize("n_bits", [5, 16, 20])
+def test_torch_pbit_normal_is_an_exact_standardised_binomial(n_bits):
+    """The number of set p-bits behind each value is Binomial(n_bits, ½) (χ² test)."""
+    values = get_backend("torch", seed=2).normal((50_000,), method="pbit", n_bits=n_bits)
+    ones = torch.round(values * math.sqrt(n_bits / 4) + n_bits / 2).to(torch.int64)
+    counts = np.bincount(ones.numpy(), minlength=n_bits + 1)
+    pmf = np.array([math.comb(n_bits, k) for k in range(n_bits + 1)]) / 2.0**n_bits
+    _, _, p_value = diagnostics.chi_square_test(counts, pmf)
+    assert p_value > P_VALUE_FLOOR
+
+
+def test_torch_normal_rejects_bad_arguments():
+    backend = get_backend("torch")
+    with pytest.raises(ValueError, match="method"):
+        backend.normal((3,), method="box-muller")
+    with pytest.raises(ValueError, match="n_bits"):
+        backend.normal((3,), method="pbit", n_bits=0)
+    with pytest.raises(ValueError, match="shape"):
+        backend.normal((-1, 2))

@@ -1,13 +1,17 @@
 """The torch backend: the same protocol on torch tensors, on the model's device.
 
 Trainers call `bernoulli` and `categorical` with tensors that live in their graph; the
-answers come back as tensors on the same device. `sample_ising` gathers neighbours from a
-padded neighbour table, one colour block at a time, in float32.
+answers come back as tensors on the same device. `uniform` and `normal` draw the continuous
+noise that layers such as Gumbel-softmax and Gaussian weights need, counted like the rest.
+`sample_ising` gathers neighbours from a padded neighbour table, one colour block at a time,
+in float32.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import math
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -204,3 +208,56 @@ class TorchBackend(Backend):
         values = torch.rand(shape, generator=generator, device=where, dtype=dtype)
         self.counter.add(random_numbers=values.numel())
         return values
+
+    def normal(
+        self,
+        shape: tuple[int, ...],
+        *,
+        device: Any = None,
+        dtype: torch.dtype = torch.float32,
+        seed: int | None = None,
+        method: Literal["native", "pbit"] = "native",
+        n_bits: int = 16,
+    ) -> torch.Tensor:
+        """Standard normal variates N(0, 1) of `shape` (torch only).
+
+        method "native": torch.randn from this backend's generator, counted as random numbers.
+        method "pbit": Z = (Σ_{i<n} b_i − n/2) / √(n/4) over n = `n_bits` fair p-bits b_i per
+        value: a standardised Binomial(n, ½), exactly mean 0 and variance 1, Gaussian by the
+        central limit (Kolmogorov distance `thermolab.nn.clt_gaussian_distance(n)` ≈ 0.4/√n).
+        Each value is counted as n p-bits, as `bernoulli` counts them (a random number and a
+        sample per bit). The simulator draws the bits 16 at a time as one uniform 16-bit
+        integer — exactly 16 independent fair bits — and adds them up with a popcount table:
+        the same distribution as n Bernoulli(½) draws at about 1/40 of their cost on a CPU.
+        """
+        if any(int(size) != size or size < 0 for size in shape):
+            raise ValueError(f"shape must be non-negative integers, got {tuple(shape)}")
+        shape = tuple(int(size) for size in shape)
+        where = torch.device(device) if device is not None else self._device
+        generator = self._generator(where, seed)
+        if method == "native":
+            values = torch.randn(shape, generator=generator, device=where, dtype=dtype)
+            self.counter.add(random_numbers=values.numel())
+            return values
+        if method != "pbit":
+            raise ValueError(f"method must be 'native' or 'pbit', got {method!r}")
+        if isinstance(n_bits, bool) or int(n_bits) != n_bits or n_bits < 1:
+            raise ValueError(f"n_bits must be a positive integer, got {n_bits}")
+        n_bits = int(n_bits)
+        ones = torch.zeros(shape, dtype=torch.int32, device=where)
+        table = _popcount_table(where)
+        for start in range(0, n_bits, 16):
+            width = min(16, n_bits - start)
+            words = torch.randint(
+                1 << width, shape, generator=generator, device=where, dtype=torch.int32
+            )
+            ones += table[words]
+        self.counter.add(random_numbers=n_bits * ones.numel(), samples=n_bits * ones.numel())
+        return (ones.to(dtype) - 0.5 * n_bits) / math.sqrt(0.25 * n_bits)
+
+
+@functools.cache
+def _popcount_table(device: torch.device) -> torch.Tensor:
+    """How many bits are set in each 16-bit integer k: (65536,) uint8 on `device`."""
+    words = torch.arange(1 << 16, device=device)
+    return sum((words >> bit) & 1 for bit in range(16)).to(torch.uint8)

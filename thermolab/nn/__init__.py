@@ -1,6 +1,7 @@
 """Thermodynamic neural-network pieces in PyTorch: attention at a temperature, gradient
-estimators for discrete samples, and p-bit stochastic layers. Every random draw goes through
-a torch backend (`thermolab.backends`), whose operation counter records it.
+estimators for discrete samples, p-bit stochastic layers and mean-field Gaussian weights.
+Every random draw goes through a torch backend (`thermolab.backends`), whose operation
+counter records it.
 """
 
 from thermolab.nn.attention import (
@@ -10,6 +11,17 @@ from thermolab.nn.attention import (
     allowed_positions,
     attention_entropy,
     attention_weights,
+)
+from thermolab.nn.bayes import (
+    STOCHASTIC_CHOICES,
+    MeanFieldGaussianLinear,
+    gaussian_layers,
+    make_stochastic,
+    n_stochastic_parameters,
+    stochastic_layer_names,
+    total_entropy,
+    total_kl,
+    weight_mode,
 )
 from thermolab.nn.estimators import (
     ESTIMATORS,
@@ -37,8 +49,10 @@ __all__ = [
     "GUMBEL_SOFTMAX",
     "MODES",
     "REINFORCE",
+    "STOCHASTIC_CHOICES",
     "STRAIGHT_THROUGH",
     "Estimator",
+    "MeanFieldGaussianLinear",
     "PbitDropout",
     "PbitGaussianNoise",
     "StochasticBinary",
@@ -49,10 +63,17 @@ __all__ = [
     "attention_weights",
     "clt_gaussian_distance",
     "exact_gradient",
+    "gaussian_layers",
     "gumbel_softmax",
     "leave_one_out_baseline",
+    "make_stochastic",
     "mc_predict",
+    "n_stochastic_parameters",
     "per_sample_gradients",
     "reinforce_surrogate",
+    "stochastic_layer_names",
     "straight_through",
+    "total_entropy",
+    "total_kl",
+    "weight_mode",
 ]

@@ -138,10 +138,10 @@ class PbitGaussianNoise(nn.Module):
         return f"std={self.std}, n_bits={self.n_bits}, always_on={self.always_on}"
 
     def noise(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-        """Standardised p-bit sums Z of `shape`: (Σ b − n/2) / √(n/4)."""
-        half = torch.full((self.n_bits, *shape), 0.5, dtype=like.dtype, device=like.device)
-        bits = self.backend.bernoulli(half)
-        return (bits.sum(dim=0) - 0.5 * self.n_bits) / math.sqrt(0.25 * self.n_bits)
+        """Standardised p-bit sums Z of `shape`: the backend's `normal(method="pbit")`."""
+        return self.backend.normal(
+            shape, device=like.device, dtype=like.dtype, method="pbit", n_bits=self.n_bits
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.std == 0.0 or not (self.training or self.always_on):
