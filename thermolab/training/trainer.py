@@ -218,10 +218,10 @@ def _train_step(
     objective.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
     run.optimizer.step()
-    run.last_loss = float(output.loss)
+    run.last_loss = float(output.loss.detach())
     metrics += [
         ("train_loss", run.last_loss),
-        ("objective", float(objective)),
+        ("objective", float(objective.detach())),
         ("grad_norm", float(grad_norm)),
     ]
     return metrics
