@@ -27,10 +27,17 @@ from thermolab.backends import (
     get_backend,
     temperature_schedule,
 )
+from thermolab.energy.meters import MeterUnavailable
+from thermolab.runs import StoreError
 
 GRAPHS = ("sk", "regular", "er", "ring", "lattice")
 QAOA_GRAPHS = ("ring", "regular", "er")
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _one_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 class _UsageError(Exception):
@@ -139,6 +146,28 @@ def _build_parser() -> _Parser:
     qaoa.add_argument("--backend", default="numpy", help="sampler for the classical baselines")
     qaoa.add_argument("--seed", type=int, default=0)
     qaoa.add_argument("--json", action="store_true")
+
+    train = commands.add_parser("train", help="train a TinyGPT (baseline or TSU)")
+    train.add_argument("--mode", choices=("baseline", "tsu"), required=True)
+    train.add_argument("--corpus", default="default", help="default, tinyshakespeare or a path")
+    train.add_argument("--preset", default="cpu-quick")
+    train.add_argument("--steps", type=_positive_int, default=300)
+    train.add_argument("--batch-size", type=_positive_int, default=None)
+    train.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
+    train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument("--eval-every", type=_positive_int, default=50)
+    train.add_argument("--t-schedule", default="constant", help="T schedule (TSU)")
+    train.add_argument("--t-start", type=_finite_float, default=1.0)
+    train.add_argument("--t-end", type=_finite_float, default=1.0)
+    train.add_argument("--kl-weight", type=_finite_float, default=1.0, help="λ")
+    train.add_argument("--stochastic-layers", default="first-qkv")
+    train.add_argument("--meter", default="auto", help="auto, nvml, rapl, estimate or none")
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument(
+        "--threads", type=_non_negative_int, default=0, help="torch threads (0: torch's default)"
+    )
+    train.add_argument("--runs-dir", default=None, help="run store directory (default ./runs)")
+    train.add_argument("--json", action="store_true")
     return parser
 
 
@@ -331,6 +360,44 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _run_train(args: argparse.Namespace) -> dict[str, Any]:
+    from thermolab import training
+    from thermolab.runs import RunStore
+
+    config = training.TrainConfig(
+        corpus=args.corpus,
+        preset=args.preset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+        eval_every=min(args.eval_every, args.steps),
+        t_schedule=args.t_schedule,
+        t_start=args.t_start,
+        t_end=args.t_end,
+        kl_weight=args.kl_weight,
+        stochastic_layers=args.stochastic_layers,
+        meter=args.meter,
+        device=args.device,
+        threads=args.threads,
+    )
+    store = RunStore(args.runs_dir)
+    _group, run_ids = training.prepare(config, store, modes=(args.mode,))
+    result = training.train(config, store, run_ids)
+    summary = result.summaries[args.mode]
+    keys = ("train_loss", "val_loss", "val_loss_mean_weights", "tokens_per_second", "energy")
+    return {
+        **{key: summary.get(key) for key in keys},
+        "mode": args.mode,
+        "run_id": run_ids[args.mode],
+        "status": result.status,
+        "steps": summary["steps"],
+        "train_seconds": summary["train_seconds"],
+        "joules_per_token": summary["joules_per_token"],
+        "meter_note": summary["meter_note"],
+    }
+
+
 def _run_backends(_: argparse.Namespace) -> dict[str, Any]:
     return {"backends": [dataclasses.asdict(row) for row in available_backends()]}
 
@@ -355,6 +422,7 @@ _COMMANDS = {
     "anneal": _run_anneal,
     "exact": _run_exact,
     "qaoa": _run_qaoa,
+    "train": _run_train,
 }
 
 
@@ -365,8 +433,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         report = _COMMANDS[args.command](args)
     except (_UsageError, ValueError, BackendUnavailable) as error:
-        print(f"thermolab: error: {error}", file=sys.stderr)
+        print(f"thermolab: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (MeterUnavailable, StoreError) as error:
+        print(f"thermolab: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         print(json.dumps(report))
     else:

@@ -1,0 +1,146 @@
+"""What a training run is asked to do: one frozen, validated, JSON-able configuration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from thermolab.models.tinygpt import PRESETS
+from thermolab.nn.bayes import STOCHASTIC_CHOICES
+from thermolab.training.schedules import LearningRateSchedule, TemperatureSchedule
+
+__all__ = ["MODES", "TrainConfig"]
+
+#: "baseline": cross-entropy on ordinary weights. "tsu": the free energy over Gaussian weights.
+MODES: tuple[str, ...] = ("baseline", "tsu")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+NOISE_METHODS: tuple[str, ...] = ("native", "pbit")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _finite(name: str, value: Any, *, low: float = 0.0, strict: bool = False) -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value < low or (strict and value == low):
+        raise ValueError(f"{name} must be {'>' if strict else '≥'} {low}, got {value}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings shared by the baseline and the TSU run of one side-by-side training.
+
+    corpus: "default", "tinyshakespeare" or a text file's path. preset: a key of
+    `thermolab.models.tinygpt.PRESETS`; batch_size / block_size override it when set.
+    learning_rate: peak of the warm-up + cosine schedule, floor at min_lr_ratio × peak.
+    temperature schedule (TSU only): t_schedule from t_start to t_end over the run.
+    kl_weight: λ. stochastic_layers: which linear layers hold Gaussian weights.
+    prior_std: σ of the N(0, σ²) weight prior. noise: how ε ~ N(0, 1) is drawn ("native"
+    normal variates, or sums of p-bits). predictive_samples: K for the predictive mean.
+    meter: "auto", "nvml", "rapl", "estimate" or "none". threads: torch CPU threads, set for
+    the whole process (0: leave torch's setting alone). The default 1 is deliberate: on a
+    shared CPU (a server with other sessions, two jobs) torch's multi-threaded kernels wait on
+    each other and a step measured 10× slower with 2 threads than with 1 on a busy 2-core
+    machine; use more only on an otherwise idle machine.
+    target_val_loss: the validation loss (nats/token) at which "energy to target" is read.
+    """
+
+    corpus: str = "default"
+    preset: str = "cpu-quick"
+    steps: int = 300
+    batch_size: int | None = None
+    block_size: int | None = None
+    learning_rate: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 0
+    eval_every: int = 50
+    eval_batches: int = 8
+    t_schedule: str = "constant"
+    t_start: float = 1.0
+    t_end: float = 1.0
+    kl_weight: float = 1.0
+    stochastic_layers: str = "first-qkv"
+    prior_std: float = 0.1
+    noise: str = "native"
+    predictive_samples: int = 8
+    meter: str = "auto"
+    device: str = "auto"
+    threads: int = 1
+    checkpoint_every: int = 100
+    target_val_loss: float = 2.5
+    sample_chars: int = 200
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
+        if not isinstance(self.corpus, str) or not self.corpus.strip():
+            raise ValueError("corpus must be 'default', 'tinyshakespeare' or a file path")
+        for name in ("steps", "eval_every", "eval_batches", "predictive_samples"):
+            _positive_int(name, getattr(self, name))
+        for name in ("checkpoint_every", "sample_chars"):
+            _positive_int(name, getattr(self, name))
+        for name in ("batch_size", "block_size"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be a non-negative integer, got {self.threads!r}")
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int):
+            raise ValueError(f"warmup_steps must be an integer, got {self.warmup_steps!r}")
+        _finite("min_lr_ratio", self.min_lr_ratio)
+        if self.min_lr_ratio > 1:
+            raise ValueError(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
+        _finite("weight_decay", self.weight_decay)
+        _finite("grad_clip", self.grad_clip, strict=True)
+        _finite("kl_weight", self.kl_weight)
+        _finite("prior_std", self.prior_std, strict=True)
+        _finite("target_val_loss", self.target_val_loss, strict=True)
+        self.learning_rate_schedule()  # validates learning rate and warm-up
+        self.temperature_schedule()  # validates the T schedule
+        if self.stochastic_layers not in STOCHASTIC_CHOICES:
+            raise ValueError(
+                f"stochastic_layers must be one of {STOCHASTIC_CHOICES}, "
+                f"got {self.stochastic_layers!r}"
+            )
+        if self.noise not in NOISE_METHODS:
+            raise ValueError(f"noise must be one of {NOISE_METHODS}, got {self.noise!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+
+    def learning_rate_schedule(self) -> LearningRateSchedule:
+        return LearningRateSchedule(
+            peak=self.learning_rate,
+            floor=self.learning_rate * self.min_lr_ratio,
+            warmup_steps=self.warmup_steps,
+        )
+
+    def temperature_schedule(self) -> TemperatureSchedule:
+        return TemperatureSchedule(self.t_schedule, self.t_start, self.t_end)  # type: ignore[arg-type]
+
+    @property
+    def resolved_batch_size(self) -> int:
+        return self.batch_size or PRESETS[self.preset].batch_size
+
+    @property
+    def resolved_block_size(self) -> int:
+        return self.block_size or PRESETS[self.preset].block_size
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Rebuild from `to_dict()` output; unknown keys are an error, not silently dropped."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(unknown)}")
+        return cls(**values)
