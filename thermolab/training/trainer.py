@@ -209,8 +209,8 @@ def _train_step(
         objective = terms.objective
         metrics += [
             ("temperature", temperature),
-            ("kl_per_token", float(kl) / split_train.numel()),
-            ("weight_entropy", float(entropy)),
+            ("kl_per_token", float(kl.detach()) / split_train.numel()),
+            ("weight_entropy", float(entropy.detach())),
         ]
     else:
         objective = output.loss
