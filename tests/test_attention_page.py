@@ -106,3 +106,13 @@ def test_checkpoint_option_only_when_a_checkpoint_directory_exists(tmp_path, mon
     app.radio(key="source").set_value("TinyGPT checkpoint head").run()
     assert not app.exception
     assert app.error and "TinyGPT" in app.error[0].value
+
+
+def test_checkpoints_are_found_in_the_run_store_directory(tmp_path, monkeypatch):
+    from thermolab.attention_lab import checkpoint_directory
+
+    monkeypatch.delenv("THERMOLAB_CHECKPOINTS", raising=False)
+    monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path))
+    assert checkpoint_directory() is None
+    (tmp_path / "tinygpt").mkdir()
+    assert checkpoint_directory() == tmp_path / "tinygpt"

@@ -1,6 +1,7 @@
 """The job manager: progress, stop, failures as one line, and the cap that queues extra jobs."""
 
 import threading
+import time
 
 import pytest
 
@@ -90,3 +91,102 @@ def test_jobs_are_listed_by_owner():
     assert manager.jobs(owner="alice") == [mine]
     with pytest.raises(ValueError):
         JobManager(max_running=0)
+
+
+def stoppable_work(release: threading.Event):
+    def work(context):
+        while not (release.is_set() or context.stop_requested):
+            time.sleep(0.01)
+        return "finished"
+
+    return work
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_jobs_of_a_session_that_is_gone_past_the_grace_period_are_stopped():
+    clock = FakeClock()
+    manager = JobManager(max_running=1, grace_s=30.0, clock=clock)
+    release = threading.Event()
+    mine = manager.submit("mine", stoppable_work(release), owner="alice")
+    queued = manager.submit("queued", stoppable_work(release), owner="alice")
+    theirs = manager.submit("theirs", stoppable_work(release), owner="bob")
+    anonymous = manager.submit("nobody's", stoppable_work(release))
+    connected = {"alice": False, "bob": True}
+    manager.set_liveness(lambda owner: connected[owner])
+    assert manager.reap() == []  # gone, but within the grace period (a reconnect)
+    clock.now = 29.0
+    assert manager.reap() == []
+    clock.now = 31.0
+    assert set(manager.reap()) == {mine, queued}
+    assert queued.status == "stopped" and "browser session ended" in queued.stop_reason
+    assert mine.wait(TIMEOUT) and mine.status == "stopped"
+    assert theirs.status in {"running", "queued"} and theirs.stop_reason is None
+    release.set()
+    assert theirs.wait(TIMEOUT) and anonymous.wait(TIMEOUT)
+    assert theirs.status == anonymous.status == "done"
+
+
+def test_a_reconnecting_session_keeps_its_jobs():
+    clock = FakeClock()
+    manager = JobManager(max_running=1, grace_s=30.0, clock=clock)
+    release = threading.Event()
+    job = manager.submit("mine", stoppable_work(release), owner="alice")
+    connected = {"alice": False}
+    manager.set_liveness(lambda owner: connected[owner])
+    manager.reap()
+    clock.now = 20.0
+    connected["alice"] = True
+    manager.reap()
+    connected["alice"] = False
+    clock.now = 45.0  # gone again for 25 s only: the clock restarted at the reconnect
+    assert manager.reap() == []
+    release.set()
+    assert job.wait(TIMEOUT) and job.status == "done"
+
+
+def test_idle_owners_are_stopped_and_touching_keeps_them():
+    clock = FakeClock()
+    manager = JobManager(max_running=2, idle_timeout_s=600.0, clock=clock)
+    release = threading.Event()
+    busy = manager.submit("busy", stoppable_work(release), owner="alice")
+    idle = manager.submit("idle", stoppable_work(release), owner="bob")
+    clock.now = 500.0
+    manager.touch("alice")
+    clock.now = 700.0
+    assert manager.reap() == [idle]
+    assert "idle for 700 s" in idle.stop_reason
+    release.set()
+    assert busy.wait(TIMEOUT) and busy.status == "done"
+
+
+def test_a_failing_liveness_probe_stops_nothing():
+    clock = FakeClock()
+    manager = JobManager(max_running=1, grace_s=0.0, clock=clock)
+    release = threading.Event()
+    job = manager.submit("mine", stoppable_work(release), owner="alice")
+
+    def broken(owner):
+        raise RuntimeError("runtime not started")
+
+    manager.set_liveness(broken)
+    clock.now = 100.0
+    assert manager.reap() == []
+    release.set()
+    assert job.wait(TIMEOUT) and job.status == "done"
+
+
+def test_finished_jobs_are_forgotten_beyond_a_bound():
+    from thermolab.jobs import KEEP_FINISHED
+
+    manager = JobManager(max_running=4)
+    for index in range(KEEP_FINISHED + 20):
+        assert manager.submit(f"j{index}", lambda context: None).wait(TIMEOUT)
+    manager.submit("last", lambda context: None).wait(TIMEOUT)
+    assert len(manager.jobs()) <= KEEP_FINISHED + 1

@@ -151,6 +151,14 @@ def test_energy_series_and_samples(store):
     assert len(store.energy(run_id)) == 2
 
 
+def test_a_runs_directory_holds_the_database_and_the_checkpoints(tmp_path):
+    store = RunStore(tmp_path)
+    assert store.path == tmp_path / DATABASE_NAME
+    run_id = store.create_run("k", {})
+    assert store.checkpoint_dir(run_id).parent.parent == tmp_path
+    assert RunStore(tmp_path / DATABASE_NAME).get_run(run_id).id == run_id
+
+
 def test_truncate_after_drops_only_later_rows_of_that_run(store):
     run_id, other = store.create_run("k", {}), store.create_run("k", {})
     for target in (run_id, other):

@@ -142,9 +142,13 @@ def random_input(
 def checkpoint_directory() -> Path | None:
     """Where TinyGPT checkpoints live, when such a directory exists (else None).
 
-    $THERMOLAB_CHECKPOINTS, or runs/tinygpt under the current directory.
+    $THERMOLAB_CHECKPOINTS, or the run store's checkpoint directory (<runs dir>/tinygpt, the
+    runs directory being $THERMOLAB_RUNS_DIR or ./runs), where the training page saves them.
     """
-    candidate = Path(os.environ.get(CHECKPOINT_ENV, "runs/tinygpt"))
+    from thermolab.runs import CHECKPOINT_SUBDIR, default_runs_dir
+
+    stored = default_runs_dir() / CHECKPOINT_SUBDIR
+    candidate = Path(os.environ.get(CHECKPOINT_ENV, stored))
     return candidate if candidate.is_dir() else None
 
 

@@ -27,10 +27,17 @@ from thermolab.backends import (
     get_backend,
     temperature_schedule,
 )
+from thermolab.energy.meters import MeterUnavailable
+from thermolab.runs import StoreError
 
 GRAPHS = ("sk", "regular", "er", "ring", "lattice")
 QAOA_GRAPHS = ("ring", "regular", "er")
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _one_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 class _UsageError(Exception):
@@ -156,7 +163,9 @@ def _build_parser() -> _Parser:
     train.add_argument("--stochastic-layers", default="first-qkv")
     train.add_argument("--meter", default="auto", help="auto, nvml, rapl, estimate or none")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    train.add_argument("--threads", type=_non_negative_int, default=0, help="torch threads")
+    train.add_argument(
+        "--threads", type=_non_negative_int, default=0, help="torch threads (0: torch's default)"
+    )
     train.add_argument("--runs-dir", default=None, help="run store directory (default ./runs)")
     train.add_argument("--json", action="store_true")
     return parser
@@ -424,8 +433,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         report = _COMMANDS[args.command](args)
     except (_UsageError, ValueError, BackendUnavailable) as error:
-        print(f"thermolab: error: {error}", file=sys.stderr)
+        print(f"thermolab: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (MeterUnavailable, StoreError) as error:
+        print(f"thermolab: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         print(json.dumps(report))
     else:

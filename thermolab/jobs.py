@@ -6,6 +6,11 @@ between steps; the page polls `job.progress`, `job.partial` and `job.status`. On
 process-wide `JobManager` (see `get_manager`) runs at most `max_running` jobs and queues the
 rest in submission order, so one server stays responsive for a room of people.
 
+Jobs belong to an owner (a browser session). Work nobody is watching is stopped: the
+manager's reaper stops an owner's jobs when a liveness probe (the app registers Streamlit's
+"is this session still connected") has said "gone" for `grace_s`, or when the owner has not
+been seen (`touch`) for `idle_timeout_s`. Jobs without an owner are never reaped.
+
 This module does not import streamlit: pages keep the `Job` handle in their session state.
 """
 
@@ -25,6 +30,8 @@ __all__ = ["Job", "JobContext", "JobManager", "JobStatus", "get_manager"]
 
 JobStatus = Literal["queued", "running", "done", "failed", "stopped"]
 FINISHED: frozenset[str] = frozenset({"done", "failed", "stopped"})
+#: Finished jobs kept for `jobs()` listings; older ones are forgotten (memory stays bounded).
+KEEP_FINISHED = 200
 
 
 class JobContext:
@@ -63,6 +70,7 @@ class Job:
     result: Any = None
     error: str | None = None
     error_traceback: str | None = None
+    stop_reason: str | None = None
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -80,8 +88,11 @@ class Job:
         """1-based place in the queue while queued, else None."""
         return None if self._manager is None else self._manager.queue_position(self)
 
-    def stop(self) -> None:
-        """Ask the job to stop; a queued job is cancelled at once."""
+    def stop(self, reason: str | None = None) -> None:
+        """Ask the job to stop (saying why, if given); a queued job is cancelled at once."""
+        if reason is not None:
+            with self._lock:
+                self.stop_reason = reason
         self._stop.set()
         if self._manager is not None:
             self._manager._cancel_if_queued(self)
@@ -94,15 +105,33 @@ class Job:
 class JobManager:
     """Runs submitted jobs in threads, at most `max_running` at a time, the rest queued."""
 
-    def __init__(self, max_running: int = 2) -> None:
+    def __init__(
+        self,
+        max_running: int = 2,
+        *,
+        idle_timeout_s: float | None = None,
+        grace_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """max_running: jobs run at once. idle_timeout_s: stop an owner's jobs when it has not
+        been seen for this long (None: never). grace_s: how long an owner the liveness probe
+        calls gone may stay gone (a reconnecting browser) before its jobs are stopped.
+        """
         if max_running < 1:
             raise ValueError(f"max_running must be at least 1, got {max_running}")
         self.max_running = max_running
+        self.idle_timeout_s = idle_timeout_s
+        self.grace_s = grace_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._running: set[Job] = set()
         self._all: list[Job] = []
         self._ids = itertools.count(1)
+        self._last_seen: dict[str, float] = {}
+        self._gone_since: dict[str, float] = {}
+        self._liveness: Callable[[str], bool] | None = None
+        self._watchdog: threading.Thread | None = None
 
     def submit(
         self, name: str, work: Callable[[JobContext], Any], *, owner: str | None = None
@@ -112,8 +141,77 @@ class JobManager:
         with self._lock:
             self._all.append(job)
             self._queue.append(job)
+            self._forget_old_jobs()
+        if owner is not None:
+            self.touch(owner)
         self._start_queued()
         return job
+
+    def _forget_old_jobs(self) -> None:
+        """Keep every unfinished job and the newest KEEP_FINISHED finished ones (lock held)."""
+        finished = [job for job in self._all if job.finished]
+        if len(finished) > KEEP_FINISHED:
+            dropped = {id(job) for job in finished[: len(finished) - KEEP_FINISHED]}
+            self._all = [job for job in self._all if id(job) not in dropped]
+
+    # ---- owners: who is still there ------------------------------------------------------
+
+    def touch(self, owner: str) -> None:
+        """Record that `owner` (a browser session) is here now; pages call it on every run."""
+        with self._lock:
+            self._last_seen[owner] = self._clock()
+            self._gone_since.pop(owner, None)
+
+    def set_liveness(self, probe: Callable[[str], bool] | None) -> None:
+        """Register `probe(owner) -> bool` (False: that session is gone); None removes it."""
+        with self._lock:
+            self._liveness = probe
+
+    def reap(self) -> list[Job]:
+        """Stop the unfinished jobs of owners that are gone or idle; returns the jobs stopped."""
+        now = self._clock()
+        with self._lock:
+            owners = {job.owner for job in self._all if job.owner is not None and not job.finished}
+            probe = self._liveness
+        reasons: dict[str, str] = {}
+        for owner in owners:
+            alive = True
+            if probe is not None:
+                try:
+                    alive = bool(probe(owner))
+                except Exception:  # a probe that cannot tell must not stop anyone's work
+                    alive = True
+            with self._lock:
+                if alive:
+                    self._gone_since.pop(owner, None)
+                else:
+                    gone_since = self._gone_since.setdefault(owner, now)
+                    if now - gone_since >= self.grace_s:
+                        reasons[owner] = "its browser session ended"
+                seen = self._last_seen.get(owner, now)
+                if self.idle_timeout_s is not None and now - seen >= self.idle_timeout_s:
+                    reasons.setdefault(owner, f"its session was idle for {now - seen:.0f} s")
+        stopped = []
+        for job in self.jobs():
+            if job.owner in reasons and not job.finished:
+                job.stop(f"stopped because {reasons[job.owner]}")
+                stopped.append(job)
+        return stopped
+
+    def start_watchdog(self, interval_s: float = 5.0) -> None:
+        """Run `reap` every `interval_s` seconds in a daemon thread (once per manager)."""
+        with self._lock:
+            if self._watchdog is not None:
+                return
+            self._watchdog = threading.Thread(
+                target=self._watch, args=(interval_s,), name="job-reaper", daemon=True
+            )
+        self._watchdog.start()
+
+    def _watch(self, interval_s: float) -> None:
+        while True:
+            time.sleep(interval_s)
+            self.reap()
 
     def jobs(self, owner: str | None = None) -> list[Job]:
         """Every job submitted (by `owner`, if given), oldest first."""
@@ -182,9 +280,18 @@ _manager_lock = threading.Lock()
 
 
 def get_manager() -> JobManager:
-    """The process-wide manager; its cap comes from THERMOLAB_MAX_JOBS (default 2)."""
+    """The process-wide manager, its reaper running.
+
+    Cap: THERMOLAB_MAX_JOBS (default 2). Idle timeout: THERMOLAB_IDLE_TIMEOUT_S seconds
+    (default 1800; 0 turns it off).
+    """
     global _manager
     with _manager_lock:
         if _manager is None:
-            _manager = JobManager(int(os.environ.get("THERMOLAB_MAX_JOBS", "2")))
+            idle = float(os.environ.get("THERMOLAB_IDLE_TIMEOUT_S", "1800"))
+            _manager = JobManager(
+                int(os.environ.get("THERMOLAB_MAX_JOBS", "2")),
+                idle_timeout_s=idle if idle > 0 else None,
+            )
+            _manager.start_watchdog()
         return _manager

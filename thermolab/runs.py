@@ -175,8 +175,9 @@ def checkpoint_dir(run_id: str, runs_dir: Path | str | None = None) -> Path:
 class RunStore:
     """Runs and their series in one SQLite file, shared safely by threads and processes.
 
-    path: the database file (default <default_runs_dir()>/thermolab.sqlite3); its directory is
-        created if missing and holds the checkpoint directories.
+    path: the database file, or an existing runs directory to hold it as thermolab.sqlite3
+        (default <default_runs_dir()>/thermolab.sqlite3); the file's directory is created if
+        missing and holds the checkpoint directories.
     connect: opens the SQLite connection (sqlite3.connect's signature); replaceable, e.g. to
         open the file read-only.
     """
@@ -188,6 +189,8 @@ class RunStore:
         connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
     ) -> None:
         self.path = Path(path) if path is not None else default_runs_dir() / DATABASE_NAME
+        if self.path.is_dir():
+            self.path = self.path / DATABASE_NAME
         self._lock = threading.RLock()
         self._connection: sqlite3.Connection | None = None
         try:

@@ -41,8 +41,12 @@ class TrainConfig:
     kl_weight: λ. stochastic_layers: which linear layers hold Gaussian weights.
     prior_std: σ of the N(0, σ²) weight prior. noise: how ε ~ N(0, 1) is drawn ("native"
     normal variates, or sums of p-bits). predictive_samples: K for the predictive mean.
-    meter: "auto", "nvml", "rapl", "estimate" or "none". threads: torch CPU threads (0: leave
-    torch's setting alone). target_val_loss: the loss at which "energy to target" is read.
+    meter: "auto", "nvml", "rapl", "estimate" or "none". threads: torch CPU threads, set for
+    the whole process (0: leave torch's setting alone). The default 1 is deliberate: on a
+    shared CPU (a server with other sessions, two jobs) torch's multi-threaded kernels wait on
+    each other and a step measured 10× slower with 2 threads than with 1 on a busy 2-core
+    machine; use more only on an otherwise idle machine.
+    target_val_loss: the validation loss (nats/token) at which "energy to target" is read.
     """
 
     corpus: str = "default"
@@ -63,12 +67,12 @@ class TrainConfig:
     t_end: float = 1.0
     kl_weight: float = 1.0
     stochastic_layers: str = "first-qkv"
-    prior_std: float = 1.0
+    prior_std: float = 0.1
     noise: str = "native"
     predictive_samples: int = 8
     meter: str = "auto"
     device: str = "auto"
-    threads: int = 0
+    threads: int = 1
     checkpoint_every: int = 100
     target_val_loss: float = 2.5
     sample_chars: int = 200

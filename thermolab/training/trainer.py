@@ -34,7 +34,7 @@ from thermolab.energy.ledger import EnergyLedger, OperationEnergy, project_opera
 from thermolab.energy.meters import EnergyMeter, MeterUnavailable, open_meter
 from thermolab.models.tinygpt import TinyGPT, load_checkpoint, preset_config, save_checkpoint
 from thermolab.nn.bayes import make_stochastic, n_stochastic_parameters, total_entropy, total_kl
-from thermolab.runs import RunStore
+from thermolab.runs import RunRecord, RunStore
 from thermolab.training.config import MODES, TrainConfig
 from thermolab.training.evaluation import Evaluation, evaluate, generate_text
 from thermolab.training.objectives import free_energy
@@ -90,6 +90,10 @@ class TrainingResult:
     run_ids: dict[str, str]
     status: str
     summaries: dict[str, dict[str, Any]]
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 def _device(name: str) -> torch.device:
@@ -159,21 +163,18 @@ def _build_run(
         vocab.size,
         **({"block_size": config.block_size} if config.block_size else {}),
     )
-    torch.manual_seed(config.seed)  # same initial means for both runs
-    model = TinyGPT(model_config)
     seed = config.seed if noise_seed is None else noise_seed
     backend = get_backend("torch", seed=seed, device=str(device))
+    # Same initial means for both runs, without reseeding the server's global generator.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = TinyGPT(model_config, backend=backend)
     stochastic = None
     if mode == "tsu":
-        stochastic = {
-            "choice": config.stochastic_layers,
-            "prior_std": config.prior_std,
-            "noise_method": config.noise,
-        }
+        stochastic = {"choice": config.stochastic_layers}
         make_stochastic(
             model,
             config.stochastic_layers,
-            backend=backend,
             prior_std=config.prior_std,
             noise_method=config.noise,
         )
@@ -209,8 +210,8 @@ def _train_step(
         objective = terms.objective
         metrics += [
             ("temperature", temperature),
-            ("kl_per_token", float(kl) / split_train.numel()),
-            ("weight_entropy", float(entropy)),
+            ("kl_per_token", float(kl.detach()) / split_train.numel()),
+            ("weight_entropy", float(entropy.detach())),
         ]
     else:
         objective = output.loss
@@ -218,10 +219,10 @@ def _train_step(
     objective.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
     run.optimizer.step()
-    run.last_loss = float(output.loss)
+    run.last_loss = float(output.loss.detach())
     metrics += [
         ("train_loss", run.last_loss),
-        ("objective", float(objective)),
+        ("objective", float(objective.detach())),
         ("grad_norm", float(grad_norm)),
     ]
     return metrics
@@ -373,7 +374,7 @@ class _Session:
         for layer, heads in enumerate(result.attention_entropy):
             rows.append((f"attention_entropy_l{layer}", sum(heads) / len(heads)))
         if run.mode == "tsu":
-            rows.append(("kl_total", float(total_kl(run.model))))
+            rows.append(("kl_total", float(total_kl(run.model).detach())))
         run.pending.extend((step, name, float(value)) for name, value in rows)
         text = generate_text(
             run.model,
@@ -478,9 +479,7 @@ def _execute(session: _Session, progress: Progress | None) -> TrainingResult:
     except Exception as error:
         for run in runs:
             with contextlib.suppress(Exception):
-                store.set_status(
-                    run.run_id, "failed", f"{type(error).__name__}: {error}".splitlines()[0]
-                )
+                store.set_status(run.run_id, "failed", _one_line(error))
         raise
     finally:
         if session.meter is not None:
@@ -496,17 +495,59 @@ def train(
     progress: Progress | None = None,
 ) -> TrainingResult:
     """Train the runs `prepare` created (one per mode), from scratch, side by side."""
-    device = _device(config.device)
     try:
+        device = _device(config.device)
         data = _load_data(config, device)
+        runs = [
+            _build_run(mode, run_id, config, data.vocab, device) for mode, run_id in run_ids.items()
+        ]
     except Exception as error:
         for run_id in run_ids.values():
-            store.set_status(run_id, "failed", str(error).splitlines()[0])
+            store.set_status(run_id, "failed", _one_line(error))
         raise
-    runs = [
-        _build_run(mode, run_id, config, data.vocab, device) for mode, run_id in run_ids.items()
-    ]
     return _execute(_Session(config, store, runs, data, device, EnergyLedger()), progress)
+
+
+def _restore_run(
+    record: RunRecord,
+    config: TrainConfig,
+    data: _Data,
+    device: torch.device,
+    store: RunStore,
+    ledger: EnergyLedger,
+) -> _Run:
+    """Rebuild a stored run at its last checkpoint; its later rows are dropped from the store."""
+    mode = record.config["mode"]
+    noise_seed = derived_seed(config.seed, record.checkpoint_step or 0)
+    run = _build_run(mode, record.id, config, data.vocab, device, noise_seed=noise_seed)
+    if record.checkpoint_path:
+        checkpoint = load_checkpoint(record.checkpoint_path, map_location=device)
+        if checkpoint.vocab.chars != data.vocab.chars:
+            raise ValueError(
+                f"the corpus {config.corpus!r} has changed since run {record.id} started "
+                "(its characters differ); it cannot be resumed"
+            )
+        run.model.load_state_dict(checkpoint.model.state_dict())
+        extra = checkpoint.extra
+        run.optimizer.load_state_dict(extra["optimizer"])
+        run.batches.set_state(extra["batch_rng"])
+        run.step, run.tokens = extra["step"], extra["tokens"]
+        run.train_seconds = extra["train_seconds"]
+    store.truncate_after(record.id, run.step)
+    tokens_per_step = config.resolved_batch_size * config.resolved_block_size
+    for row in store.energy(record.id):
+        ledger.add(
+            mode,
+            row["joules"],
+            row["kind"],
+            row["source"],
+            step=row["step"],
+            seconds=row["seconds"],
+            tokens=tokens_per_step,
+        )
+    steps, values = store.metrics(record.id, ["val_loss"]).get("val_loss", ([], []))
+    run.val_history = list(zip(steps, values, strict=True))
+    return run
 
 
 def resume(store: RunStore, group: str, progress: Progress | None = None) -> TrainingResult:
@@ -514,49 +555,21 @@ def resume(store: RunStore, group: str, progress: Progress | None = None) -> Tra
 
     Rows logged after a run's checkpoint are dropped (they are redone); energy logged up to
     the checkpoint stays in the totals. A run with no checkpoint starts again from step 0.
+    If the runs cannot be restored they are marked "interrupted" again, with the reason.
     """
     records = sorted(
         store.list_runs(group=group), key=lambda record: MODES.index(record.config["mode"])
     )
     if not records:
         raise ValueError(f"no runs belong to group {group!r}")
-    config = TrainConfig.from_dict(records[0].config["train"])
-    device = _device(config.device)
-    data = _load_data(config, device)
     ledger = EnergyLedger()
-    runs = []
-    for record in records:
-        mode = record.config["mode"]
-        noise_seed = derived_seed(config.seed, record.checkpoint_step or 0)
-        run = _build_run(mode, record.id, config, data.vocab, device, noise_seed=noise_seed)
-        if record.checkpoint_path:
-            checkpoint = load_checkpoint(record.checkpoint_path, map_location=device)
-            if checkpoint.vocab.chars != data.vocab.chars:
-                raise ValueError(
-                    f"the corpus {config.corpus!r} has changed since run {record.id} started "
-                    "(its characters differ); it cannot be resumed"
-                )
-            run.model.load_state_dict(checkpoint.model.state_dict())
-            extra = checkpoint.extra
-            run.optimizer.load_state_dict(extra["optimizer"])
-            run.batches.set_state(extra["batch_rng"])
-            run.step, run.tokens, run.train_seconds = (
-                extra["step"],
-                extra["tokens"],
-                extra["train_seconds"],
-            )
-        store.truncate_after(record.id, run.step)
-        for row in store.energy(record.id):
-            ledger.add(
-                mode,
-                row["joules"],
-                row["kind"],
-                row["source"],
-                step=row["step"],
-                seconds=row["seconds"],
-                tokens=config.resolved_batch_size * config.resolved_block_size,
-            )
-        steps, values = store.metrics(record.id, ["val_loss"]).get("val_loss", ([], []))
-        run.val_history = list(zip(steps, values, strict=True))
-        runs.append(run)
+    try:
+        config = TrainConfig.from_dict(records[0].config["train"])
+        device = _device(config.device)
+        data = _load_data(config, device)
+        runs = [_restore_run(record, config, data, device, store, ledger) for record in records]
+    except Exception as error:
+        for record in records:
+            store.set_status(record.id, "interrupted", f"resume failed: {_one_line(error)}")
+        raise
     return _execute(_Session(config, store, runs, data, device, ledger), progress)
