@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from thermolab.jobs import get_manager
 
 st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
 
@@ -53,8 +54,6 @@ METER_LABELS = {
     "estimate": "estimate (power model)",
     "none": "none",
 }
-# torch's CPU threads: half the cores (1 on a 2-core machine), so the app stays responsive.
-DEFAULT_THREADS = max(1, (os.cpu_count() or 1) // 2)
 
 
 @st.cache_resource(show_spinner="Loading torch and the training engine…")
@@ -64,6 +63,7 @@ def engine() -> SimpleNamespace:
     from thermolab.energy import ledger, meters, probe_meters
     from thermolab.models.tinygpt import PRESETS
     from thermolab.nn.bayes import STOCHASTIC_CHOICES
+    from thermolab.training.config import DEVICES, NOISE_METHODS
     from thermolab.training.schedules import T_SCHEDULES
     from thermolab.training.verdict import verdict
     from thermolab.viz import training as viz
@@ -78,6 +78,8 @@ def engine() -> SimpleNamespace:
         presets=PRESETS,
         layer_choices=STOCHASTIC_CHOICES,
         t_schedules=T_SCHEDULES,
+        noise_methods=NOISE_METHODS,
+        devices=DEVICES,
         verdict=verdict,
         viz=viz,
     )
@@ -97,13 +99,16 @@ def open_store(directory: str):
 
 
 @st.cache_resource(ttl=300, show_spinner=False)
-def meter_lines() -> list[str]:
-    """One line per energy meter: what it gives and whether this server has it."""
-    return [
-        f"{meter.name} ({meter.kind}): {'available' if meter.available else 'unavailable'} — "
-        f"{meter.detail}"
-        for meter in engine().probe_meters()
-    ]
+def meter_statuses() -> list[Any]:
+    """The energy meters this server has (NVML, RAPL, estimate), probed every few minutes."""
+    return engine().probe_meters()
+
+
+def check_meter(name: str) -> None:
+    """Refuse a meter the probe found unavailable here (ValueError with the probe's reason)."""
+    for status in meter_statuses():
+        if status.name.lower() == name and not status.available:
+            raise ValueError(f"the {status.name} meter is unavailable here: {status.detail}")
 
 
 def fail(message: str) -> None:
@@ -112,10 +117,11 @@ def fail(message: str) -> None:
 
 
 def session_owner() -> str:
-    """This browser session's id: the owner of the jobs it starts."""
-    if "gpt.owner" not in STATE:
-        STATE["gpt.owner"] = uuid.uuid4().hex[:12]
-    return STATE["gpt.owner"]
+    """This browser session's id: the owner of the jobs it starts.
+
+    Streamlit's own session id, so the job manager can tell when the session has gone.
+    """
+    return get_script_run_ctx().session_id
 
 
 def my_launch(group: str | None = None):
@@ -136,15 +142,25 @@ def my_job_active() -> bool:
 
 def meter_notes(eng: SimpleNamespace) -> None:
     """The meters this server has, and what the estimate assumes."""
-    for line in meter_lines():
-        st.caption(line)
+    for meter in meter_statuses():
+        state = "available" if meter.available else "unavailable"
+        st.caption(f"{meter.name} ({meter.kind}): {state} — {meter.detail}")
     with st.expander("What the estimate assumes"):
         st.caption(eng.meters.PowerModel().describe())
 
 
+def choose(label: str, options, default, key: str, **kwargs: Any) -> Any:
+    """A selectbox that starts at the engine's default."""
+    options = list(options)
+    return st.selectbox(label, options, index=options.index(default), key=key, **kwargs)
+
+
 def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]:
-    """The sidebar form; returns (TrainConfig values, corpus choice, upload, submitted)."""
-    presets = eng.presets
+    """The sidebar form; returns (TrainConfig values, corpus choice, upload, submitted).
+
+    Every widget starts at TrainConfig's own default, so the page and the command line agree.
+    """
+    presets, default = eng.presets, eng.training.TrainConfig()
     with st.sidebar.form("gpt.settings"):
         st.header("Training")
         choice = st.selectbox("Corpus", list(CORPORA), format_func=CORPORA.get, key="gpt.corpus")
@@ -154,85 +170,127 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
             help=f"UTF-8 text, at most {eng.data.MAX_CORPUS_BYTES // 2**20} MiB.",
         )
         values: dict[str, Any] = {
-            "preset": st.selectbox(
-                "Model", list(presets), format_func=lambda n: presets[n].label, key="gpt.preset"
+            "preset": choose(
+                "Model",
+                presets,
+                default.preset,
+                "gpt.preset",
+                format_func=lambda n: presets[n].label,
             ),
-            "steps": st.number_input("Steps", 1, 100_000, 300, key="gpt.steps"),
+            "steps": st.number_input("Steps", 1, 100_000, default.steps, key="gpt.steps"),
             "learning_rate": st.number_input(
-                "Peak learning rate", 1e-6, 1.0, 1e-3, 1e-4, format="%.2e", key="gpt.lr"
+                "Peak learning rate",
+                1e-6,
+                1.0,
+                default.learning_rate,
+                1e-4,
+                format="%.2e",
+                key="gpt.lr",
             ),
         }
         st.subheader("TSU: free energy F = E_q[L] − T·H[q] + λ·KL")
-        values["t_schedule"] = st.selectbox("T schedule", eng.t_schedules, key="gpt.t_schedule")
+        values["t_schedule"] = choose(
+            "T schedule", eng.t_schedules, default.t_schedule, "gpt.t_schedule"
+        )
         left, right = st.columns(2)
-        values["t_start"] = left.number_input("T₀ (start)", 0.0, 100.0, 1.0, key="gpt.t_start")
-        values["t_end"] = right.number_input("T_f (end)", 0.0, 100.0, 1.0, key="gpt.t_end")
-        values["kl_weight"] = st.number_input("λ (KL weight)", 0.0, 1000.0, 1.0, key="gpt.kl")
-        values["stochastic_layers"] = st.selectbox(
+        values["t_start"] = left.number_input(
+            "T₀ (start)", 0.0, 100.0, default.t_start, key="gpt.t_start"
+        )
+        values["t_end"] = right.number_input(
+            "T_f (end)", 0.0, 100.0, default.t_end, key="gpt.t_end"
+        )
+        values["kl_weight"] = st.number_input(
+            "λ (KL weight)", 0.0, 1000.0, default.kl_weight, key="gpt.kl"
+        )
+        values["stochastic_layers"] = choose(
             "Gaussian (stochastic) layers",
             eng.layer_choices,
+            default.stochastic_layers,
+            "gpt.layers",
             format_func=lambda c: LAYER_LABELS.get(c, c),
-            key="gpt.layers",
         )
         values["noise"] = st.radio(
             "Weight noise drawn as",
-            ("native", "pbit"),
-            format_func=NOISE_LABELS.get,
+            eng.noise_methods,
+            index=eng.noise_methods.index(default.noise),
+            format_func=lambda n: NOISE_LABELS.get(n, n),
             horizontal=True,
             key="gpt.noise",
         )
         st.subheader("Energy")
-        values["meter"] = st.selectbox(
-            "Meter", list(METER_LABELS), format_func=METER_LABELS.get, key="gpt.meter"
+        values["meter"] = choose(
+            "Meter",
+            ("auto", *eng.meters.METER_NAMES),
+            default.meter,
+            "gpt.meter",
+            format_func=lambda m: METER_LABELS.get(m, m),
         )
         meter_notes(eng)
         st.subheader("Run")
-        values["seed"] = st.number_input("Seed", 0, 2**31 - 1, 0, key="gpt.seed")
+        values["seed"] = st.number_input("Seed", 0, 2**31 - 1, default.seed, key="gpt.seed")
         values["target_val_loss"] = st.number_input(
-            "Target validation loss (nats/token)", 0.01, 20.0, 2.5, 0.1, key="gpt.target"
+            "Target validation loss (nats/token)",
+            0.01,
+            20.0,
+            default.target_val_loss,
+            0.1,
+            key="gpt.target",
         )
-        values |= advanced_settings()
+        values |= advanced_settings(eng, default)
         submitted = st.form_submit_button(
             "Start training", type="primary", disabled=my_job_active(), key="gpt.start"
         )
     return values, choice, upload, submitted
 
 
-def advanced_settings() -> dict[str, Any]:
+def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
     """Settings most runs leave alone (inside the form's "Advanced" expander)."""
     with st.expander("Advanced"):
         values = {
-            "eval_every": st.number_input("Evaluate every (steps)", 1, 100_000, 50, key="gpt.eval"),
+            "eval_every": st.number_input(
+                "Evaluate every (steps)", 1, 100_000, default.eval_every, key="gpt.eval"
+            ),
             "eval_batches": st.number_input(
-                "Validation batches", 1, 200, 8, key="gpt.eval_batches"
+                "Validation batches", 1, 200, default.eval_batches, key="gpt.eval_batches"
             ),
             "predictive_samples": st.number_input(
-                "Predictive samples K (TSU)", 1, 64, 8, key="gpt.k"
+                "Predictive samples K (TSU)", 1, 64, default.predictive_samples, key="gpt.k"
             ),
             "threads": st.number_input(
                 "Torch CPU threads (0: torch's default)",
                 0,
                 256,
-                DEFAULT_THREADS,
+                default.threads,
                 key="gpt.threads",
-                help="Fewer than the cores keeps this server responsive while training runs.",
+                help="For the whole server process. More than 1 helps only on an idle machine: "
+                "on shared cores torch's threads wait on each other and the app slows down.",
             ),
-            "device": st.selectbox("Device", ("auto", "cpu", "cuda"), key="gpt.device"),
+            "device": choose("Device", eng.devices, default.device, "gpt.device"),
             "batch_size": st.number_input(
-                "Batch size (0: the preset's)", 0, 4096, 0, key="gpt.batch"
+                "Batch size (0: the preset's)", 0, 4096, default.batch_size or 0, key="gpt.batch"
             ),
             "block_size": st.number_input(
-                "Block size (0: the preset's)", 0, 4096, 0, key="gpt.block"
+                "Block size (0: the preset's)", 0, 4096, default.block_size or 0, key="gpt.block"
             ),
-            "warmup_steps": st.number_input("Warm-up steps", 0, 100_000, 50, key="gpt.warmup"),
+            "warmup_steps": st.number_input(
+                "Warm-up steps", 0, 100_000, default.warmup_steps, key="gpt.warmup"
+            ),
             "prior_std": st.number_input(
-                "Prior σ", 1e-4, 10.0, 1.0, format="%.4f", key="gpt.prior"
+                "Prior σ", 1e-4, 10.0, default.prior_std, format="%.4f", key="gpt.prior"
             ),
             "checkpoint_every": st.number_input(
-                "Checkpoint every (steps)", 1, 100_000, 100, key="gpt.checkpoint"
+                "Checkpoint every (steps)",
+                1,
+                100_000,
+                default.checkpoint_every,
+                key="gpt.checkpoint",
             ),
             "sample_chars": st.number_input(
-                "Generated sample length (characters)", 1, 2000, 200, key="gpt.sample_chars"
+                "Generated sample length (characters)",
+                1,
+                2000,
+                default.sample_chars,
+                key="gpt.sample_chars",
             ),
         }
     for name in ("batch_size", "block_size"):
@@ -291,6 +349,7 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
         config = eng.training.TrainConfig(**values)
         corpus = resolve_corpus(eng, config, choice, upload, runs_dir)
         config = dataclasses.replace(config, corpus=corpus)
+        check_meter(config.meter)
         launch = eng.training.start_training(config, store, owner=session_owner())
     except (ValueError, eng.runs.StoreError) as error:
         st.error(f"Cannot start this training: {error}")
@@ -328,6 +387,8 @@ def job_status(launch, records: Mapping[str, Any]) -> None:
             st.progress(job.progress, text=job.message or "loading the corpus, building models…")
         elif job.status == "failed":
             st.error(f"The training failed: {job.error}")
+        elif job.status == "stopped" and job.stop_reason:
+            st.warning(f"The training was {job.stop_reason}.")
         if not job.finished and st.button("Stop", key="gpt.stop"):
             job.stop()
             st.toast("Stopping after the current step…")
@@ -534,6 +595,8 @@ def group_view(eng, store, group: str, polling: bool) -> None:
     try:
         records = group_records(store, group)
         launch = my_launch(group)
+        if my_job_active():
+            get_manager().touch(session_owner())  # its owner is watching: keep the job alive
         active = is_active(records, launch)
         if polling and not active:
             st.rerun(scope="app")  # draw the final state once, and stop the timer
@@ -626,6 +689,8 @@ try:
 except Exception as error:  # a missing engine piece or an unreadable store: text, not a traceback
     fail(f"The training engine could not be loaded: {type(error).__name__}: {error}")
 
+if my_job_active():
+    get_manager().touch(session_owner())
 values, choice, upload, submitted = settings_form(eng)
 if submitted:
     start(eng, store, values, choice, upload, runs_dir)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from thermolab.energy import probe_meters
 from thermolab.runs import RunStore
+from thermolab.training import TrainConfig
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "3_TinyGPT_training.py"
 
@@ -95,6 +97,39 @@ def test_page_loads_with_settings_and_meters_and_no_runs_yet():
         "Tiny Shakespeare (downloaded once, checksum-verified)",
         "Upload a text file",
     }
+
+
+def test_widgets_start_at_the_engine_defaults():
+    app = fresh()
+    default = TrainConfig()
+    for key, name in (
+        ("gpt.steps", "steps"),
+        ("gpt.threads", "threads"),
+        ("gpt.prior", "prior_std"),
+        ("gpt.kl", "kl_weight"),
+        ("gpt.eval", "eval_every"),
+        ("gpt.lr", "learning_rate"),
+    ):
+        assert app.number_input(key=key).value == pytest.approx(getattr(default, name)), key
+    for key, name in (
+        ("gpt.meter", "meter"),
+        ("gpt.layers", "stochastic_layers"),
+        ("gpt.preset", "preset"),
+        ("gpt.device", "device"),
+    ):
+        assert app.selectbox(key=key).value == getattr(default, name), key
+
+
+def test_a_meter_this_server_lacks_is_refused_with_the_probe_reason():
+    missing = [m for m in probe_meters() if not m.available and m.name.lower() in ("nvml", "rapl")]
+    if not missing:
+        pytest.skip("every meter is available on this machine")
+    app = fresh()
+    app.selectbox(key="gpt.meter").set_value(missing[0].name.lower())
+    assert start(app) is None
+    assert any(f"{missing[0].name} meter is unavailable here" in e for e in errors(app)), errors(
+        app
+    )
 
 
 def test_every_control_reaches_the_training_configuration():
@@ -255,6 +290,17 @@ def test_the_past_runs_browser_lists_and_switches_between_groups(tiny_run, runs_
     assert launch.group in set(past["group"])
     # Another session sees a finished run read-only: no Stop, no Resume, exports only.
     assert not [b for b in second.button if b.key in ("gpt.stop", "gpt.resume")]
+
+
+def test_a_job_stopped_by_the_server_says_why():
+    app = fresh()
+    configure(app, TINY | {"gpt.steps": 400, "gpt.eval": 200})
+    launch = start(app)
+    assert launch is not None, errors(app)
+    launch.job.stop("stopped because its session was idle for 1800 s")
+    wait_for(app, launch, 60)
+    warnings = [w.value for w in app.warning]
+    assert "The training was stopped because its session was idle for 1800 s." in warnings
 
 
 def test_stop_then_resume_from_the_checkpoint(runs_dir):
