@@ -87,3 +87,18 @@ def test_uncertainty_split_separates_disagreement_from_noise():
     split = uncertainty_split(disagree)
     assert float(split.epistemic[0]) == pytest.approx(math.log(2))
     assert float(split.aleatoric[0]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_projection_uses_the_cited_default_or_says_it_is_user_set():
+    from thermolab.energy.ledger import SMTJ_SOURCE, project_operations
+    from thermolab.training.config import TrainConfig
+
+    default = TrainConfig().operation_energy()
+    assert default.source == SMTJ_SOURCE
+    custom = TrainConfig(joules_per_pbit=1e-12).operation_energy()
+    assert "user-set" in custom.source
+    counts = {"samples": 1000, "random_numbers": 1000}
+    assert project_operations(counts, custom).joules == pytest.approx(1e-9)
+    assert project_operations(counts, default).joules == pytest.approx(1000 * 20e-15)
+    with pytest.raises(ValueError):
+        TrainConfig(joules_per_pbit=math.inf)

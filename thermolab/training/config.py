@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from thermolab.energy.ledger import BITS_PER_RANDOM_NUMBER, SMTJ_JOULES_PER_BIT, OperationEnergy
 from thermolab.models.tinygpt import PRESETS
 from thermolab.nn.bayes import STOCHASTIC_CHOICES
 from thermolab.training.schedules import LearningRateSchedule, TemperatureSchedule
@@ -47,6 +48,8 @@ class TrainConfig:
     each other and a step measured 10× slower with 2 threads than with 1 on a busy 2-core
     machine; use more only on an otherwise idle machine.
     target_val_loss: the validation loss (nats/token) at which "energy to target" is read.
+    joules_per_pbit: J per p-bit sample for the "projected" energy (default: the published
+    stochastic-MTJ figure in `thermolab.energy.ledger`); see `operation_energy()`.
     """
 
     corpus: str = "default"
@@ -75,6 +78,7 @@ class TrainConfig:
     threads: int = 1
     checkpoint_every: int = 100
     target_val_loss: float = 2.5
+    joules_per_pbit: float = SMTJ_JOULES_PER_BIT
     sample_chars: int = 200
 
     def __post_init__(self) -> None:
@@ -103,6 +107,7 @@ class TrainConfig:
         _finite("kl_weight", self.kl_weight)
         _finite("prior_std", self.prior_std, strict=True)
         _finite("target_val_loss", self.target_val_loss, strict=True)
+        _finite("joules_per_pbit", self.joules_per_pbit)
         self.learning_rate_schedule()  # validates learning rate and warm-up
         self.temperature_schedule()  # validates the T schedule
         if self.stochastic_layers not in STOCHASTIC_CHOICES:
@@ -114,6 +119,19 @@ class TrainConfig:
             raise ValueError(f"noise must be one of {NOISE_METHODS}, got {self.noise!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+
+    def operation_energy(self) -> OperationEnergy:
+        """Per-operation energy for projections: the cited default, or the user's own value."""
+        if self.joules_per_pbit == SMTJ_JOULES_PER_BIT:
+            return OperationEnergy()
+        return OperationEnergy(
+            joules_per_pbit_sample=self.joules_per_pbit,
+            joules_per_random_number=self.joules_per_pbit * BITS_PER_RANDOM_NUMBER,
+            source=(
+                f"user-set projection, not a measurement: {self.joules_per_pbit:g} J per p-bit "
+                f"sample, one uniform random number as {BITS_PER_RANDOM_NUMBER} p-bit samples"
+            ),
+        )
 
     def learning_rate_schedule(self) -> LearningRateSchedule:
         return LearningRateSchedule(

@@ -30,7 +30,7 @@ import torch
 from thermolab.backends import get_backend
 from thermolab.backends.base import derived_seed
 from thermolab.data import CharVocab, Corpus, check_split, get_batch, load_corpus, split_tokens
-from thermolab.energy.ledger import EnergyLedger, OperationEnergy, project_operations
+from thermolab.energy.ledger import EnergyLedger, project_operations
 from thermolab.energy.meters import EnergyMeter, MeterUnavailable, open_meter
 from thermolab.models.tinygpt import TinyGPT, load_checkpoint, preset_config, save_checkpoint
 from thermolab.nn.bayes import make_stochastic, n_stochastic_parameters, total_entropy, total_kl
@@ -300,7 +300,7 @@ class _Session:
         self.data = data
         self.device = device
         self.ledger = ledger
-        self.operation_energy = OperationEnergy()
+        self.operation_energy = config.operation_energy()
         self.meter: EnergyMeter | None = None
         self.meter_note: str | None = None
         self.recent_losses: dict[str, list[float]] = {run.mode: [] for run in runs}
