@@ -226,6 +226,16 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
             format_func=lambda m: METER_LABELS.get(m, m),
         )
         meter_notes(eng)
+        values["joules_per_pbit"] = st.number_input(
+            "Projected energy per p-bit sample (J)",
+            0.0,
+            1e-6,
+            default.joules_per_pbit,
+            format="%.2e",
+            key="gpt.pbit_joules",
+            help="Prices the TSU run's counted p-bit operations on thermodynamic hardware "
+            "(energy kind: projected). Default: " + eng.ledger.OperationEnergy().source,
+        )
         st.subheader("Run")
         values["seed"] = st.number_input("Seed", 0, 2**31 - 1, default.seed, key="gpt.seed")
         values["target_val_loss"] = st.number_input(
@@ -520,7 +530,7 @@ def results(eng, records: Mapping[str, Any], data: Mapping[str, dict]) -> None:
         st.markdown(f"**Verdict.** {eng.verdict(baseline, tsu)}")
     for note in {s.get("meter_note") for s in summaries.values()} - {None, ""}:
         st.warning(f"Energy meter: {note}")
-    energy_sources(eng, data)
+    energy_sources(eng, records, data)
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -538,7 +548,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def energy_sources(eng, data: Mapping[str, dict]) -> None:
+def energy_sources(eng, records: Mapping[str, Any], data: Mapping[str, dict]) -> None:
     """Each (kind, source) the energy numbers came from, and the projection's per-op energy."""
     sources = sorted({(r["kind"], r["source"]) for run in data.values() for r in run["energy"]})
     if not sources:
@@ -547,8 +557,9 @@ def energy_sources(eng, data: Mapping[str, dict]) -> None:
     with st.expander("Where the energy numbers come from", expanded=False):
         for kind, source in sources:
             st.markdown(f"- **{kind}**: {source}")
-        operation = eng.ledger.OperationEnergy()
-        if ("projected", operation.source) in sources:  # the defaults were used: say them
+        if any(kind == "projected" for kind, _ in sources):
+            train = next(iter(records.values())).config["train"]
+            operation = eng.training.TrainConfig.from_dict(train).operation_energy()
             st.caption(
                 f"Projected per operation: {operation.joules_per_pbit_sample:.3g} J per p-bit "
                 f"sample, {operation.joules_per_random_number:.3g} J per other random number."

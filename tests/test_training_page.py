@@ -162,6 +162,7 @@ def test_every_control_reaches_the_training_configuration():
         "gpt.prior": 0.1,
         "gpt.checkpoint": 5,
         "gpt.sample_chars": 5,
+        "gpt.pbit_joules": 1e-12,
     }
     for key, value in numbers.items():
         app.number_input(key=key).set_value(value)
@@ -195,8 +196,16 @@ def test_every_control_reaches_the_training_configuration():
         "prior_std": 0.1,
         "checkpoint_every": 5,
         "sample_chars": 5,
+        "joules_per_pbit": 1e-12,
     }
     assert {key: train[key] for key in expected} == pytest.approx(expected)
+    projected = {row["source"] for row in RunStore().energy(launch.run_ids["tsu"])}
+    assert len(projected) == 1 and projected.pop().startswith("user-set projection")
+    captions = [caption.value for caption in app.caption]
+    assert (
+        "Projected per operation: 1e-12 J per p-bit sample, 3.2e-11 J per other random number."
+        in captions
+    )
 
 
 def test_bad_settings_are_an_error_message_not_a_traceback():
