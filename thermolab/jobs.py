@@ -26,7 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Job", "JobContext", "JobManager", "JobStatus", "get_manager"]
+__all__ = [
+    "Job",
+    "JobContext",
+    "JobManager",
+    "JobStatus",
+    "attach_session",
+    "get_manager",
+    "streamlit_session_alive",
+]
 
 JobStatus = Literal["queued", "running", "done", "failed", "stopped"]
 FINISHED: frozenset[str] = frozenset({"done", "failed", "stopped"})
@@ -295,3 +303,30 @@ def get_manager() -> JobManager:
             )
             _manager.start_watchdog()
         return _manager
+
+
+def streamlit_session_alive(owner: str) -> bool:
+    """Liveness probe for owners that are Streamlit session ids: is that browser connected?
+
+    Outside a running Streamlit server nothing can be told, so every owner counts as alive.
+    """
+    from streamlit import runtime
+
+    return not runtime.exists() or runtime.get_instance().is_active_session(owner)
+
+
+def attach_session() -> str:
+    """The current Streamlit session's id, as a job owner; marks it seen by the manager.
+
+    Pages call this on every run: it registers `streamlit_session_alive` as the manager's
+    liveness probe, so work started by a browser that has gone away is stopped. Outside a
+    Streamlit script run (tests, the CLI) the owner is "local".
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx(suppress_warning=True)
+    owner = context.session_id if context is not None else "local"
+    manager = get_manager()
+    manager.set_liveness(streamlit_session_alive)
+    manager.touch(owner)
+    return owner
