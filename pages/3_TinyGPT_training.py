@@ -17,9 +17,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from thermolab.jobs import get_manager
+from thermolab.jobs import attach_session
 
 st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
 
@@ -114,14 +113,6 @@ def check_meter(name: str) -> None:
 def fail(message: str) -> None:
     st.error(message)
     st.stop()
-
-
-def session_owner() -> str:
-    """This browser session's id: the owner of the jobs it starts.
-
-    Streamlit's own session id, so the job manager can tell when the session has gone.
-    """
-    return get_script_run_ctx().session_id
 
 
 def my_launch(group: str | None = None):
@@ -344,7 +335,7 @@ def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: 
         raise eng.data.CorpusError("choose a text file to upload, or another corpus")
     data = upload.getvalue()
     eng.data.corpus_from_bytes(data, name=upload.name, min_chars=min_corpus_chars(config))
-    return str(save_upload(runs_dir, session_owner(), upload.name, data))
+    return str(save_upload(runs_dir, OWNER, upload.name, data))
 
 
 def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Path) -> None:
@@ -360,7 +351,7 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
         corpus = resolve_corpus(eng, config, choice, upload, runs_dir)
         config = dataclasses.replace(config, corpus=corpus)
         check_meter(config.meter)
-        launch = eng.training.start_training(config, store, owner=session_owner())
+        launch = eng.training.start_training(config, store, owner=OWNER)
     except (ValueError, eng.runs.StoreError) as error:
         st.error(f"Cannot start this training: {error}")
         return
@@ -594,7 +585,7 @@ def resume_button(eng, store, group: str, records: Mapping[str, Any]) -> None:
         return
     if st.button("Resume from the last checkpoint", key="gpt.resume", disabled=my_job_active()):
         try:
-            STATE["gpt.launch"] = eng.training.start_resume(store, group, owner=session_owner())
+            STATE["gpt.launch"] = eng.training.start_resume(store, group, owner=OWNER)
         except (ValueError, eng.runs.StoreError) as error:
             st.error(f"Cannot resume: {error}")
             return
@@ -603,11 +594,10 @@ def resume_button(eng, store, group: str, records: Mapping[str, Any]) -> None:
 
 def group_view(eng, store, group: str, polling: bool) -> None:
     """Everything about one training group; run as a fragment that polls while it trains."""
+    attach_session()  # a session still watching keeps its job from being reaped as idle
     try:
         records = group_records(store, group)
         launch = my_launch(group)
-        if my_job_active():
-            get_manager().touch(session_owner())  # its owner is watching: keep the job alive
         active = is_active(records, launch)
         if polling and not active:
             st.rerun(scope="app")  # draw the final state once, and stop the timer
@@ -683,6 +673,7 @@ def past_runs_table(all_groups: Mapping[str, list[Any]]) -> None:
 
 # --------------------------------------------------------------------------- the page
 
+OWNER = attach_session()  # this browser session: owns the jobs it starts, seen on every run
 st.title("TinyGPT: baseline vs TSU")
 st.caption(
     "Two small character-level GPTs train side by side on the same batches: a baseline "
@@ -700,8 +691,6 @@ try:
 except Exception as error:  # a missing engine piece or an unreadable store: text, not a traceback
     fail(f"The training engine could not be loaded: {type(error).__name__}: {error}")
 
-if my_job_active():
-    get_manager().touch(session_owner())
 values, choice, upload, submitted = settings_form(eng)
 if submitted:
     start(eng, store, values, choice, upload, runs_dir)
