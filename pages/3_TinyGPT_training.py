@@ -47,7 +47,7 @@ LAYER_LABELS = {
 }
 NOISE_LABELS = {"native": "native normal variates", "pbit": "sums of p-bits (central limit)"}
 METER_LABELS = {
-    "auto": "auto: the best this server has",
+    "auto": "auto: NVML for a GPU run, RAPL for a CPU run, else the estimate",
     "nvml": "NVML (NVIDIA GPU, measured)",
     "rapl": "RAPL (CPU, measured)",
     "estimate": "estimate (power model)",
@@ -111,6 +111,7 @@ def check_meter(name: str) -> None:
 
 
 def fail(message: str) -> None:
+    """Show an error instead of the rest of the page."""
     st.error(message)
     st.stop()
 
@@ -124,6 +125,7 @@ def my_launch(group: str | None = None):
 
 
 def my_job_active() -> bool:
+    """Whether this session's last training is still queued or running."""
     launch = my_launch()
     return launch is not None and not launch.job.finished
 
@@ -419,6 +421,7 @@ def read_runs(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def last(series: tuple[list, list] | None) -> tuple[int, float] | None:
+    """The last (step, value) of a metric series, or None when it has none yet."""
     if not series or not series[0]:
         return None
     return int(series[0][-1]), float(series[1][-1])
@@ -461,6 +464,7 @@ def progress_rows(records: Mapping[str, Any], data: Mapping[str, dict]) -> list[
 
 
 def tokens_per_step_of(train: Mapping[str, Any]) -> int | None:
+    """Training tokens per step (batch × block) of a stored configuration, if it still loads."""
     try:
         config = engine().training.TrainConfig.from_dict(dict(train))
     except (TypeError, ValueError):
@@ -494,7 +498,7 @@ def charts(viz, data: Mapping[str, dict], summaries: Mapping[str, dict]) -> None
 
 
 def samples_side_by_side(data: Mapping[str, dict]) -> None:
-    """The latest generated text of each run, next to each other; earlier ones below."""
+    """The latest generated text of each run (drawn at each evaluation), next to each other."""
     columns = st.columns(max(1, len(data)))
     for column, (mode, run) in zip(columns, data.items(), strict=False):
         with column:
@@ -639,10 +643,9 @@ def groups(store) -> dict[str, list[Any]]:
     )
 
 
-def when(timestamp: Any) -> str:
-    if isinstance(timestamp, int | float):
-        return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-    return str(timestamp)[:16]
+def when(timestamp: float) -> str:
+    """A run's creation time (seconds since the epoch) as local date and minute."""
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def group_label(group: str, records: list[Any]) -> str:
@@ -655,6 +658,7 @@ def group_label(group: str, records: list[Any]) -> str:
 
 
 def past_runs_table(all_groups: Mapping[str, list[Any]]) -> None:
+    """Every run in the store, one row each, with its group, status and final loss."""
     rows = [
         {
             "group": group,

@@ -236,6 +236,16 @@ def test_a_bad_upload_is_an_error_message(runs_dir, upload, message):
     assert not (runs_dir / "uploads").exists() or not any((runs_dir / "uploads").rglob("*.txt"))
 
 
+def test_a_tiny_shakespeare_that_cannot_be_had_is_an_error_message(monkeypatch, tmp_path):
+    wrong = tmp_path / "not_shakespeare.txt"
+    wrong.write_text("not the right text\n" * 100)
+    monkeypatch.setenv("THERMOLAB_TINYSHAKESPEARE", str(wrong))
+    app = fresh()
+    app.selectbox(key="gpt.corpus").set_value("tinyshakespeare")
+    assert start(app) is None
+    assert any("is not Tiny Shakespeare" in message for message in errors(app)), errors(app)
+
+
 def test_a_good_upload_is_saved_under_the_runs_directory_and_trains(runs_dir):
     app = fresh()
     configure(app, TINY | {"gpt.steps": 2, "gpt.eval": 2})

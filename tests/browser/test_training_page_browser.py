@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -47,7 +49,7 @@ def test_training_page_runs_live_and_stops_in_chromium(open_app, tmp_path):
     sidebar.get_by_role("button", name="Start training").click()
 
     # The live view: the progress text counts steps, and the loss chart gains points.
-    page.get_by_text("step ", exact=False).first.wait_for(timeout=START_TIMEOUT_MS)
+    page.get_by_text(re.compile(r"step \d+/5000: baseline")).wait_for(timeout=START_TIMEOUT_MS)
     page.wait_for_function(f"({LOSS_POINTS})() > 0", timeout=START_TIMEOUT_MS)
     first = page.evaluate(LOSS_POINTS)
     page.wait_for_function(f"({LOSS_POINTS})() > {first}", timeout=30_000)
