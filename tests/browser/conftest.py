@@ -71,10 +71,14 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def streamlit_server(tmp_path_factory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1; yields its base URL."""
+    """`streamlit run app.py` on a free port of 127.0.0.1; yields its base URL.
+
+    Its runs go to a temporary run store (THERMOLAB_RUNS_DIR), never to the checkout's ./runs.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = os.environ | {"THERMOLAB_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}
     command = [
         sys.executable,
         "-m",
@@ -91,7 +95,7 @@ def streamlit_server(tmp_path_factory) -> Iterator[str]:
         "false",
     ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT_S
             while not _healthy(url):

@@ -1,0 +1,723 @@
+"""TinyGPT: a baseline and a TSU model trained side by side, live, with energy by kind.
+
+Thin page: settings in, figures out. `thermolab.training` trains both models as one job of
+`thermolab.jobs` and writes every step to the run store (`thermolab.runs`); this page reads
+the store back — on a timer while the job runs — and draws it with `thermolab.viz.training`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import streamlit as st
+
+from thermolab.jobs import attach_session
+
+st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
+
+STATE = st.session_state
+POLL_SECONDS = 1.5  # the live view rereads the store this often while a training runs
+ACTIVE = frozenset({"queued", "running"})
+RESUMABLE = frozenset({"interrupted", "stopped"})
+DRAWN_METRICS = (
+    "train_loss",
+    "val_loss",
+    "val_loss_mean_weights",
+    "step_seconds",
+    "weight_entropy",
+    "kl_per_token",
+    "temperature",
+)
+CORPORA = {
+    "default": "Offline default (Python's own documentation)",
+    "tinyshakespeare": "Tiny Shakespeare (downloaded once, checksum-verified)",
+    "upload": "Upload a text file",
+}
+LAYER_LABELS = {
+    "first-qkv": "first block's QKV projection",
+    "attention": "all attention projections",
+    "all-linear": "all linear layers",
+}
+NOISE_LABELS = {"native": "native normal variates", "pbit": "sums of p-bits (central limit)"}
+METER_LABELS = {
+    "auto": "auto: NVML for a GPU run, RAPL for a CPU run, else the estimate",
+    "nvml": "NVML (NVIDIA GPU, measured)",
+    "rapl": "RAPL (CPU, measured)",
+    "estimate": "estimate (power model)",
+    "none": "none",
+}
+
+
+@st.cache_resource(show_spinner="Loading torch and the training engine…")
+def engine() -> SimpleNamespace:
+    """The training engine and its figures, imported once per server process."""
+    from thermolab import data, runs, training
+    from thermolab.energy import ledger, meters, probe_meters
+    from thermolab.models.tinygpt import PRESETS
+    from thermolab.nn.bayes import STOCHASTIC_CHOICES
+    from thermolab.training.config import DEVICES, NOISE_METHODS
+    from thermolab.training.schedules import T_SCHEDULES
+    from thermolab.training.verdict import verdict
+    from thermolab.viz import training as viz
+
+    return SimpleNamespace(
+        data=data,
+        runs=runs,
+        training=training,
+        ledger=ledger,
+        meters=meters,
+        probe_meters=probe_meters,
+        presets=PRESETS,
+        layer_choices=STOCHASTIC_CHOICES,
+        t_schedules=T_SCHEDULES,
+        noise_methods=NOISE_METHODS,
+        devices=DEVICES,
+        verdict=verdict,
+        viz=viz,
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def open_store(directory: str):
+    """One run store per runs directory and server process, shared by every session.
+
+    Opening it marks runs whose process has died (a server killed mid-run) as interrupted,
+    so they can be resumed: once per process, as the page first loads.
+    """
+    runs = engine().runs
+    store = runs.RunStore(Path(directory) / runs.DATABASE_NAME)
+    store.mark_interrupted()
+    return store
+
+
+@st.cache_resource(ttl=300, show_spinner=False)
+def meter_statuses() -> list[Any]:
+    """The energy meters this server has (NVML, RAPL, estimate), probed every few minutes."""
+    return engine().probe_meters()
+
+
+def check_meter(name: str) -> None:
+    """Refuse a meter the probe found unavailable here (ValueError with the probe's reason)."""
+    for status in meter_statuses():
+        if status.name.lower() == name and not status.available:
+            raise ValueError(f"the {status.name} meter is unavailable here: {status.detail}")
+
+
+def fail(message: str) -> None:
+    """Show an error instead of the rest of the page."""
+    st.error(message)
+    st.stop()
+
+
+def my_launch(group: str | None = None):
+    """This session's last launch (of `group`, when given), or None."""
+    launch = STATE.get("gpt.launch")
+    if launch is None or (group is not None and launch.group != group):
+        return None
+    return launch
+
+
+def my_job_active() -> bool:
+    """Whether this session's last training is still queued or running."""
+    launch = my_launch()
+    return launch is not None and not launch.job.finished
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def meter_notes(eng: SimpleNamespace) -> None:
+    """The meters this server has, and what the estimate assumes."""
+    for meter in meter_statuses():
+        state = "available" if meter.available else "unavailable"
+        st.caption(f"{meter.name} ({meter.kind}): {state} — {meter.detail}")
+    with st.expander("What the estimate assumes"):
+        st.caption(eng.meters.PowerModel().describe())
+
+
+def choose(label: str, options, default, key: str, **kwargs: Any) -> Any:
+    """A selectbox that starts at the engine's default."""
+    options = list(options)
+    return st.selectbox(label, options, index=options.index(default), key=key, **kwargs)
+
+
+def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]:
+    """The sidebar form; returns (TrainConfig values, corpus choice, upload, submitted).
+
+    Every widget starts at TrainConfig's own default, so the page and the command line agree.
+    """
+    presets, default = eng.presets, eng.training.TrainConfig()
+    with st.sidebar.form("gpt.settings"):
+        st.header("Training")
+        choice = st.selectbox("Corpus", list(CORPORA), format_func=CORPORA.get, key="gpt.corpus")
+        upload = st.file_uploader(
+            "Text file (with 'Upload a text file')",
+            key="gpt.upload",
+            help=f"UTF-8 text, at most {eng.data.MAX_CORPUS_BYTES // 2**20} MiB.",
+        )
+        values: dict[str, Any] = {
+            "preset": choose(
+                "Model",
+                presets,
+                default.preset,
+                "gpt.preset",
+                format_func=lambda n: presets[n].label,
+            ),
+            "steps": st.number_input("Steps", 1, 100_000, default.steps, key="gpt.steps"),
+            "learning_rate": st.number_input(
+                "Peak learning rate",
+                1e-6,
+                1.0,
+                default.learning_rate,
+                1e-4,
+                format="%.2e",
+                key="gpt.lr",
+            ),
+        }
+        st.subheader("TSU: free energy F = E_q[L] − T·H[q] + λ·KL")
+        values["t_schedule"] = choose(
+            "T schedule", eng.t_schedules, default.t_schedule, "gpt.t_schedule"
+        )
+        left, right = st.columns(2)
+        values["t_start"] = left.number_input(
+            "T₀ (start)", 0.0, 100.0, default.t_start, key="gpt.t_start"
+        )
+        values["t_end"] = right.number_input(
+            "T_f (end)", 0.0, 100.0, default.t_end, key="gpt.t_end"
+        )
+        values["kl_weight"] = st.number_input(
+            "λ (KL weight)", 0.0, 1000.0, default.kl_weight, key="gpt.kl"
+        )
+        values["stochastic_layers"] = choose(
+            "Gaussian (stochastic) layers",
+            eng.layer_choices,
+            default.stochastic_layers,
+            "gpt.layers",
+            format_func=lambda c: LAYER_LABELS.get(c, c),
+        )
+        values["noise"] = st.radio(
+            "Weight noise drawn as",
+            eng.noise_methods,
+            index=eng.noise_methods.index(default.noise),
+            format_func=lambda n: NOISE_LABELS.get(n, n),
+            horizontal=True,
+            key="gpt.noise",
+        )
+        st.subheader("Energy")
+        values["meter"] = choose(
+            "Meter",
+            ("auto", *eng.meters.METER_NAMES),
+            default.meter,
+            "gpt.meter",
+            format_func=lambda m: METER_LABELS.get(m, m),
+        )
+        meter_notes(eng)
+        values["joules_per_pbit"] = st.number_input(
+            "Projected energy per p-bit sample (J)",
+            0.0,
+            1e-6,
+            default.joules_per_pbit,
+            format="%.2e",
+            key="gpt.pbit_joules",
+            help="Prices the TSU run's counted p-bit operations on thermodynamic hardware "
+            "(energy kind: projected). Default: " + eng.ledger.OperationEnergy().source,
+        )
+        st.subheader("Run")
+        values["seed"] = st.number_input("Seed", 0, 2**31 - 1, default.seed, key="gpt.seed")
+        values["target_val_loss"] = st.number_input(
+            "Target validation loss (nats/token)",
+            0.01,
+            20.0,
+            default.target_val_loss,
+            0.1,
+            key="gpt.target",
+        )
+        values |= advanced_settings(eng, default)
+        submitted = st.form_submit_button(
+            "Start training", type="primary", disabled=my_job_active(), key="gpt.start"
+        )
+    return values, choice, upload, submitted
+
+
+def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
+    """Settings most runs leave alone (inside the form's "Advanced" expander)."""
+    with st.expander("Advanced"):
+        values = {
+            "eval_every": st.number_input(
+                "Evaluate every (steps)", 1, 100_000, default.eval_every, key="gpt.eval"
+            ),
+            "eval_batches": st.number_input(
+                "Validation batches", 1, 200, default.eval_batches, key="gpt.eval_batches"
+            ),
+            "predictive_samples": st.number_input(
+                "Predictive samples K (TSU)", 1, 64, default.predictive_samples, key="gpt.k"
+            ),
+            "threads": st.number_input(
+                "Torch CPU threads (0: torch's default)",
+                0,
+                256,
+                default.threads,
+                key="gpt.threads",
+                help="For the whole server process. More than 1 helps only on an idle machine: "
+                "on shared cores torch's threads wait on each other and the app slows down.",
+            ),
+            "device": choose("Device", eng.devices, default.device, "gpt.device"),
+            "batch_size": st.number_input(
+                "Batch size (0: the preset's)", 0, 4096, default.batch_size or 0, key="gpt.batch"
+            ),
+            "block_size": st.number_input(
+                "Block size (0: the preset's)", 0, 4096, default.block_size or 0, key="gpt.block"
+            ),
+            "warmup_steps": st.number_input(
+                "Warm-up steps", 0, 100_000, default.warmup_steps, key="gpt.warmup"
+            ),
+            "prior_std": st.number_input(
+                "Prior σ", 1e-4, 10.0, default.prior_std, format="%.4f", key="gpt.prior"
+            ),
+            "checkpoint_every": st.number_input(
+                "Checkpoint every (steps)",
+                1,
+                100_000,
+                default.checkpoint_every,
+                key="gpt.checkpoint",
+            ),
+            "sample_chars": st.number_input(
+                "Generated sample length (characters)",
+                1,
+                2000,
+                default.sample_chars,
+                key="gpt.sample_chars",
+            ),
+        }
+    for name in ("batch_size", "block_size"):
+        values[name] = values[name] or None
+    return values
+
+
+# --------------------------------------------------------------------------- starting
+
+
+def min_corpus_chars(config) -> int:
+    """The trainer's minimum corpus length for this block size (20 blocks)."""
+    return 20 * (config.resolved_block_size + 1)
+
+
+def save_upload(directory: Path, owner: str, name: str, data: bytes) -> Path:
+    """Keep a validated upload under the runs directory, where the job (and a resume) reads it.
+
+    The file name holds the content's hash, so one text uploaded twice is one file and a
+    later upload never changes the text an earlier run trained on.
+    """
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem)[:40] or "upload"
+    path = directory / "uploads" / owner / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}.txt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return path
+
+
+def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: Path) -> str:
+    """The corpus setting for the job; raises CorpusError (a ValueError) with a clear message."""
+    if choice == "default":
+        return "default"
+    if choice == "tinyshakespeare":
+        with st.spinner("Fetching Tiny Shakespeare (once; it is cached afterwards)…"):
+            eng.data.tiny_shakespeare(download=True)
+        return "tinyshakespeare"
+    if upload is None:
+        raise eng.data.CorpusError("choose a text file to upload, or another corpus")
+    data = upload.getvalue()
+    eng.data.corpus_from_bytes(data, name=upload.name, min_chars=min_corpus_chars(config))
+    return str(save_upload(runs_dir, OWNER, upload.name, data))
+
+
+def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Path) -> None:
+    """Validate the settings and submit the side-by-side job; errors are shown, not raised.
+
+    On success the page reruns, so the Start button is disabled and the live view polls.
+    """
+    if my_job_active():  # a second press before the page redrew: one job per session
+        st.warning("Your training is still running: stop it before starting another.")
+        return
+    try:
+        config = eng.training.TrainConfig(**values)
+        corpus = resolve_corpus(eng, config, choice, upload, runs_dir)
+        config = dataclasses.replace(config, corpus=corpus)
+        check_meter(config.meter)
+        launch = eng.training.start_training(config, store, owner=OWNER)
+    except (ValueError, eng.runs.StoreError) as error:
+        st.error(f"Cannot start this training: {error}")
+        return
+    STATE["gpt.launch"] = launch
+    STATE["gpt.view"] = launch.group
+    st.rerun()
+
+
+# --------------------------------------------------------------------------- one group
+
+
+def group_records(store, group: str) -> dict[str, Any]:
+    """The group's runs by mode, baseline first."""
+    records = store.list_runs(group=group)
+    order = {mode: index for index, mode in enumerate(engine().training.MODES)}
+    records.sort(key=lambda record: order.get(record.config.get("mode"), len(order)))
+    return {record.config.get("mode", record.id): record for record in records}
+
+
+def is_active(records: Mapping[str, Any], launch) -> bool:
+    """Whether the group is still training (or waiting to): the live view keeps polling."""
+    if launch is not None and launch.job.finished:
+        return False
+    return any(record.status in ACTIVE for record in records.values())
+
+
+def job_status(launch, records: Mapping[str, Any]) -> None:
+    """Queue place or progress of this session's job (with Stop), then each run's status."""
+    job = None if launch is None else launch.job
+    if job is not None:
+        if job.status == "queued":
+            st.info(f"Queued: place {job.queue_position} in line; the server trains a few at once.")
+        elif job.status == "running":
+            st.progress(job.progress, text=job.message or "loading the corpus, building models…")
+        elif job.status == "failed":
+            st.error(f"The training failed: {job.error}")
+        elif job.status == "stopped" and job.stop_reason:
+            st.warning(f"The training was {job.stop_reason}.")
+        if not job.finished and st.button("Stop", key="gpt.stop"):
+            job.stop()
+            st.toast("Stopping after the current step…")
+    for mode, record in records.items():
+        # a running run's message is the one it started with; the table below counts steps
+        message = f" · {record.message}" if record.message and record.status not in ACTIVE else ""
+        st.caption(f"**{mode}** · {record.status}{message}")
+
+
+def drawn_metrics(train: Mapping[str, Any]) -> list[str]:
+    """The metric series the page draws (a run logs more; reading only these keeps polls light)."""
+    preset = engine().presets.get(train.get("preset"))
+    layers = preset.n_layer if preset is not None else 0
+    return [*DRAWN_METRICS, *(f"attention_entropy_l{layer}" for layer in range(layers))]
+
+
+def read_runs(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Everything the figures need, by mode: metric series, energy rows, samples."""
+    return {
+        mode: {
+            "metrics": store.metrics(record.id, drawn_metrics(record.config.get("train", {}))),
+            "energy": store.energy(record.id),
+            "samples": store.samples(record.id),
+        }
+        for mode, record in records.items()
+    }
+
+
+def last(series: tuple[list, list] | None) -> tuple[int, float] | None:
+    """The last (step, value) of a metric series, or None when it has none yet."""
+    if not series or not series[0]:
+        return None
+    return int(series[0][-1]), float(series[1][-1])
+
+
+def number_formats(columns, printf: str) -> dict[str, Any]:
+    """Column settings that show these table columns' numbers with a printf format."""
+    return {name: st.column_config.NumberColumn(format=printf) for name in columns}
+
+
+def progress_rows(records: Mapping[str, Any], data: Mapping[str, dict]) -> list[dict[str, Any]]:
+    """The numbers beside the charts: one row per run, energy so far one column per kind.
+
+    The trainer logs a step's rows at the number of steps done, so the last training-loss
+    row's step is the step count.
+    """
+    rows = []
+    for mode, record in records.items():
+        train = record.config.get("train", {})
+        metrics = data[mode]["metrics"]
+        loss, val = last(metrics.get("train_loss")), last(metrics.get("val_loss"))
+        seconds = metrics.get("step_seconds", ([], []))[1]
+        tokens_per_step = tokens_per_step_of(train)
+        row: dict[str, Any] = {
+            "run": mode,
+            "status": record.status,
+            "step": f"{0 if loss is None else loss[0]} of {train.get('steps', '?')}",
+            "train loss": None if loss is None else loss[1],
+            "val loss": None if val is None else val[1],
+            "val at step": None if val is None else val[0],
+            "tokens/s (measured)": len(seconds) * tokens_per_step / sum(seconds)
+            if seconds and sum(seconds) > 0 and tokens_per_step
+            else None,
+        }
+        for energy_row in data[mode]["energy"]:
+            column = f"energy so far, J ({energy_row['kind']})"
+            row[column] = row.get(column, 0.0) + energy_row["joules"]
+        rows.append(row)
+    return rows
+
+
+def tokens_per_step_of(train: Mapping[str, Any]) -> int | None:
+    """Training tokens per step (batch × block) of a stored configuration, if it still loads."""
+    try:
+        config = engine().training.TrainConfig.from_dict(dict(train))
+    except (TypeError, ValueError):
+        return None
+    return config.resolved_batch_size * config.resolved_block_size
+
+
+def charts(viz, data: Mapping[str, dict], summaries: Mapping[str, dict]) -> None:
+    """The live figures, two per row."""
+    metrics = {mode: run["metrics"] for mode, run in data.items()}
+    energy = {mode: run["energy"] for mode, run in data.items()}
+    left, right = st.columns(2)
+    left.plotly_chart(viz.loss_figure(metrics), key="gpt.fig.loss")
+    right.plotly_chart(viz.energy_figure(energy), key="gpt.fig.energy")
+    left, right = st.columns(2)
+    left.plotly_chart(viz.power_figure(energy), key="gpt.fig.power")
+    right.plotly_chart(viz.attention_entropy_figure(metrics), key="gpt.fig.attention")
+    left, right = st.columns(2)
+    if "tsu" in metrics:
+        left.plotly_chart(viz.weight_entropy_figure(metrics["tsu"]), key="gpt.fig.weights")
+    reliability = {m: s["reliability"] for m, s in summaries.items() if s.get("reliability")}
+    if reliability:
+        ece = {mode: summaries[mode].get("ece") for mode in reliability}
+        right.plotly_chart(viz.reliability_figure(reliability, ece), key="gpt.fig.calibration")
+        right.caption(
+            "Calibration of the last evaluation: each point is a bin of next-token predictions; "
+            "on the dashed diagonal, confidence equals accuracy. Marker size: tokens in the bin."
+        )
+    else:
+        right.info("The calibration plot appears when the training ends.")
+
+
+def samples_side_by_side(data: Mapping[str, dict]) -> None:
+    """The latest generated text of each run (drawn at each evaluation), next to each other."""
+    columns = st.columns(max(1, len(data)))
+    for column, (mode, run) in zip(columns, data.items(), strict=False):
+        with column:
+            if not run["samples"]:
+                st.caption(f"{mode}: no sample yet (one is drawn at each evaluation)")
+                continue
+            latest = max(run["samples"], key=lambda sample: sample["step"])
+            st.markdown(f"**{mode}**, after step {latest['step']}")
+            st.code(latest["text"], language=None, wrap_lines=True)
+
+
+def results(eng, records: Mapping[str, Any], data: Mapping[str, dict]) -> None:
+    """The comparison table, the verdict, and where each energy number comes from."""
+    summaries = {mode: record.summary for mode, record in records.items() if record.summary}
+    if set(summaries) >= {"baseline", "tsu"}:
+        baseline, tsu = summaries["baseline"], summaries["tsu"]
+        st.subheader("Results: TSU ÷ baseline")
+        st.dataframe(
+            comparison_table(eng.training.compare(baseline, tsu)),
+            hide_index=True,
+            column_config=number_formats(("baseline", "TSU"), "%.4g")
+            | number_formats(("TSU ÷ baseline",), "%.3g"),
+        )
+        st.markdown(f"**Verdict.** {eng.verdict(baseline, tsu)}")
+    for note in {s.get("meter_note") for s in summaries.values()} - {None, ""}:
+        st.warning(f"Energy meter: {note}")
+    energy_sources(eng, records, data)
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """compare()'s rows with readable column names (the source only on energy rows)."""
+    return [
+        {
+            "quantity": row["quantity"],
+            "unit": row["unit"],
+            "baseline": row["baseline"],
+            "TSU": row["tsu"],
+            "TSU ÷ baseline": row["ratio"],
+            "source": row.get("source", ""),
+        }
+        for row in rows
+    ]
+
+
+def energy_sources(eng, records: Mapping[str, Any], data: Mapping[str, dict]) -> None:
+    """Each (kind, source) the energy numbers came from, and the projection's per-op energy."""
+    sources = sorted({(r["kind"], r["source"]) for run in data.values() for r in run["energy"]})
+    if not sources:
+        st.caption("No energy was recorded: the meter was off or unavailable.")
+        return
+    with st.expander("Where the energy numbers come from", expanded=False):
+        for kind, source in sources:
+            st.markdown(f"- **{kind}**: {source}")
+        if any(kind == "projected" for kind, _ in sources):
+            train = next(iter(records.values())).config["train"]
+            operation = eng.training.TrainConfig.from_dict(train).operation_energy()
+            st.caption(
+                f"Projected per operation: {operation.joules_per_pbit_sample:.3g} J per p-bit "
+                f"sample, {operation.joules_per_random_number:.3g} J per other random number."
+            )
+
+
+def exports(store, records: Mapping[str, Any]) -> None:
+    """CSV and JSON of each run, read from the store only when the button is pressed."""
+    columns = st.columns(2 * max(1, len(records)))
+    for index, (mode, record) in enumerate(records.items()):
+        columns[2 * index].download_button(
+            f"{mode} (CSV)",
+            lambda run_id=record.id: store.export_csv(run_id),
+            f"tinygpt_{record.id}_{mode}.csv",
+            "text/csv",
+            key=f"gpt.csv.{record.id}",
+            on_click="ignore",
+        )
+        columns[2 * index + 1].download_button(
+            f"{mode} (JSON)",
+            lambda run_id=record.id: store.export_json(run_id),
+            f"tinygpt_{record.id}_{mode}.json",
+            "application/json",
+            key=f"gpt.json.{record.id}",
+            on_click="ignore",
+        )
+
+
+def resume_button(eng, store, group: str, records: Mapping[str, Any]) -> None:
+    """Continue a stopped or interrupted training from its last checkpoint."""
+    if not any(record.status in RESUMABLE for record in records.values()):
+        return
+    if st.button("Resume from the last checkpoint", key="gpt.resume", disabled=my_job_active()):
+        try:
+            STATE["gpt.launch"] = eng.training.start_resume(store, group, owner=OWNER)
+        except (ValueError, eng.runs.StoreError) as error:
+            st.error(f"Cannot resume: {error}")
+            return
+        st.rerun(scope="app")
+
+
+def group_view(eng, store, group: str, polling: bool) -> None:
+    """Everything about one training group; run as a fragment that polls while it trains."""
+    attach_session()  # a session still watching keeps its job from being reaped as idle
+    try:
+        records = group_records(store, group)
+        launch = my_launch(group)
+        active = is_active(records, launch)
+        if polling and not active:
+            st.rerun(scope="app")  # draw the final state once, and stop the timer
+        job_status(launch, records)
+        data = read_runs(store, records)
+    except eng.runs.StoreError as error:
+        st.error(f"The run store could not be read: {error}")
+        return
+    rows = progress_rows(records, data)
+    energy_columns = sorted({name for row in rows for name in row if name.startswith("energy")})
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="gpt.progress",
+        column_config=number_formats(("train loss", "val loss"), "%.3f")
+        | number_formats(("tokens/s (measured)",), "%.0f")
+        | number_formats(energy_columns, "%.4g"),
+    )
+    summaries = {mode: record.summary or {} for mode, record in records.items()}
+    charts(eng.viz, data, summaries)
+    st.subheader("Generated text")
+    samples_side_by_side(data)
+    if not active:
+        results(eng, records, data)
+        exports(store, records)
+        resume_button(eng, store, group, records)
+
+
+# --------------------------------------------------------------------------- past runs
+
+
+def groups(store) -> dict[str, list[Any]]:
+    """Training groups in the store, newest first: {group id: its runs}."""
+    by_group: dict[str, list[Any]] = {}
+    for record in store.list_runs(kind="tinygpt"):
+        by_group.setdefault(record.group or record.id, []).append(record)
+    return dict(
+        sorted(by_group.items(), key=lambda item: max(r.created_at for r in item[1]), reverse=True)
+    )
+
+
+def when(timestamp: float) -> str:
+    """A run's creation time (seconds since the epoch) as local date and minute."""
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def group_label(group: str, records: list[Any]) -> str:
+    """When, what and how long; no status (the browser keeps a choice's first label)."""
+    train = records[0].config.get("train", {})
+    return (
+        f"{when(records[0].created_at)} · {train.get('preset', '?')} · "
+        f"{Path(str(train.get('corpus', '?'))).name} · {train.get('steps', '?')} steps · {group}"
+    )
+
+
+def past_runs_table(all_groups: Mapping[str, list[Any]]) -> None:
+    """Every run in the store, one row each, with its group, status and final loss."""
+    rows = [
+        {
+            "group": group,
+            "run": record.config.get("mode"),
+            "started": when(record.created_at),
+            "status": record.status,
+            "steps": record.config.get("train", {}).get("steps"),
+            "val loss": (record.summary or {}).get("val_loss"),
+            "message": record.message,
+        }
+        for group, records in all_groups.items()
+        for record in records
+    ]
+    st.dataframe(rows, hide_index=True, key="gpt.past")
+
+
+# --------------------------------------------------------------------------- the page
+
+OWNER = attach_session()  # this browser session: owns the jobs it starts, seen on every run
+st.title("TinyGPT: baseline vs TSU")
+st.caption(
+    "Two small character-level GPTs train side by side on the same batches: a baseline "
+    "(cross-entropy on ordinary weights) and a TSU run whose chosen layers hold Gaussian weight "
+    "distributions, their noise drawn through the sampling backend, trained by minimising the "
+    "free energy F = E_q[L] − T·H[q] + λ·KL(q ‖ prior). Steps alternate between the two and each "
+    "step's energy is read on its own, so each run is charged for its own work. Energy is "
+    "measured, estimated or projected, and says which."
+)
+
+try:
+    eng = engine()
+    runs_dir = Path(eng.runs.default_runs_dir())
+    store = open_store(str(runs_dir))
+except Exception as error:  # a missing engine piece or an unreadable store: text, not a traceback
+    fail(f"The training engine could not be loaded: {type(error).__name__}: {error}")
+
+values, choice, upload, submitted = settings_form(eng)
+if submitted:
+    start(eng, store, values, choice, upload, runs_dir)
+
+try:
+    all_groups = groups(store)
+except eng.runs.StoreError as error:
+    fail(f"The run store at {runs_dir} could not be read: {error}")
+
+if not all_groups:
+    st.info("Choose the settings in the sidebar and press **Start training**.")
+else:
+    if STATE.get("gpt.view") not in all_groups:
+        STATE["gpt.view"] = next(iter(all_groups))
+    group = st.selectbox(
+        "Training shown",
+        list(all_groups),
+        format_func=lambda g: group_label(g, all_groups[g]),
+        key="gpt.view",
+        help="Your training, or any earlier one in the run store (finished ones are read-only).",
+    )
+    launch = my_launch(group)
+    polling = is_active({r.config.get("mode", r.id): r for r in all_groups[group]}, launch)
+    st.fragment(run_every=POLL_SECONDS if polling else None)(group_view)(eng, store, group, polling)
+    with st.expander(f"All runs in the store ({runs_dir})"):
+        past_runs_table(all_groups)

@@ -1,0 +1,71 @@
+"""The verdict paragraph says what the numbers say, worse included, and compares like with like."""
+
+from __future__ import annotations
+
+from thermolab.training.verdict import verdict
+
+
+def summary(**values) -> dict:
+    base = {
+        "status": "finished",
+        "steps": 300,
+        "val_loss": 2.0,
+        "tokens_per_second": 1000.0,
+        "ece": 0.05,
+        "target_val_loss": 2.5,
+        "steps_to_target": 100,
+        "joules_per_token": [{"kind": "estimated", "source": "model", "joules": 0.01}],
+    }
+    return base | values
+
+
+def test_a_worse_tsu_run_is_called_worse_with_its_numbers():
+    text = verdict(
+        summary(),
+        summary(
+            val_loss=2.05,
+            tokens_per_second=700.0,
+            ece=0.07,
+            steps_to_target=None,
+            joules_per_token=[
+                {"kind": "estimated", "source": "model", "joules": 0.014},
+                {"kind": "projected", "source": "smtj", "joules": 2e-12},
+            ],
+        ),
+    )
+    assert text.startswith("After 300 steps each, TSU reached a validation loss 0.050 nats/token")
+    assert "higher (worse)" in text and "(2.050 vs 2.000" in text
+    assert "0.70× the baseline's tokens per second (slower" in text
+    assert "1.40× the estimated energy per token (more: 0.014 vs 0.01 J/token)" in text
+    assert "projected 2e-12 J/token" in text and "not a measurement" in text
+    assert "0.070 against 0.050 (worse" in text
+    assert "did not reach the target loss of 2.5; the baseline did, at step 100" in text
+
+
+def test_a_better_tsu_run_is_called_better():
+    text = verdict(summary(), summary(val_loss=1.9, ece=0.01, steps_to_target=80))
+    assert "0.100 nats/token lower (better)" in text
+    assert "(better; lower is better)" in text
+    assert "at step 80, the baseline at step 100" in text
+
+
+def test_energy_of_different_kinds_or_sources_is_never_divided():
+    text = verdict(
+        summary(joules_per_token=[{"kind": "measured", "source": "NVML", "joules": 1.0}]),
+        summary(joules_per_token=[{"kind": "estimated", "source": "model", "joules": 2.0}]),
+    )
+    assert "×" not in text.split("tokens per second")[1]
+    assert "energy per token" not in text
+
+
+def test_missing_numbers_are_left_out_and_a_stopped_run_says_so():
+    text = verdict(
+        {"status": "stopped", "steps": 10},
+        {"status": "stopped", "steps": 10, "joules_per_token": []},
+    )
+    assert text == (
+        "After 10 steps each, TSU used energy that was not metered (meter off or unavailable)"
+        " (training was stopped before its last step)."
+    )
+    same = verdict(summary(), summary(val_loss=2.0002, ece=0.0502))
+    assert "same validation loss" in same and "calibration error was the same" in same

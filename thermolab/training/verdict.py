@@ -1,0 +1,120 @@
+"""The verdict under the result table: one paragraph, in words, of what TSU cost and bought.
+
+Every number in it comes from the two run summaries and also stands in the table of
+`thermolab.training.summary.compare`; a comparison whose numbers are missing is left out
+rather than guessed, and energy is compared only within one kind and source.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["verdict"]
+
+SAME_LOSS = 5e-4  # nats/token: differences below this read as "the same" at 3 decimals
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _loss_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    b, t = _number(baseline.get("val_loss")), _number(tsu.get("val_loss"))
+    if b is None or t is None:
+        return None
+    difference = t - b
+    if abs(difference) < SAME_LOSS:
+        return f"reached the same validation loss as the baseline ({t:.3f} nats/token)"
+    worse = "higher (worse)" if difference > 0 else "lower (better)"
+    return (
+        f"reached a validation loss {abs(difference):.3f} nats/token {worse} than the "
+        f"baseline's ({t:.3f} vs {b:.3f}, its K-sample predictive mean)"
+    )
+
+
+def _throughput_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    b, t = _number(baseline.get("tokens_per_second")), _number(tsu.get("tokens_per_second"))
+    if not b or t is None:
+        return None
+    ratio = t / b
+    pace = "slower" if ratio < 1 else "faster"
+    return (
+        f"trained at {ratio:.2f}× the baseline's tokens per second ({pace}: {t:,.0f} vs {b:,.0f})"
+    )
+
+
+def _energies(summary: dict[str, Any]) -> dict[tuple[str, str], float]:
+    return {
+        (entry["kind"], entry["source"]): float(entry["joules"])
+        for entry in summary.get("joules_per_token") or []
+    }
+
+
+def _energy_clauses(baseline: dict[str, Any], tsu: dict[str, Any]) -> list[str]:
+    b, t = _energies(baseline), _energies(tsu)
+    clauses = []
+    for kind, source in sorted(set(b) & set(t)):
+        if b[kind, source] > 0:
+            ratio = t[kind, source] / b[kind, source]
+            more = "more" if ratio > 1 else "less"
+            clauses.append(
+                f"used {ratio:.2f}× the {kind} energy per token ({more}: "
+                f"{t[kind, source]:.3g} vs {b[kind, source]:.3g} J/token)"
+            )
+    for kind, source in sorted(set(t) - set(b)):
+        if kind == "projected":
+            clauses.append(
+                f"its counted weight noise would cost a projected {t[kind, source]:.3g} J/token "
+                "on p-bit hardware (a projection, not a measurement; the baseline draws none)"
+            )
+    if not b and not t:
+        clauses.append("used energy that was not metered (meter off or unavailable)")
+    return clauses
+
+
+def _calibration_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    b, t = _number(baseline.get("ece")), _number(tsu.get("ece"))
+    if b is None or t is None:
+        return None
+    if f"{t:.3f}" == f"{b:.3f}":
+        return f"its expected calibration error was the same as the baseline's ({t:.3f})"
+    better = "better" if t < b else "worse"
+    return f"its expected calibration error was {t:.3f} against {b:.3f} ({better}; lower is better)"
+
+
+def _target_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    target = _number(tsu.get("target_val_loss"))
+    if target is None:
+        return None
+    b, t = baseline.get("steps_to_target"), tsu.get("steps_to_target")
+    if b is None and t is None:
+        return f"neither run reached the target validation loss of {target:g}"
+    if t is None:
+        return f"it did not reach the target loss of {target:g}; the baseline did, at step {b}"
+    if b is None:
+        return f"it reached the target loss of {target:g} at step {t}; the baseline did not"
+    return f"it reached the target loss of {target:g} at step {t}, the baseline at step {b}"
+
+
+def verdict(baseline: dict[str, Any], tsu: dict[str, Any]) -> str:
+    """One paragraph comparing the TSU run's summary with the baseline's, from their numbers."""
+    clauses = [
+        _loss_clause(baseline, tsu),
+        _throughput_clause(baseline, tsu),
+        *_energy_clauses(baseline, tsu),
+        _calibration_clause(baseline, tsu),
+        _target_clause(baseline, tsu),
+    ]
+    clauses = [clause for clause in clauses if clause]
+    steps = tsu.get("steps")
+    opening = f"After {steps} steps each, TSU " if steps else "TSU "
+    status = {baseline.get("status"), tsu.get("status")} - {"finished", None}
+    closing = (
+        f" (training was {' and '.join(sorted(status))} before its last step)" if status else ""
+    )
+    if not clauses:
+        return opening + "has no finished numbers to compare yet" + closing + "."
+    return opening + "; ".join(clauses) + closing + "."
