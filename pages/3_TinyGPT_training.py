@@ -133,13 +133,35 @@ def my_job_active() -> bool:
 # --------------------------------------------------------------------------- settings
 
 
-def meter_notes(eng: SimpleNamespace) -> None:
-    """The meters this server has, and what the estimate assumes."""
+def meter_notes(values: dict[str, Any], default: Any) -> None:
+    """The meters this server has, and the estimate's assumptions (editable)."""
     for meter in meter_statuses():
         state = "available" if meter.available else "unavailable"
         st.caption(f"{meter.name} ({meter.kind}): {state} — {meter.detail}")
-    with st.expander("What the estimate assumes"):
-        st.caption(eng.meters.PowerModel().describe())
+    with st.expander("What the estimate assumes (editable)"):
+        values["estimate_idle_watts"] = st.number_input(
+            "Assumed CPU power at idle (W)",
+            0.0,
+            2000.0,
+            float(default.estimate_idle_watts),
+            key="gpt.idle_watts",
+        )
+        values["estimate_max_watts"] = st.number_input(
+            "Assumed CPU power with every core busy (W)",
+            0.0,
+            2000.0,
+            float(default.estimate_max_watts),
+            key="gpt.max_watts",
+        )
+        try:
+            edited = dataclasses.replace(
+                default,
+                estimate_idle_watts=values["estimate_idle_watts"],
+                estimate_max_watts=values["estimate_max_watts"],
+            )
+            st.caption(edited.power_model().describe())
+        except ValueError as error:
+            st.warning(str(error))
 
 
 def choose(label: str, options, default, key: str, **kwargs: Any) -> Any:
@@ -218,7 +240,7 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
             "gpt.meter",
             format_func=lambda m: METER_LABELS.get(m, m),
         )
-        meter_notes(eng)
+        meter_notes(values, default)
         values["joules_per_pbit"] = st.number_input(
             "Projected energy per p-bit sample (J)",
             0.0,
@@ -304,11 +326,6 @@ def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
 # --------------------------------------------------------------------------- starting
 
 
-def min_corpus_chars(config) -> int:
-    """The trainer's minimum corpus length for this block size (20 blocks)."""
-    return 20 * (config.resolved_block_size + 1)
-
-
 def save_upload(directory: Path, owner: str, name: str, data: bytes) -> Path:
     """Keep a validated upload under the runs directory, where the job (and a resume) reads it.
 
@@ -336,7 +353,7 @@ def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: 
     if upload is None:
         raise eng.data.CorpusError("choose a text file to upload, or another corpus")
     data = upload.getvalue()
-    eng.data.corpus_from_bytes(data, name=upload.name, min_chars=min_corpus_chars(config))
+    eng.data.corpus_from_bytes(data, name=upload.name, min_chars=config.min_corpus_chars)
     return str(save_upload(runs_dir, OWNER, upload.name, data))
 
 

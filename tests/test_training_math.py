@@ -102,3 +102,15 @@ def test_projection_uses_the_cited_default_or_says_it_is_user_set():
     assert project_operations(counts, default).joules == pytest.approx(1000 * 20e-15)
     with pytest.raises(ValueError):
         TrainConfig(joules_per_pbit=math.inf)
+
+
+def test_meter_and_power_model_settings_are_checked():
+    from thermolab.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="meter"):
+        TrainConfig(meter="wattmeter")
+    with pytest.raises(ValueError, match="max_watts"):
+        TrainConfig(estimate_idle_watts=50.0, estimate_max_watts=20.0)
+    model = TrainConfig(estimate_idle_watts=5.0, estimate_max_watts=45.0).power_model()
+    assert model.watts(0.5) == pytest.approx(25.0)
+    assert TrainConfig(block_size=31).min_corpus_chars == 640

@@ -6,7 +6,9 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from thermolab.energy.estimate import PowerModel
 from thermolab.energy.ledger import BITS_PER_RANDOM_NUMBER, SMTJ_JOULES_PER_BIT, OperationEnergy
+from thermolab.energy.meters import METER_NAMES
 from thermolab.models.tinygpt import PRESETS
 from thermolab.nn.bayes import STOCHASTIC_CHOICES
 from thermolab.training.schedules import LearningRateSchedule, TemperatureSchedule
@@ -16,6 +18,7 @@ __all__ = ["MODES", "TrainConfig"]
 #: "baseline": cross-entropy on ordinary weights. "tsu": the free energy over Gaussian weights.
 MODES: tuple[str, ...] = ("baseline", "tsu")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+METERS: tuple[str, ...] = ("auto", *METER_NAMES)
 NOISE_METHODS: tuple[str, ...] = ("native", "pbit")
 
 
@@ -50,6 +53,8 @@ class TrainConfig:
     target_val_loss: the validation loss (nats/token) at which "energy to target" is read.
     joules_per_pbit: J per p-bit sample for the "projected" energy (default: the published
     stochastic-MTJ figure in `thermolab.energy.ledger`); see `operation_energy()`.
+    estimate_idle_watts, estimate_max_watts: the assumed CPU power (W) at idle and with every
+    core busy, used by the "estimate" meter; see `power_model()`.
     """
 
     corpus: str = "default"
@@ -79,6 +84,8 @@ class TrainConfig:
     checkpoint_every: int = 100
     target_val_loss: float = 2.5
     joules_per_pbit: float = SMTJ_JOULES_PER_BIT
+    estimate_idle_watts: float = PowerModel.idle_watts
+    estimate_max_watts: float = PowerModel.max_watts
     sample_chars: int = 200
 
     def __post_init__(self) -> None:
@@ -108,6 +115,9 @@ class TrainConfig:
         _finite("prior_std", self.prior_std, strict=True)
         _finite("target_val_loss", self.target_val_loss, strict=True)
         _finite("joules_per_pbit", self.joules_per_pbit)
+        self.power_model()  # validates the estimate's assumed wattages
+        if self.meter not in METERS:
+            raise ValueError(f"meter must be one of {METERS}, got {self.meter!r}")
         self.learning_rate_schedule()  # validates learning rate and warm-up
         self.temperature_schedule()  # validates the T schedule
         if self.stochastic_layers not in STOCHASTIC_CHOICES:
@@ -119,6 +129,15 @@ class TrainConfig:
             raise ValueError(f"noise must be one of {NOISE_METHODS}, got {self.noise!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+
+    @property
+    def min_corpus_chars(self) -> int:
+        """The shortest corpus this training accepts: 20 blocks (so both splits hold ≥ 1)."""
+        return 20 * (self.resolved_block_size + 1)
+
+    def power_model(self) -> PowerModel:
+        """The "estimate" meter's assumptions (a CPU model; say so beside GPU runs)."""
+        return PowerModel(idle_watts=self.estimate_idle_watts, max_watts=self.estimate_max_watts)
 
     def operation_energy(self) -> OperationEnergy:
         """Per-operation energy for projections: the cited default, or the user's own value."""

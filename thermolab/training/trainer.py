@@ -109,18 +109,21 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _open_meter(name: str, device: torch.device) -> EnergyMeter | None:
+def _open_meter(config: TrainConfig, device: torch.device) -> EnergyMeter | None:
     """The meter asked for; "auto" picks the one that sees the training device.
 
     cuda: NVML, else the estimate. cpu: RAPL, else the estimate (never NVML, which would
-    charge a GPU's power to a CPU run).
+    charge a GPU's power to a CPU run). The estimate uses the config's power model.
     """
-    if name != "auto":
-        return open_meter(name)
-    for candidate in ("nvml",) if device.type == "cuda" else ("rapl",):
-        with contextlib.suppress(MeterUnavailable):
-            return open_meter(candidate)
-    return open_meter("estimate")
+    name = config.meter
+    if name == "auto":
+        for candidate in ("nvml",) if device.type == "cuda" else ("rapl",):
+            with contextlib.suppress(MeterUnavailable):
+                return open_meter(candidate)
+        name = "estimate"
+    if name == "estimate":
+        return open_meter(name, assumptions=config.power_model())
+    return open_meter(name)
 
 
 def _optimizer(model: TinyGPT, config: TrainConfig) -> torch.optim.Optimizer:
@@ -228,10 +231,6 @@ def _train_step(
     return metrics
 
 
-def _tokens_needed(config: TrainConfig) -> int:
-    return 20 * (config.resolved_block_size + 1)
-
-
 def prepare(
     config: TrainConfig,
     store: RunStore,
@@ -269,7 +268,7 @@ class _Data:
 
 
 def _load_data(config: TrainConfig, device: torch.device) -> _Data:
-    corpus = load_corpus(config.corpus, min_chars=_tokens_needed(config))
+    corpus = load_corpus(config.corpus, min_chars=config.min_corpus_chars)
     vocab = CharVocab.from_text(corpus.text)
     split = split_tokens(vocab.encode(corpus.text))
     check_split(split, config.resolved_block_size)
@@ -469,7 +468,7 @@ def _execute(session: _Session, progress: Progress | None) -> TrainingResult:
     try:
         if session.config.threads:
             torch.set_num_threads(session.config.threads)
-        session.meter = _open_meter(session.config.meter, session.device)
+        session.meter = _open_meter(session.config, session.device)
         status = session.run(progress)
         summaries = session.summaries(status)
         for run in runs:
