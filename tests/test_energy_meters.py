@@ -5,6 +5,7 @@ powercap tree, and clocks are driven by hand."""
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -316,6 +317,21 @@ def test_estimate_with_real_clocks_grows_with_work():
     sum(i * i for i in range(300_000))
 
     assert meter.joules() > 0.0
+
+
+def test_a_thread_scoped_estimate_ignores_work_in_other_threads():
+    model = PowerModel(idle_watts=0.0, max_watts=100.0, cores=1)
+    thread_meter = EstimateMeter(model, scope="thread")
+    process_meter = EstimateMeter(model, scope="process")
+    assert "other threads" in thread_meter.source and "process" in process_meter.source
+    busy = threading.Thread(target=lambda: sum(i * i for i in range(2_000_000)))
+    busy.start()
+    busy.join()
+    # This thread only waited: its own CPU time, hence its estimate, stays near zero, while
+    # the process's CPU time includes the other thread's work.
+    assert process_meter.joules() > 5 * thread_meter.joules()
+    with pytest.raises(ValueError, match="scope"):
+        EstimateMeter(model, scope="machine")  # type: ignore[arg-type]
 
 
 # ---- opening by name -----------------------------------------------------------------------

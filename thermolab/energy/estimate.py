@@ -1,13 +1,14 @@
-"""Estimated energy where no sensor can be read: a stated power model × this process's CPU use.
+"""Estimated energy where no sensor can be read: a stated power model × CPU use.
 
     P(t) = idle_watts + (max_watts − idle_watts) × u(t),
-    u = this process's CPU time / (wall time × cores), clamped to [0, 1],
+    u = CPU time / (wall time × cores), clamped to [0, 1],
     E = ∫ P dt, accumulated between successive reads of joules().
 
 Every number it produces is labelled "estimated" and carries its assumptions (`describe()`):
 the power figures are assumptions a person should replace with their machine's, not
-measurements. The CPU time is the whole process's, so other work in the same process (other
-Streamlit sessions, the server itself) raises the estimate too.
+measurements. The CPU time is the whole process's (scope "process": other work in the same
+process, such as other Streamlit sessions, raises the estimate too) or the reading thread's
+alone (scope "thread": right for work that runs in one thread).
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from thermolab.energy.base import Clock, EnergyMeter
 from thermolab.energy.ledger import EnergyKind
 
-__all__ = ["EstimateMeter", "PowerModel"]
+__all__ = ["CpuScope", "EstimateMeter", "PowerModel"]
+
+#: Whose CPU time sets the utilisation: the whole process's, or the reading thread's.
+CpuScope = Literal["process", "thread"]
 
 
 @dataclass(frozen=True)
@@ -54,21 +59,29 @@ class PowerModel:
         """Modelled power in W at `utilisation` in [0, 1]."""
         return self.idle_watts + (self.max_watts - self.idle_watts) * utilisation
 
-    def describe(self) -> str:
-        """The assumptions, in words."""
+    def describe(self, scope: CpuScope = "process") -> str:
+        """The assumptions, in words; scope: whose CPU time sets the utilisation."""
+        whose = {
+            "process": "this process's CPU utilisation",
+            "thread": "the CPU utilisation of the thread that runs the work (other threads "
+            "of the server, e.g. other sessions, excluded)",
+        }[scope]
         return (
             f"estimate, not a measurement: {self.device} assumed to draw {self.idle_watts:g} W "
             f"idle and {self.max_watts:g} W with all {self.cores} core(s) busy, scaled "
-            "linearly by this process's CPU utilisation"
+            f"linearly by {whose}"
         )
 
 
 class EstimateMeter(EnergyMeter):
-    """Estimated energy in J since opening, from a `PowerModel` and this process's CPU time.
+    """Estimated energy in J since opening, from a `PowerModel` and CPU time.
 
     assumptions: the power model (default PowerModel()).
-    clock: wall time in s, monotonic. cpu_clock: this process's CPU time in s (user + system,
-        all threads), time.process_time by default.
+    scope: "process" (CPU time of every thread of this process, time.process_time) or
+        "thread" (CPU time of the thread that reads the meter, time.thread_time: right for a
+        job whose work runs in its own thread, e.g. training with one torch thread, and blind
+        to work in other threads). Read a "thread" meter from one thread only.
+    clock: wall time in s, monotonic. cpu_clock: overrides the scope's CPU clock (tests).
     """
 
     name = "estimate"
@@ -78,12 +91,17 @@ class EstimateMeter(EnergyMeter):
         self,
         assumptions: PowerModel | None = None,
         *,
+        scope: CpuScope = "process",
         clock: Clock = time.monotonic,
-        cpu_clock: Clock = time.process_time,
+        cpu_clock: Clock | None = None,
     ) -> None:
         super().__init__(clock=clock)
+        if scope not in ("process", "thread"):
+            raise ValueError(f"scope must be 'process' or 'thread', not {scope!r}")
         self.assumptions = PowerModel() if assumptions is None else assumptions
-        self.source = self.assumptions.describe()
+        self.source = self.assumptions.describe(scope)
+        if cpu_clock is None:
+            cpu_clock = time.process_time if scope == "process" else time.thread_time
         self._cpu_clock = cpu_clock
         self._last = (clock(), cpu_clock())
         self._estimate = 0.0

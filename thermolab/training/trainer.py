@@ -122,7 +122,10 @@ def _open_meter(config: TrainConfig, device: torch.device) -> EnergyMeter | None
                 return open_meter(candidate)
         name = "estimate"
     if name == "estimate":
-        return open_meter(name, assumptions=config.power_model())
+        # With one torch thread a step runs entirely in the job's thread: charge that
+        # thread's CPU time only, not the server's other sessions.
+        scope = "thread" if config.threads == 1 else "process"
+        return open_meter(name, assumptions=config.power_model(), scope=scope)
     return open_meter(name)
 
 
