@@ -69,16 +69,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def streamlit_server(tmp_path_factory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1; yields its base URL.
+def launch_server(runs_dir: Path, log_path: Path, port: int | None = None) -> tuple:
+    """Start `streamlit run app.py` on 127.0.0.1 with its run store in `runs_dir`.
 
-    Its runs go to a temporary run store (THERMOLAB_RUNS_DIR), never to the checkout's ./runs.
+    Returns (process, base URL) once the server is healthy; fails the test otherwise.
     """
-    port = _free_port()
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = os.environ | {"THERMOLAB_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}
+    env = os.environ | {"THERMOLAB_RUNS_DIR": str(runs_dir)}
     command = [
         sys.executable,
         "-m",
@@ -94,31 +92,64 @@ def streamlit_server(tmp_path_factory) -> Iterator[str]:
         "--browser.gatherUsageStats",
         "false",
     ]
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not _healthy(url):
-                if process.poll() is not None:
-                    pytest.fail(
-                        f"streamlit exited with {process.returncode}:\n{log_path.read_text()}",
-                        pytrace=False,
-                    )
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n"
-                        f"{log_path.read_text()}",
-                        pytrace=False,
-                    )
-                time.sleep(0.25)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not _healthy(url):
+        if process.poll() is not None:
+            pytest.fail(
+                f"streamlit exited with {process.returncode}:\n{log_path.read_text()}",
+                pytrace=False,
+            )
+        if time.monotonic() > deadline:
+            stop_server(process)
+            pytest.fail(
+                f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n{log_path.read_text()}",
+                pytrace=False,
+            )
+        time.sleep(0.25)
+    return process, url
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Terminate a server started by `launch_server` (kill it if it does not stop)."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(tmp_path_factory) -> Iterator[str]:
+    """One server for the session; yields its base URL.
+
+    Its runs go to a temporary run store (THERMOLAB_RUNS_DIR), never to the checkout's ./runs.
+    """
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    process, url = launch_server(tmp_path_factory.mktemp("runs"), log_path)
+    try:
+        yield url
+    finally:
+        stop_server(process)
+
+
+@pytest.fixture
+def server_launcher(tmp_path) -> Iterator[Callable[..., tuple]]:
+    """launch(runs_dir, port=None) -> (process, url): servers of the test's own, all stopped
+    (if still running) when it ends; for tests that kill and restart a server."""
+    processes: list[subprocess.Popen] = []
+
+    def launch(runs_dir: Path, port: int | None = None) -> tuple:
+        process, url = launch_server(runs_dir, tmp_path / "server.log", port)
+        processes.append(process)
+        return process, url
+
+    yield launch
+    for process in processes:
+        if process.poll() is None:
+            stop_server(process)
 
 
 @pytest.fixture(scope="session")
