@@ -67,11 +67,15 @@ window.WebSocket = class extends NativeWebSocket {
   }
 };
 """
-# Records the time of every new canvas frame and of every caption change, in page time.
+# Records the time of every new canvas frame and of every caption change, in page time. Called
+# again for the next size, it only empties the records: a second polling loop would count every
+# frame twice (as the image-based version of this benchmark did for its second size).
 WATCHER = """
 () => {
   window.__frames = [];
   window.__captions = [];
+  if (window.__watching) return;
+  window.__watching = true;
   let lastFrame = null, lastCaption = null;
   const poll = () => {
     const root = document.querySelector('[data-testid="stBidiComponentIsolated"]')?.shadowRoot;
