@@ -18,15 +18,17 @@ from thermolab.jobs import get_manager
 from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
 from thermolab.measure import exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
+from thermolab.viz.components.lattice_canvas import LatticeStream, lattice_canvas
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
-# Scale lattice images up without smoothing: one pixel per spin stays crisp.
-st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
 
-FRAME_SECONDS = 0.05  # 20 frames per second while running
+FRAME_SECONDS = 1 / 30  # the live view draws at most 30 frames per second
+TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one frame per run
+TRACE_SECONDS = 1.0  # the live traces and τ_int refresh interval
 # How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
 # frame per run) through this environment variable.
 LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
+LIVE_VIEW_KEY = "live_view"  # the drawing fragment's name, for st.rerun
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
 MAX_TEMPERING_SPINS = 256 * 256
@@ -133,29 +135,37 @@ def onsager_reference(model: problems.IsingModel, temperature: float):
     )
 
 
-def show_state(model: problems.IsingModel, spins: np.ndarray, caption: str, width: int = 520):
-    if model.lattice is not None:
-        image = viz.lattice_image(spins, model.lattice.length)
-        st.image(image, caption=caption, width=width, output_format="PNG")  # JPEG blurs spins
-    else:
-        if "layout" not in STATE:
-            STATE["layout"] = viz.graph_layout(model)
-        st.plotly_chart(viz.graph_figure(model, spins, STATE["layout"]), key=f"g{caption}")
-        st.caption(caption)
+def show_graph(model: problems.IsingModel, spins: np.ndarray, caption: str) -> None:
+    """A graph problem's spins as a network figure (lattices use the lattice canvas)."""
+    if "layout" not in STATE:
+        STATE["layout"] = viz.graph_layout(model)
+    st.plotly_chart(viz.graph_figure(model, spins, STATE["layout"]), key=f"g{caption}")
+    st.caption(caption)
 
 
 # --------------------------------------------------------------------------- live view
 
 
+def rerun_live_view() -> None:
+    """Callback of the live view's sliders: rerun only the drawing fragment, at once.
+
+    Without it a slider change reruns the whole script. With it Streamlit stops the drawing loop
+    at its next frame (the chain keeps every sweep it has done) and starts it again at the new
+    setting, without running the rest of the page.
+    """
+    st.rerun(LIVE_VIEW_KEY)
+
+
 def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveChain:
-    """The live view's widgets. They sit outside the drawing fragment on purpose: a change
-    reruns the whole (cheap) script, which interrupts a running fragment at once, whereas a
-    widget inside the fragment would wait until the fragment's drawing loop ends."""
-    st.slider(
-        "Temperature T", 0.05, 6.0, 3.0, 0.01, key="temperature",
+    """The live view's widgets and its chain (made once, kept in session state)."""
+    columns = st.columns(2)
+    columns[0].slider(
+        "Temperature T", 0.05, 6.0, 3.0, 0.01, key="temperature", on_change=rerun_live_view,
         help="Moving it changes the temperature of the running chain; nothing restarts.",
     )  # fmt: skip
-    st.select_slider("Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf")
+    columns[1].select_slider(
+        "Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf", on_change=rerun_live_view
+    )
     chain: LiveChain | None = STATE.get("chain")
     if chain is None or chain.backend is not backend or chain.algorithm != settings["algorithm"]:
         chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
@@ -175,40 +185,58 @@ def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveCh
 
 
 def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
-    """Draw frames into fixed slots for up to LIVE_SECONDS (one per FRAME_SECONDS).
+    """Draw frames for up to LIVE_SECONDS, at most one per FRAME_SECONDS (one when paused).
 
-    One fragment run pushes many frames, with no rerun round trip per frame; the fragment's
-    timer starts the loop again when it ends.
+    One fragment run pushes many frames, each a few sweeps at the sliders' temperature: a
+    lattice frame, one line of numbers, and the traces once a second. No rerun per frame.
+    Streamlit starts a new run before the one it replaces has stopped (it stops at its next
+    element), so each run claims the chain, under its lock, and a superseded loop ends at once
+    instead of advancing it once more.
     """
     temperature, sweeps = STATE["temperature"], STATE["spf"]
     paused = STATE.get("paused", False)
-    left, right = st.columns([3, 2])
-    image_slot, stats_slot, trace_slot = left.empty(), right.empty(), st.empty()
     frames = 1 if paused else max(1, round(LIVE_SECONDS / FRAME_SECONDS))
     energy_ref, magnet_ref = onsager_reference(model, temperature)
+    left, right = st.columns([3, 2])
+    lattice_slot, stats_slot, trace_slot = left.empty(), right.empty(), st.empty()
+    this_run = object()
+    with chain.lock:
+        STATE["live_view_run"] = this_run
+    stream = None
     for frame in range(frames):
         started = time.monotonic()
-        if not paused or STATE.pop("step_once", False):
-            chain.advance(temperature, sweeps)
-        with image_slot.container():
-            show_state(model, chain.spins, f"T = {temperature:.2f} · sweep {chain.sweeps}")
-        with stats_slot.container():
-            live_stats(chain, temperature, energy_ref, magnet_ref)
+        with chain.lock:
+            if STATE.get("live_view_run") is not this_run:
+                return
+            if not paused or STATE.pop("step_once", False):
+                chain.advance(temperature, sweeps)
+            spins, done = chain.spins, chain.sweeps
+            energy, magnetization = chain.energy_per_spin, chain.abs_magnetization
+        caption = f"T = {temperature:.2f} · sweep {done}"
+        if model.lattice is None:
+            with lattice_slot.container():
+                show_graph(model, spins, caption)
+        elif stream is None:
+            with lattice_slot.container():
+                stream = LatticeStream(
+                    spins, model.lattice.length, caption, key="live_lattice", frame=done
+                )
+        else:
+            stream.draw(spins, caption, done)
+        stats_slot.markdown(
+            f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}  \n"
+            f"**E / n** = {energy:.4f}  \n"
+            f"**|m|** = {magnetization:.3f}"
+        )
         # The traces once a second, never on the first frame after a change (it must be quick).
-        if frame % round(1.0 / FRAME_SECONDS) == min(frames - 1, 5):
-            trace_slot.plotly_chart(
-                viz.trace_figure(chain.energies, chain.magnetizations, energy_ref, magnet_ref),
-                key=f"traces-{chain.sweeps}",
-            )
+        if frame % round(TRACE_SECONDS / FRAME_SECONDS) == min(frames - 1, 5):
+            with trace_slot.container():
+                live_traces(chain, energy_ref, magnet_ref)
         time.sleep(max(0.0, FRAME_SECONDS - (time.monotonic() - started)))
-    if paused:
-        live_exports(model, chain)
 
 
-def live_stats(chain: LiveChain, temperature: float, energy_ref, magnet_ref) -> None:
-    st.markdown(f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}")
-    st.markdown(f"**E / n** = {chain.energy_per_spin:.4f}")
-    st.markdown(f"**|m|** = {chain.abs_magnetization:.3f}")
+def live_traces(chain: LiveChain, energy_ref: float | None, magnet_ref: float | None) -> None:
+    """Traces of E/n and |m| with Onsager's values, and τ_int / ESS since T last changed."""
     if energy_ref is not None:
         st.caption(
             f"Onsager (infinite lattice, exact): E/n = {energy_ref:.4f}, |m| = {magnet_ref:.3f}"
@@ -219,10 +247,15 @@ def live_stats(chain: LiveChain, temperature: float, energy_ref, magnet_ref) -> 
     else:
         tau, ess = correlation
         st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
+    _, energies, magnetizations = chain.traces()
+    st.plotly_chart(
+        viz.trace_figure(energies, magnetizations, energy_ref, magnet_ref),
+        key=f"traces-{chain.sweeps}",
+    )
 
 
 def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
-    rows = zip(chain.temperatures, chain.energies, chain.magnetizations, strict=True)
+    rows = zip(*chain.traces(), strict=True)
     csv = "temperature,energy_per_spin,magnetization\n" + "".join(
         f"{t:.6g},{e:.8g},{m:.8g}\n" for t, e, m in rows
     )
@@ -258,7 +291,7 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
         st.info("Choose a schedule and start: the lattice cools as an animation.")
         return
     running = plan["done"] < len(plan["temperatures"])
-    st.fragment(run_every=FRAME_SECONDS if running else None)(anneal_frame)(model)
+    st.fragment(run_every=TIMER_SECONDS if running else None)(anneal_frame)(model)
 
 
 def anneal_frame(model: problems.IsingModel) -> None:
@@ -278,13 +311,18 @@ def anneal_frame(model: problems.IsingModel) -> None:
     elif (bound := ground_energy_bound(model)) is not None:
         ground = bound / model.n_spins
     left, right = st.columns([2, 3])
+    caption = f"sweep {plan['done']} / {len(temperatures)}"
     with left:
-        show_state(model, chain.spins, f"sweep {plan['done']} / {len(temperatures)}", 420)
+        if model.lattice is not None:
+            lattice_canvas(
+                chain.spins, model.lattice.length, caption, key="anneal_lattice", width=420
+            )
+        else:
+            show_graph(model, chain.spins, caption)
     with right:
-        st.plotly_chart(
-            viz.anneal_figure(chain.energies, chain.temperatures, ground), key="anneal_fig"
-        )
-        best = min(chain.energies)
+        swept, energies, _ = chain.traces()
+        st.plotly_chart(viz.anneal_figure(energies, swept, ground), key="anneal_fig")
+        best = energies.min()
         text = f"Lowest energy per spin reached: {best:.4f}"
         if ground is not None:
             text += f" · exact ground: {ground:.4f}"
@@ -310,7 +348,7 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
             model, backend, np.geomspace(t_min, t_max, count), settings["algorithm"],
             seed=settings["seed_chain"],
         )  # fmt: skip
-    st.fragment(run_every=FRAME_SECONDS * 4)(tempering_frame)(model)
+    st.fragment(run_every=TIMER_SECONDS * 4)(tempering_frame)(model)
 
 
 def tempering_frame(model: problems.IsingModel) -> None:
@@ -318,13 +356,14 @@ def tempering_frame(model: problems.IsingModel) -> None:
     tempering.advance(2)
     if model.lattice is not None:
         columns = st.columns(len(tempering.temperatures))
-        for column, temperature, spins in zip(
-            columns, tempering.temperatures, tempering.states, strict=True
+        for k, (column, temperature, spins) in enumerate(
+            zip(columns, tempering.temperatures, tempering.states, strict=True)
         ):
-            column.image(
-                viz.lattice_image(spins, model.lattice.length), caption=f"T = {temperature:.2f}",
-                width="stretch", output_format="PNG",
-            )  # fmt: skip
+            with column:
+                lattice_canvas(
+                    spins, model.lattice.length, f"T = {temperature:.2f}",
+                    key=f"replica_lattice{k}", width=None,
+                )  # fmt: skip
     rows = [
         {"pair": f"T{k} ↔ T{k + 1}", "swap acceptance": f"{rate:.2f}"}
         for k, rate in enumerate(tempering.swap_rates)
@@ -453,13 +492,15 @@ mode = st.segmented_control(
     "Mode", ["Live", "Annealing", "Parallel tempering", "Measure"], default="Live", key="mode"
 )
 if mode == "Live" or mode is None:
+    chain = live_controls(model, backend, settings)
     running = not STATE.get("paused", False)
     # The timer restarts the drawing loop when it ends, so the chain keeps running.
     restart = LIVE_SECONDS if running and LIVE_SECONDS > 0 else None
-    chain = live_controls(model, backend, settings)
-    st.fragment(live_view, run_every=restart)(model, chain)
+    st.fragment(live_view, key=LIVE_VIEW_KEY, run_every=restart)(model, chain)
     if running:
         st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
+    else:
+        live_exports(model, chain)
 elif mode == "Annealing":
     anneal_panel(model, backend, settings)
 elif mode == "Parallel tempering":

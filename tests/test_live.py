@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,34 @@ def test_live_trace_figure_stays_small():
     figure = trace_figure(np.linspace(-2, 0, 4000), np.linspace(0, 1, 4000), -1.7, 0.9)
     assert all(len(trace.x) <= TRACE_POINTS for trace in figure.data)
     assert figure.data[0].x[-1] >= 4000 - 8  # the newest sweeps are still drawn
+
+
+def test_two_threads_can_share_a_live_chain():
+    # Streamlit starts a new script run before the one it replaces has stopped: for a moment two
+    # threads advance and read the same chain. Under its lock the state and the traces agree.
+    model = problems.square_lattice(8)
+    chain = LiveChain(model, get_backend("numpy"))
+    chain.advance(2.0, 1)
+    mismatches, errors = [], []
+
+    def work(reader: bool) -> None:
+        try:
+            for k in range(300):
+                if not reader:
+                    chain.advance(2.0 + 0.1 * (k % 3), 3)
+                    continue
+                with chain.lock:
+                    drawn = exact.energy(model, chain.spins[None, :])[0] / model.n_spins
+                    if drawn != pytest.approx(chain.energies[-1]):
+                        mismatches.append(k)
+                chain.autocorrelation()
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(reader,)) for reader in (False, False, True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and not mismatches, (errors, mismatches[:10])
+    assert chain.sweeps == 1 + 2 * 300 * 3 == len(chain.energies)

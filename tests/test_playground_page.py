@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -28,27 +33,86 @@ def markdown_value(app: AppTest, prefix: str) -> str:
     return next(m.value for m in app.markdown if m.value.startswith(prefix))
 
 
+def lattice_frame(app: AppTest, key: str = "live_lattice") -> dict:
+    """The frame the lattice canvas component was mounted with in the last run."""
+    component = next(e for e in app.get("bidi_component") if e.proto.id.endswith(key))
+    assert component.proto.component_name == "thermolab.lattice_canvas"
+    return json.loads(component.proto.json)
+
+
+def streamed_frames(app: AppTest) -> list[dict]:
+    """The later frames of the last run, as the hidden elements the canvas draws them from."""
+    frames = []
+    for element in app.get("html"):
+        fields = dict(re.findall(r'([a-z-]+)="([^"]*)"', element.proto.body))
+        if "data-thermolab-lattice-frame" in fields:
+            frames.append({name: html.unescape(value) for name, value in fields.items()})
+    return frames
+
+
+def drawn_spins(spins: str, length: int) -> np.ndarray:
+    """The ±1 spins (L·L,) the canvas draws from a frame's base64 bit-packed spins."""
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(spins), dtype=np.uint8))
+    return 2 * bits[: length**2].astype(np.int8) - 1
+
+
+def test_the_canvas_gets_the_current_spins_mounted_then_streamed(monkeypatch):
+    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0.1")  # a few frames per run
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.run()
+    ok(app)
+    chain = app.session_state["chain"]
+    mounted, streamed = lattice_frame(app), streamed_frames(app)
+    assert mounted["length"] == 128 and mounted["caption"].startswith("T = 3.00 · sweep ")
+    assert len(streamed) == 1  # one slot, rewritten in place for every frame after the first
+    last = streamed[-1]
+    assert last["data-thermolab-lattice-frame"] == mounted["channel"]
+    assert int(last["data-frame"]) == chain.sweeps > mounted["frame"]
+    assert last["data-caption"] == f"T = 3.00 · sweep {chain.sweeps}"
+    np.testing.assert_array_equal(drawn_spins(last["data-spins"], 128), chain.spins)
+    app.button(key="pause").click().run()
+    ok(app)
+    # Paused: one frame per run, mounted with the chain's state, nothing streamed.
+    assert not streamed_frames(app)
+    mounted = lattice_frame(app)
+    assert mounted["frame"] == chain.sweeps
+    np.testing.assert_array_equal(drawn_spins(mounted["spins"], 128), chain.spins)
+
+
 def test_live_controls_change_the_state(app):
     chain = app.session_state["chain"]
     start = chain.sweeps
     app.slider(key="temperature").set_value(1.2).run()
     ok(app)
+    # Only the drawing fragment reran (AppTest then holds just its elements: no page title),
+    # and it continued the same chain at the new temperature.
+    assert not app.title
+    assert app.session_state["chain"] is chain
     assert markdown_value(app, "**T**").startswith("**T** = 1.20")
-    assert app.session_state["chain"].sweeps > start
-    assert app.session_state["chain"].temperatures[-1] == pytest.approx(1.2)
+    assert chain.sweeps > start
+    assert chain.temperatures[-1] == pytest.approx(1.2)
+    mounted = lattice_frame(app)
+    assert mounted["caption"].startswith("T = 1.20")
+    np.testing.assert_array_equal(drawn_spins(mounted["spins"], 128), chain.spins)
+    app.run()  # the whole page again, as a browser keeps it
     app.select_slider(key="spf").set_value(20).run()
     ok(app)
+    assert not app.title and chain.temperatures[-20] == pytest.approx(1.2)
+    app.run()
     app.button(key="all_up").click().run()
     ok(app)
-    assert markdown_value(app, "**|m|**") != ""
+    assert "**|m|** = " in markdown_value(app, "**T**")
     app.button(key="pause").click().run()
     ok(app)
     assert app.session_state["paused"]
-    frozen = app.session_state["chain"].sweeps
+    frozen = chain.sweeps
+    app.run()
+    assert chain.sweeps == frozen  # paused: a rerun draws the same state
     app.button(key="step").click().run()
-    assert app.session_state["chain"].sweeps == frozen + 20
+    assert chain.sweeps == frozen + 20
     app.button(key="randomise").click().run()
     ok(app)
+    assert chain.sweeps == frozen + 20 and abs(chain.spins.mean()) < 0.1
 
 
 def test_problem_and_sampler_settings(app):

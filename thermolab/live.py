@@ -9,6 +9,7 @@ for a ladder of replicas with swaps between them.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ class LiveChain:
     spins: current state, (n,) int8 of ±1. energies, magnetizations: per-spin traces, one value
     per sweep, the last `TRACE_LENGTH` sweeps. temperatures: the temperature of each of those
     sweeps. sweeps: total sweeps done.
+
+    Two threads may hold the same chain: Streamlit starts a new script run before the one it
+    replaces has stopped. `lock` (reentrant) serialises every change; hold it to read several
+    fields as one consistent state, or use `traces()`.
     """
 
     model: IsingModel
@@ -44,6 +49,7 @@ class LiveChain:
     magnetizations: deque = field(init=False)
     temperatures: deque = field(init=False)
     sweeps: int = 0
+    lock: Any = field(default_factory=threading.RLock, repr=False, compare=False)  # an RLock
     _calls: int = 0
 
     def __post_init__(self) -> None:
@@ -53,39 +59,52 @@ class LiveChain:
         self.randomise()
 
     def randomise(self) -> None:
-        self._calls += 1
-        rng = np.random.default_rng(derived_seed(self.seed, self._calls))
-        self.spins = (2 * rng.integers(0, 2, self.model.n_spins) - 1).astype(np.int8)
-        self.clear_traces()
+        with self.lock:
+            self._calls += 1
+            rng = np.random.default_rng(derived_seed(self.seed, self._calls))
+            self.spins = (2 * rng.integers(0, 2, self.model.n_spins) - 1).astype(np.int8)
+            self.clear_traces()
 
     def set_all(self, value: int) -> None:
-        self.spins = np.full(self.model.n_spins, 1 if value > 0 else -1, dtype=np.int8)
-        self.clear_traces()
+        with self.lock:
+            self.spins = np.full(self.model.n_spins, 1 if value > 0 else -1, dtype=np.int8)
+            self.clear_traces()
 
     def clear_traces(self) -> None:
-        self.energies.clear()
-        self.magnetizations.clear()
-        self.temperatures.clear()
+        with self.lock:
+            self.energies.clear()
+            self.magnetizations.clear()
+            self.temperatures.clear()
+
+    def traces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of (temperatures, E/n, m), each (k,) for the last k ≤ TRACE_LENGTH sweeps."""
+        with self.lock:
+            return (
+                np.array(self.temperatures),
+                np.array(self.energies),
+                np.array(self.magnetizations),
+            )
 
     def advance(self, temperature: float | np.ndarray, n_sweeps: int) -> None:
         """Run `n_sweeps` sweeps at `temperature` (a scalar, or one value per sweep)."""
         temperatures = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (n_sweeps,))
         if np.any(~np.isfinite(temperatures)) or np.any(temperatures <= 0):
             raise ValueError("temperature must be positive and finite")
-        self._calls += 1
-        result = self.backend.sample_ising(
-            self.model,
-            (1.0 / temperatures)[:, None],
-            n_sweeps=n_sweeps,
-            algorithm=self.algorithm,
-            seed=derived_seed(self.seed, self._calls),
-            initial_state=self.spins,
-        )
-        self.spins = result.states[0]
-        self.sweeps += n_sweeps
-        self.energies.extend(result.energies[:, 0] / self.model.n_spins)
-        self.magnetizations.extend(result.magnetizations[:, 0])
-        self.temperatures.extend(temperatures)
+        with self.lock:
+            self._calls += 1
+            result = self.backend.sample_ising(
+                self.model,
+                (1.0 / temperatures)[:, None],
+                n_sweeps=n_sweeps,
+                algorithm=self.algorithm,
+                seed=derived_seed(self.seed, self._calls),
+                initial_state=self.spins,
+            )
+            self.spins = result.states[0]
+            self.sweeps += n_sweeps
+            self.energies.extend(result.energies[:, 0] / self.model.n_spins)
+            self.magnetizations.extend(result.magnetizations[:, 0])
+            self.temperatures.extend(temperatures)
 
     @property
     def energy_per_spin(self) -> float:
@@ -97,13 +116,12 @@ class LiveChain:
 
     def recent(self, window: int) -> tuple[np.ndarray, np.ndarray]:
         """The last `window` sweeps that ran at the current temperature: (E/n, |m|)."""
-        if not self.temperatures:
+        temperatures, energies, magnetizations = self.traces()
+        if not temperatures.size:
             return np.empty(0), np.empty(0)
-        temperatures = np.asarray(self.temperatures)
         same = np.flatnonzero(temperatures != temperatures[-1])
         start = max(len(temperatures) - window, same[-1] + 1 if same.size else 0)
-        energies = np.asarray(self.energies)[start:]
-        return energies, np.abs(np.asarray(self.magnetizations)[start:])
+        return energies[start:], np.abs(magnetizations[start:])
 
     def autocorrelation(self, window: int = 1000) -> tuple[float, float] | None:
         """(τ_int of E in sweeps, effective sample size) since the temperature last changed.

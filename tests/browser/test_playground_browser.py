@@ -1,11 +1,13 @@
-"""The playground in a real browser: cool the running lattice and watch it order."""
+"""The playground in a real browser: cool the running lattice, watch it order, check the canvas."""
 
 from __future__ import annotations
 
 import re
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +25,22 @@ def click_slider(page, label: str, fraction: float) -> None:
     track = slider.locator('[role="group"] > div').first
     box = track.bounding_box()
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+
+
+def canvas_state(page) -> dict:
+    """The lattice canvas as drawn: its side, its frame number and which pixels are spin +1."""
+    state = page.evaluate(
+        """() => {
+          const host = document.querySelector('[data-testid="stBidiComponentIsolated"]');
+          const canvas = host.shadowRoot.querySelector("canvas");
+          const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+          const up = [];  // spin +1 is drawn (244, 165, 130), spin -1 (33, 102, 172)
+          for (let i = 0; i < pixels.data.length; i += 4) up.push(pixels.data[i] === 244);
+          return {side: canvas.width, frame: Number(canvas.dataset.frame), up};
+        }"""
+    )
+    state["up"] = np.array(state["up"]).reshape(state["side"], state["side"])
+    return state
 
 
 def samples(page, seconds: float) -> list[float]:
@@ -51,4 +69,20 @@ def test_cooling_the_running_lattice_orders_it(page, streamlit_server, tmp_path)
     page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
     # Onsager at T = 2.0: |m| = 0.91; at T = 3.0 a 32 × 32 lattice has |m| ≈ 0.1.
     assert sum(cold) / len(cold) > sum(hot) / len(hot) + 0.4, (hot, cold)
+    # The canvas keeps drawing new frames while the chain runs...
+    first = canvas_state(page)["frame"]
+    page.wait_for_timeout(1000)
+    assert canvas_state(page)["frame"] > first
+    # ...and, paused, it shows exactly the state whose |m| is printed beside it, pixel for pixel
+    # the lattice that the PNG export (made in Python, not through the canvas) shows.
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Run").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    drawn = canvas_state(page)
+    assert drawn["side"] == 32
+    assert abs(2 * drawn["up"].mean() - 1) == pytest.approx(read_magnetization(page), abs=5e-4)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Lattice (PNG)").click()
+    exported = np.asarray(Image.open(download.value.path()).convert("RGB"))[::2, ::2, 0] == 244
+    np.testing.assert_array_equal(drawn["up"], exported)
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -22,6 +22,7 @@ __all__ = [
     "kl_figure",
     "lattice_image",
     "lattice_png",
+    "pack_spins",
     "sweep_figure",
     "trace_figure",
 ]
@@ -35,6 +36,14 @@ TRACE_POINTS = 500  # points per curve in the live trace figure
 def lattice_image(spins: np.ndarray, length: int) -> np.ndarray:
     """Spins (n,) or (L·L,) of ±1 → RGB image (L, L, 3) uint8, one pixel per spin."""
     return SPIN_COLOURS[(np.asarray(spins).reshape(length, length) > 0).astype(np.intp)]
+
+
+def pack_spins(spins: np.ndarray) -> bytes:
+    """Spins (n,) of ±1 → ceil(n / 8) bytes, spin k in bit 7 − k mod 8 of byte k // 8 (1 = up).
+
+    The lattice canvas draws from these: L² bits per frame instead of an image.
+    """
+    return np.packbits(np.asarray(spins).ravel() > 0).tobytes()
 
 
 def lattice_png(spins: np.ndarray, length: int, scale: int = 1) -> bytes:

@@ -1,0 +1,34 @@
+"""The lattice canvas's data: bit-packed spins in the order its JavaScript reads them."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from thermolab.viz.components.lattice_canvas import _frame
+from thermolab.viz.ising import pack_spins
+
+
+def js_unpack(packed: bytes, n: int) -> np.ndarray:
+    """Spin k as lattice_canvas.js reads it: bit 7 − k mod 8 of byte k // 8, 1 = up."""
+    return np.array([1 if (packed[k >> 3] >> (7 - (k & 7))) & 1 else -1 for k in range(n)])
+
+
+def test_packed_spins_round_trip_in_the_canvas_bit_order():
+    spins = np.where(np.random.default_rng(1).random(37) < 0.5, -1, 1).astype(np.int8)
+    packed = pack_spins(spins)
+    assert len(packed) == 5  # ceil(37 / 8)
+    np.testing.assert_array_equal(js_unpack(packed, 37), spins)
+    assert pack_spins(np.array([1, -1, -1, -1, -1, -1, -1, 1])) == b"\x81"
+
+
+def test_a_frame_is_base64_of_the_packed_lattice():
+    spins = -np.ones(16 * 16, dtype=np.int8)
+    spins[:3] = 1
+    frame = _frame(spins, 16, "T = 2.00", 7)
+    assert frame["length"] == 16 and frame["frame"] == 7 and frame["caption"] == "T = 2.00"
+    assert base64.b64decode(frame["spins"])[:2] == b"\xe0\x00"
+    with pytest.raises(ValueError, match="do not fill"):
+        _frame(spins, 15, "", 0)

@@ -1,0 +1,69 @@
+// Draws an Ising lattice on a <canvas>, one pixel per spin, from bit-packed spins.
+//
+// A frame is {length, spins, caption, frame}: length is the side L; spins is base64 of
+// ceil(L*L / 8) bytes where spin k (row-major) is bit 7 - k % 8 of byte floor(k / 8), 1 for
+// spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number, set as
+// the canvas's data-frame attribute. Frames arrive two ways (lattice_canvas.py says why):
+// - as this component's data, each time Python mounts it (once per script or fragment run);
+// - while data.channel is set, as the data attributes of a hidden element
+//   <div data-thermolab-lattice-frame="CHANNEL" ...> that Python rewrites for every frame of a
+//   loop: the newest one is drawn as soon as it is in the page.
+// data also holds colours ([r, g, b] of spin -1, [r, g, b] of spin +1) and width (CSS pixels,
+// or null for the container's width; the canvas is scaled up without smoothing).
+
+// What one canvas keeps between calls (this function runs again whenever data changes).
+const views = new WeakMap(); // canvas -> {canvas, context, image, label, observer}
+
+function view(parentElement) {
+  const canvas = parentElement.querySelector("canvas");
+  let state = views.get(canvas);
+  if (state === undefined) {
+    state = {
+      canvas,
+      context: canvas.getContext("2d"),
+      image: null,
+      label: parentElement.querySelector(".caption"),
+      observer: null,
+    };
+    views.set(canvas, state);
+  }
+  return state;
+}
+
+function draw(state, frame, colours) {
+  const length = Number(frame.length);
+  if (state.image === null || state.image.width !== length) {
+    state.canvas.width = length;
+    state.canvas.height = length;
+    state.image = state.context.createImageData(length, length);
+  }
+  // One 32-bit RGBA word per pixel; ImageData is little-endian ABGR in memory.
+  const words = new Uint32Array(state.image.data.buffer);
+  const [down, up] = colours.map(([r, g, b]) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0);
+  const packed = Uint8Array.from(atob(frame.spins), (c) => c.charCodeAt(0));
+  for (let k = 0; k < length * length; k++) {
+    words[k] = (packed[k >> 3] >> (7 - (k & 7))) & 1 ? up : down;
+  }
+  state.context.putImageData(state.image, 0, 0);
+  state.canvas.dataset.frame = frame.frame;
+  state.label.textContent = frame.caption;
+}
+
+export default function ({ data, parentElement }) {
+  const state = view(parentElement);
+  state.canvas.style.width = data.width === null ? "100%" : `${data.width}px`;
+  draw(state, data, data.colours);
+  state.observer?.disconnect();
+  state.observer = null;
+  if (data.channel !== null) {
+    const selector = `[data-thermolab-lattice-frame="${data.channel}"]`;
+    state.observer = new MutationObserver(() => {
+      const frame = document.querySelector(selector)?.dataset;
+      if (frame !== undefined && frame.frame !== state.canvas.dataset.frame) {
+        draw(state, frame, data.colours);
+      }
+    });
+    state.observer.observe(document.body, { childList: true, subtree: true });
+  }
+  return () => state.observer?.disconnect(); // on unmount
+}

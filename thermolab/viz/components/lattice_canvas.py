@@ -1,0 +1,111 @@
+"""A lattice drawn on a browser canvas from bit-packed spins (an `st.components.v2` component).
+
+Per frame the server sends L² bits (8 KiB at L = 256, base64) instead of encoding a PNG, and
+the browser paints them with `putImageData` onto an L × L canvas scaled up without smoothing.
+
+One frame per script (or fragment) run: `lattice_canvas`. Many frames in one run (an animation
+loop): `LatticeStream`. A loop cannot simply mount the component again for every frame:
+Streamlit refuses a key twice in one run, and a component given a new key is a new element, which
+the browser re-mounts (measured: about one animation frame in five blank, the page jumping). So
+the stream mounts the canvas once per run and sends each later frame as a hidden `st.html`
+element (elements without a key are updated in place), which the mounted canvas draws as soon as
+it appears in the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import secrets
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from thermolab.viz.ising import SPIN_COLOURS, pack_spins
+
+__all__ = ["LatticeStream", "lattice_canvas"]
+
+_HTML = '<canvas></canvas><div class="caption"></div>'
+_CSS = """
+canvas { display: block; max-width: 100%; image-rendering: pixelated; }
+.caption { font-size: 0.875rem; color: var(--st-text-color); opacity: 0.6; padding-top: 0.25rem; }
+"""
+_MOUNT = st.components.v2.component(
+    "thermolab.lattice_canvas",
+    html=_HTML,
+    css=_CSS,
+    js=Path(__file__).with_name("lattice_canvas.js").read_text(encoding="utf-8"),
+)
+FRAME_ATTRIBUTE = "data-thermolab-lattice-frame"  # names the channel a frame element belongs to
+
+
+def _frame(spins: np.ndarray, length: int, caption: str, frame: int) -> dict[str, str | int]:
+    """One frame's fields: spins (L·L,) of ±1 → base64 of their packed bits (see the JS)."""
+    if np.asarray(spins).size != length * length:
+        raise ValueError(
+            f"{np.asarray(spins).size} spins do not fill a {length} × {length} lattice"
+        )
+    packed = base64.b64encode(pack_spins(spins)).decode("ascii")
+    return {"length": int(length), "spins": packed, "caption": caption, "frame": int(frame)}
+
+
+def lattice_canvas(
+    spins: np.ndarray,
+    length: int,
+    caption: str,
+    *,
+    key: str,
+    width: int | None = 520,
+    frame: int = 0,
+    channel: str | None = None,
+) -> None:
+    """Draw spins (L·L,) of ±1 (row-major) as an L × L canvas, `width` CSS pixels wide (None: as
+    wide as its container), with `caption` under it.
+
+    frame: the frame's number, set as the canvas's `data-frame` attribute (what a test or the
+    benchmark counts frames by). channel: when set, the canvas also draws every frame element of
+    that channel that `LatticeStream.draw` writes later in this run.
+    """
+    data = {
+        **_frame(spins, length, caption, frame),
+        "colours": SPIN_COLOURS.tolist(),
+        "width": None if width is None else int(width),
+        "channel": channel,
+    }
+    _MOUNT(key=key, data=data, height="content")
+
+
+class LatticeStream:
+    """A lattice canvas that an animation loop redraws many times within one run.
+
+    The constructor mounts the canvas with the first frame; `draw` sends each next frame. A fresh
+    channel name per stream keeps frame elements left over from an interrupted run from being
+    drawn on the new canvas.
+    """
+
+    def __init__(
+        self,
+        spins: np.ndarray,
+        length: int,
+        caption: str,
+        *,
+        key: str,
+        width: int | None = 520,
+        frame: int = 0,
+    ) -> None:
+        self.length = length
+        self.channel = f"{key}-{secrets.token_hex(4)}"
+        lattice_canvas(
+            spins, length, caption, key=key, width=width, frame=frame, channel=self.channel
+        )
+        self._slot: DeltaGenerator = st.empty()
+
+    def draw(self, spins: np.ndarray, caption: str, frame: int) -> None:
+        """Send the next frame: spins (L·L,) of ±1, its caption and its number."""
+        fields = _frame(spins, self.length, caption, frame)
+        attributes = " ".join(
+            f'data-{name}="{html.escape(str(value))}"' for name, value in fields.items()
+        )
+        self._slot.html(f'<div hidden {FRAME_ATTRIBUTE}="{self.channel}" {attributes}></div>')
