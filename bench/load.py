@@ -1,0 +1,260 @@
+"""A workshop on one server: N browser sessions drag the playground's temperature slider while
+training jobs run. Errors, slider-to-frame latency and server memory, against one session.
+
+Starts `streamlit run app.py` (run store in a temporary directory), starts `--trainings`
+side-by-side TinyGPT trainings from the training page (each in its own browser session, CPU
+quick preset, so the job cap's two slots are busy), then runs two phases against the same
+server, each with every session in its own browser context of one headless Debian chromium
+(Playwright's `executable_path`; never Playwright's own browser download):
+
+1. one session, 2. `--sessions` sessions at once.
+
+Each session opens the Ising playground (its default lattice), waits for the live lattice, and
+clicks the temperature slider's track `--changes` times (alternating T ≈ 2.0 / 2.6, a random
+0.2–0.6 s pause between changes, as people do). Latency: from just before the click to the
+first frame whose caption shows the new temperature, in the page's clock (the measure of
+`bench/playground.py`). Errors: a Streamlit exception block on the page, an uncaught page
+error, or a change whose frame never came (timeout). Server memory: the server process's
+resident set size, sampled every 0.5 s. Target (issue 8): no errors, p95 ≤ 500 ms with 10
+sessions, memory bounded.
+
+    python bench/load.py                      # 10 sessions, 2 trainings, ~3-5 min on 2 cores
+    python bench/load.py --sessions 4 --trainings 0
+    python bench/load.py --quick              # smoke test: 2 sessions, no training
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from playground import (  # noqa: E402  (bench/ is not a package)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    WATCHER,
+    free_port,
+    load_average,
+    percentile,
+    start_server,
+)
+
+TARGET_P95_MS = 500.0
+CHANGE_TIMEOUT_MS = 30_000
+PAGE_TIMEOUT_MS = 240_000
+TRAINING_SETTINGS = {"Steps": "100000"}  # longer than the benchmark: busy throughout
+
+
+def resident_mb(pid: int) -> float | None:
+    """Resident set size of process `pid` in MiB (Linux /proc), None if unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+async def sample_memory(pid: int, samples: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        value = resident_mb(pid)
+        if value is not None:
+            samples.append(value)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+
+
+async def start_training(browser, url: str) -> None:
+    """Start one side-by-side training from the training page, in a session of its own."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    await page.goto(url + "/TinyGPT_training")
+    await page.get_by_role("heading", name="TinyGPT: baseline vs TSU", level=1).wait_for(
+        timeout=PAGE_TIMEOUT_MS
+    )
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    for label, value in TRAINING_SETTINGS.items():
+        field = sidebar.get_by_label(label, exact=True)
+        await field.fill(value)
+        await field.press("Tab")
+    await sidebar.get_by_role("button", name="Start training").click()
+    # Keep this context open: closing the session would (rightly) get its job reaped.
+    await page.get_by_text("step ", exact=False).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+
+
+async def drag_session(browser, url: str, changes: int, seed: int) -> dict:
+    """One person on the playground: `changes` temperature changes, each timed to its frame."""
+    rng = random.Random(seed)
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    latencies: list[float] = []
+    timeouts = 0
+    try:
+        await page.goto(url + "/Ising_playground")
+        await page.get_by_text("|m|").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        await page.evaluate(WATCHER)
+        slider = page.locator('input[type="range"][aria-label="Temperature T"]').first
+        track = page.locator('[data-testid="stSlider"]').filter(has_text="Temperature T")
+        box = await track.locator('[role="group"] > div').first.bounding_box()
+        for index in range(changes):
+            temperature = 2.0 if index % 2 == 0 else 2.6
+            fraction = (temperature - 0.05) / 5.95
+            await page.evaluate("window.__captions = []")
+            before = await page.evaluate("performance.now()")
+            await page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+            target = f"T = {float(await slider.get_attribute('aria-valuetext')):.2f}"
+            try:
+                await page.wait_for_function(
+                    "(t) => window.__captions.some(([_, text]) => text && text.startsWith(t))",
+                    arg=target,
+                    timeout=CHANGE_TIMEOUT_MS,
+                )
+            except Exception:
+                timeouts += 1
+                continue
+            shown = await page.evaluate(
+                "(t) => window.__captions.find(([_, text]) => text && text.startsWith(t))[0]",
+                target,
+            )
+            latencies.append(shown - before)
+            await asyncio.sleep(rng.uniform(0.2, 0.6))
+        exceptions = await page.locator('[data-testid="stException"]').count()
+    finally:
+        await context.close()
+    return {
+        "latencies_ms": latencies,
+        "timeouts": timeouts,
+        "exceptions": exceptions,
+        "page_errors": page_errors,
+    }
+
+
+def summarise_phase(sessions: list[dict], memory: list[float], seconds: float) -> dict:
+    latencies = [value for session in sessions for value in session["latencies_ms"]]
+    errors = sum(
+        session["timeouts"] + session["exceptions"] + len(session["page_errors"])
+        for session in sessions
+    )
+    return {
+        "sessions": len(sessions),
+        "changes_timed": len(latencies),
+        "errors": errors,
+        "timeouts": sum(session["timeouts"] for session in sessions),
+        "exceptions": sum(session["exceptions"] for session in sessions),
+        "page_errors": [error for session in sessions for error in session["page_errors"]],
+        "latency_ms_p50": statistics.median(latencies) if latencies else None,
+        "latency_ms_p95": percentile(latencies, 0.95) if latencies else None,
+        "latency_ms_max": max(latencies) if latencies else None,
+        "server_rss_mb_peak": max(memory) if memory else None,
+        "server_rss_mb_end": memory[-1] if memory else None,
+        "seconds": seconds,
+    }
+
+
+async def run_phase(browser, url: str, pid: int, n_sessions: int, changes: int) -> dict:
+    memory: list[float] = []
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_memory(pid, memory, stop))
+    started = time.monotonic()
+    sessions = await asyncio.gather(
+        *(drag_session(browser, url, changes, seed) for seed in range(n_sessions))
+    )
+    stop.set()
+    await sampler
+    return summarise_phase(list(sessions), memory, time.monotonic() - started)
+
+
+async def run(args: argparse.Namespace, url: str, pid: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(args.trainings):
+            await start_training(browser, url)
+        idle_rss = resident_mb(pid)
+        one = await run_phase(browser, url, pid, 1, args.changes)
+        print(f"1 session: done ({one['changes_timed']} changes timed)", flush=True)
+        many = await run_phase(browser, url, pid, args.sessions, args.changes)
+        print(f"{args.sessions} sessions: done ({many['changes_timed']} changes timed)", flush=True)
+        await browser.close()
+    return {"server_rss_mb_after_training_start": idle_rss, "phases": [one, many]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--changes", type=int, default=10, help="slider changes per session")
+    parser.add_argument("--trainings", type=int, default=2, help="trainings running meanwhile")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2 sessions, no training")
+    parser.add_argument("--json", default=str(REPO / "bench" / "results" / "load.json"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sessions, args.changes, args.trainings = 2, 2, 0
+    load_before = load_average()
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="thermolab-load-") as runs_dir:
+        os.environ["THERMOLAB_RUNS_DIR"] = runs_dir
+        server = start_server(port)
+        try:
+            report = asyncio.run(run(args, f"http://127.0.0.1:{port}", server.pid))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    load_after = load_average()
+
+    print()
+    print(f"{'sessions':>8} {'errors':>7} {'timed':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
+          f" {'RSS peak MiB':>13}")  # fmt: skip
+    for phase in report["phases"]:
+        cells = [phase[key] for key in ("latency_ms_p50", "latency_ms_p95", "latency_ms_max")]
+        shown = [f"{value:>7.0f}" if value is not None else f"{'—':>7}" for value in cells]
+        print(
+            f"{phase['sessions']:>8} {phase['errors']:>7} {phase['changes_timed']:>6} "
+            f"{' '.join(shown)} {phase['server_rss_mb_peak'] or 0:>13.0f}"
+        )
+    print(f"trainings running meanwhile: {args.trainings}; server RSS when they had started: "
+          f"{report['server_rss_mb_after_training_start'] or 0:.0f} MiB")  # fmt: skip
+    print(f"1-minute load average: {load_before} before, {load_after} after")
+    many = report["phases"][-1]
+    met = many["errors"] == 0 and (many["latency_ms_p95"] or math.inf) <= TARGET_P95_MS
+    print(f"target: no errors and p95 ≤ {TARGET_P95_MS:.0f} ms with {args.sessions} sessions: "
+          f"{'PASS' if met else 'MISS'}")  # fmt: skip
+    report.update(
+        settings={
+            "sessions": args.sessions,
+            "changes": args.changes,
+            "trainings": args.trainings,
+            "quick": args.quick,
+        },
+        machine={
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_1min": [load_before, load_after],
+        },
+        target={"p95_ms": TARGET_P95_MS, "met": met},
+    )
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=1))
+    print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

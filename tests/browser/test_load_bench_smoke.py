@@ -1,0 +1,26 @@
+"""Smoke test of bench/load.py: `--quick` runs two concurrent sessions end to end and reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for bench_runner
+from bench_runner import run_quick
+
+pytestmark = pytest.mark.browser
+
+
+def test_quick_load_bench(tmp_path):
+    report, printed = run_quick("load.py", tmp_path / "load.json")
+    assert "RSS peak MiB" in printed
+    assert report["settings"] == {"sessions": 2, "changes": 2, "trainings": 0, "quick": True}
+    one, many = report["phases"]
+    assert (one["sessions"], many["sessions"]) == (1, 2)
+    for phase in (one, many):
+        assert phase["errors"] == 0, phase
+        assert phase["changes_timed"] == 2 * phase["sessions"]
+        assert 0 < phase["latency_ms_p50"] <= phase["latency_ms_p95"] < 30_000
+        assert phase["server_rss_mb_peak"] > 0
