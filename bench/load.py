@@ -112,7 +112,9 @@ async def drag_session(browser, url: str, changes: int, seed: int) -> dict:
         await page.evaluate(WATCHER)
         slider = page.locator('input[type="range"][aria-label="Temperature T"]').first
         track = page.locator('[data-testid="stSlider"]').filter(has_text="Temperature T")
-        box = await track.locator('[role="group"] > div').first.bounding_box()
+        box = await track.locator('[role="group"] > div').first.bounding_box(
+            timeout=PAGE_TIMEOUT_MS
+        )
         for index in range(changes):
             temperature = 2.0 if index % 2 == 0 else 2.6
             fraction = (temperature - 0.05) / 5.95
@@ -136,6 +138,9 @@ async def drag_session(browser, url: str, changes: int, seed: int) -> dict:
             latencies.append(shown - before)
             await asyncio.sleep(rng.uniform(0.2, 0.6))
         exceptions = await page.locator('[data-testid="stException"]').count()
+    except Exception as error:  # the page never became usable: that person saw a failure
+        page_errors.append(f"session setup failed: {type(error).__name__}: {error}"[:300])
+        exceptions = 0
     finally:
         await context.close()
     return {
