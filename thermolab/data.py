@@ -310,14 +310,19 @@ def corpus_from_path(path: str | os.PathLike[str], *, min_chars: int = 1024) -> 
         )
     if path.is_dir():
         raise CorpusError(f"{path} is a directory, not a text file")
+    if not path.is_file():  # a device, pipe or socket: it may never end, or never answer
+        raise CorpusError(f"{path} is not a regular file: give the path of a text file")
+    too_big = CorpusError(
+        f"{path} is larger than {MAX_CORPUS_BYTES // 2**20} MiB; at most that is accepted "
+        "(use a shorter excerpt)"
+    )
     try:
-        size = path.stat().st_size
-        if size > MAX_CORPUS_BYTES:
-            raise CorpusError(
-                f"{path} is {size / 2**20:.1f} MiB; at most {MAX_CORPUS_BYTES // 2**20} MiB "
-                "are accepted (use a shorter excerpt)"
-            )
-        data = path.read_bytes()
+        if path.stat().st_size > MAX_CORPUS_BYTES:
+            raise too_big
+        with path.open("rb") as file:  # bounded read: the file may grow after the check
+            data = file.read(MAX_CORPUS_BYTES + 1)
+        if len(data) > MAX_CORPUS_BYTES:
+            raise too_big
     except OSError as error:
         raise CorpusError(f"cannot read {path}: {error}") from error
     corpus = corpus_from_bytes(data, name=path.name, min_chars=min_chars)

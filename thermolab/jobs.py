@@ -68,7 +68,7 @@ class Job:
     """Handle to one submitted job; every field is safe to read from any thread."""
 
     name: str
-    work: Callable[[JobContext], Any]
+    work: Callable[[JobContext], Any] | None  # dropped (None) once it has run: frees its closure
     owner: str | None = None
     id: int = 0
     status: JobStatus = "queued"
@@ -155,6 +155,16 @@ class JobManager:
         self._start_queued()
         return job
 
+    def forget(self, job: Job) -> None:
+        """Drop a finished job from the listings once its owner has taken the result.
+
+        A page that copies a large result (a QAOA state vector per layer) into its session
+        calls this, so the manager's history does not keep a second reference to it.
+        """
+        with self._lock:
+            if job.finished:
+                self._all = [kept for kept in self._all if kept is not job]
+
     def _forget_old_jobs(self) -> None:
         """Keep every unfinished job and the newest KEEP_FINISHED finished ones (lock held)."""
         finished = [job for job in self._all if job.finished]
@@ -199,12 +209,26 @@ class JobManager:
                 seen = self._last_seen.get(owner, now)
                 if self.idle_timeout_s is not None and now - seen >= self.idle_timeout_s:
                     reasons.setdefault(owner, f"its session was idle for {now - seen:.0f} s")
+        self._forget_absent_owners(now)
         stopped = []
         for job in self.jobs():
             if job.owner in reasons and not job.finished:
                 job.stop(f"stopped because {reasons[job.owner]}")
                 stopped.append(job)
         return stopped
+
+    def _forget_absent_owners(self, now: float) -> None:
+        """Drop the bookkeeping of owners with no unfinished job, unseen for a long while.
+
+        One entry per browser session ever seen would otherwise grow for the server's life.
+        """
+        horizon = max(self.grace_s, self.idle_timeout_s or 0.0, 3600.0)
+        with self._lock:
+            busy = {job.owner for job in self._all if not job.finished}
+            for owner, seen in list(self._last_seen.items()):
+                if owner not in busy and now - seen > horizon:
+                    del self._last_seen[owner]
+                    self._gone_since.pop(owner, None)
 
     def start_watchdog(self, interval_s: float = 5.0) -> None:
         """Run `reap` every `interval_s` seconds in a daemon thread (once per manager)."""
@@ -259,8 +283,11 @@ class JobManager:
             ).start()
 
     def _run(self, job: Job) -> None:
+        work, job.work = job.work, None  # the closure (models, data) is freed when it returns
         try:
-            result = job.work(JobContext(job))
+            if work is None:
+                raise RuntimeError("this job has already run")
+            result = work(JobContext(job))
         except Exception as error:
             job.error = f"{type(error).__name__}: {error}".splitlines()[0]
             job.error_traceback = traceback.format_exc()

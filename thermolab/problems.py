@@ -26,12 +26,14 @@ __all__ = [
     "IsingModel",
     "SquareLattice",
     "WeightedGraph",
+    "check_memory",
     "cut_values",
     "erdos_renyi",
     "erdos_renyi_graph",
     "ising_from_graph",
     "ising_to_qubo",
     "maxcut_to_ising",
+    "memory_budget_bytes",
     "qubo_energies",
     "qubo_to_ising",
     "random_regular",
@@ -53,6 +55,25 @@ def _memory_budget_bytes() -> int:
     except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
         physical = 8 * 2**30
     return int(_MEMORY_SHARE * physical)
+
+
+def memory_budget_bytes() -> int:
+    """The most memory (bytes) one model or one sampling call may ask for: a share of RAM."""
+    return _memory_budget_bytes()
+
+
+def check_memory(needed_bytes: float, what: str, advice: str) -> None:
+    """Refuse (ValueError, one line) work that would need more than `memory_budget_bytes()`.
+
+    what: the request in words ("this sampling call"); advice: what to ask for instead.
+    """
+    budget = memory_budget_bytes()
+    if needed_bytes > budget:
+        raise ValueError(
+            f"{what} needs about {needed_bytes / 2**30:.1f} GiB, more than the "
+            f"{budget / 2**30:.1f} GiB allowed ({_MEMORY_SHARE:.0%} of this machine's memory): "
+            f"{advice}"
+        )
 
 
 def _check_size(n_spins: int, n_nonzeros: int) -> None:
