@@ -14,9 +14,9 @@ import streamlit as st
 
 from thermolab import exact, problems
 from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
-from thermolab.jobs import get_manager
+from thermolab.jobs import attach_session, get_manager
 from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
-from thermolab.measure import exact_check, sweep_rows, temperature_sweep
+from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
@@ -45,6 +45,11 @@ def load_backend(name: str):
 def cached_backend_names() -> list[str]:
     """Registered backend names (an entry-point scan, so not on every frame's rerun)."""
     return backend_names()
+
+
+def sampler_failure(error: Exception) -> str:
+    """A sampler's failure as one line for the page (the traceback stays in the server log)."""
+    return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 def build_problem(settings: dict) -> problems.IsingModel:
@@ -235,6 +240,26 @@ def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
         )  # fmt: skip
 
 
+def live_view_guarded(model: problems.IsingModel, chain: LiveChain) -> None:
+    """`live_view`, with a sampler that fails mid-run pausing the chain behind a message.
+
+    The message stays while the view is paused; pressing Run tries the sampler again.
+    """
+    if not STATE.get("paused", False):
+        STATE.pop("live_error", None)
+    if STATE.get("live_error"):
+        st.error(STATE["live_error"])
+    try:
+        live_view(model, chain)
+    except Exception as error:
+        STATE["paused"] = True
+        STATE["live_error"] = (
+            f"The sampler failed: {sampler_failure(error)}. The live view is paused: press Run "
+            "to try again, or choose another backend."
+        )
+        st.rerun(scope="app")
+
+
 # --------------------------------------------------------------------------- annealing
 
 
@@ -257,8 +282,19 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     if plan is None:
         st.info("Choose a schedule and start: the lattice cools as an animation.")
         return
-    running = plan["done"] < len(plan["temperatures"])
-    st.fragment(run_every=FRAME_SECONDS if running else None)(anneal_frame)(model)
+    if plan.get("error"):
+        st.error(f"The annealing stopped: the sampler failed ({plan['error']}). Start again.")
+    running = plan["done"] < len(plan["temperatures"]) and not plan.get("error")
+    st.fragment(run_every=FRAME_SECONDS if running else None)(anneal_frame_guarded)(model)
+
+
+def anneal_frame_guarded(model: problems.IsingModel) -> None:
+    """`anneal_frame`, with a sampler that fails mid-schedule stopping the animation."""
+    try:
+        anneal_frame(model)
+    except Exception as error:
+        STATE["anneal"]["error"] = sampler_failure(error)
+        st.rerun(scope="app")  # stop the timer; the panel shows the message
 
 
 def anneal_frame(model: problems.IsingModel) -> None:
@@ -266,7 +302,7 @@ def anneal_frame(model: problems.IsingModel) -> None:
     chain: LiveChain = plan["chain"]
     temperatures = plan["temperatures"]
     step = max(1, len(temperatures) // 200)
-    if plan["done"] < len(temperatures):
+    if plan["done"] < len(temperatures) and not plan.get("error"):
         chunk = temperatures[plan["done"] : plan["done"] + step]
         chain.advance(chunk, len(chunk))
         plan["done"] += len(chunk)
@@ -284,7 +320,7 @@ def anneal_frame(model: problems.IsingModel) -> None:
         st.plotly_chart(
             viz.anneal_figure(chain.energies, chain.temperatures, ground), key="anneal_fig"
         )
-        best = min(chain.energies)
+        best = min(chain.energies, default=float("nan"))
         text = f"Lowest energy per spin reached: {best:.4f}"
         if ground is not None:
             text += f" · exact ground: {ground:.4f}"
@@ -306,11 +342,27 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
         st.error("The hottest temperature must be above the coldest.")
         return
     if columns[3].button("Restart replicas", key="pt_restart") or "tempering" not in STATE:
+        STATE.pop("tempering_error", None)
         STATE["tempering"] = LiveTempering(
             model, backend, np.geomspace(t_min, t_max, count), settings["algorithm"],
             seed=settings["seed_chain"],
         )  # fmt: skip
-    st.fragment(run_every=FRAME_SECONDS * 4)(tempering_frame)(model)
+    if STATE.get("tempering_error"):
+        st.error(
+            f"Parallel tempering stopped: the sampler failed ({STATE['tempering_error']}). "
+            "Press Restart replicas to try again, or choose another backend."
+        )
+        return
+    st.fragment(run_every=FRAME_SECONDS * 4)(tempering_frame_guarded)(model)
+
+
+def tempering_frame_guarded(model: problems.IsingModel) -> None:
+    """`tempering_frame`, with a sampler that fails stopping the replicas' timer."""
+    try:
+        tempering_frame(model)
+    except Exception as error:
+        STATE["tempering_error"] = sampler_failure(error)
+        st.rerun(scope="app")
 
 
 def tempering_frame(model: problems.IsingModel) -> None:
@@ -350,17 +402,24 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     sweeps = columns[0].number_input("Measured sweeps", 100, 100_000, 2000, 100, key="m_sw")
     burn_in = columns[1].number_input("Burn-in sweeps", 0, 100_000, 500, 100, key="m_burn")
     chains = columns[2].number_input("Chains", 1, 64, 4, key="m_chains")
-    if st.button("Run sweep", type="primary", key="m_run"):
+    busy = "sweep_job" in STATE and not STATE["sweep_job"].finished  # one sweep per session
+    if st.button("Run sweep", type="primary", key="m_run", disabled=busy):
         temperatures = list(np.linspace(t_low, t_high, points))
         job_args = dict(sweeps=sweeps, burn_in=burn_in, chains=chains)
+        try:
+            check_sweep_request(lengths, temperatures, **job_args)
+        except ValueError as error:
+            st.error(f"This sweep cannot run: {error}")
+        else:
 
-        def work(context):
-            return temperature_sweep(
-                backend, lengths, temperatures, algorithm=settings["algorithm"],
-                seed=settings["seed_chain"], context=context, **job_args,
-            )  # fmt: skip
+            def work(context):
+                return temperature_sweep(
+                    backend, lengths, temperatures, algorithm=settings["algorithm"],
+                    seed=settings["seed_chain"], context=context, **job_args,
+                )  # fmt: skip
 
-        STATE["sweep_job"] = get_manager().submit("temperature sweep", work)
+            STATE["sweep_job"] = get_manager().submit("temperature sweep", work, owner=OWNER)
+            st.rerun()  # the button shows as disabled while the sweep runs
     if "sweep_job" in STATE:
         running = not STATE["sweep_job"].finished
         st.fragment(run_every=0.5 if running else None)(sweep_results)()
@@ -369,6 +428,7 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
 
 
 def sweep_results() -> None:
+    attach_session()  # a session watching its sweep is not idle
     job = STATE["sweep_job"]
     if not job.finished:
         place = job.queue_position
@@ -379,6 +439,8 @@ def sweep_results() -> None:
     if job.status == "failed":
         st.error(f"The sweep failed: {job.error}")
         return
+    if job.status == "stopped" and job.stop_reason:
+        st.warning(f"The sweep was {job.stop_reason}; the points below are those it finished.")
     points = job.result if job.finished and job.result is not None else job.partial or []
     if not points:
         return
@@ -411,11 +473,14 @@ def exact_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     temperature = columns[0].number_input("T", 0.05, 20.0, 1.5, key="x_T")
     samples = columns[1].number_input("Independent chains", 500, 20_000, 4000, 500, key="x_n")
     if columns[2].button("Run check", key="x_run"):
-        with st.spinner("Sampling and enumerating…"):
-            STATE["exact_result"] = exact_check(
-                backend, model, temperature, sweep_counts=[1, 2, 5, 10, 20, 50, 100],
-                samples=samples, algorithm=settings["algorithm"], seed=settings["seed_chain"],
-            )  # fmt: skip
+        try:
+            with st.spinner("Sampling and enumerating…"):
+                STATE["exact_result"] = exact_check(
+                    backend, model, temperature, sweep_counts=[1, 2, 5, 10, 20, 50, 100],
+                    samples=samples, algorithm=settings["algorithm"], seed=settings["seed_chain"],
+                )  # fmt: skip
+        except Exception as error:
+            st.error(f"The exact check failed: {sampler_failure(error)}")
     check = STATE.get("exact_result")
     if check is None:
         return
@@ -433,6 +498,7 @@ def exact_panel(model: problems.IsingModel, backend, settings: dict) -> None:
 # --------------------------------------------------------------------------- page
 
 
+OWNER = attach_session()  # this browser session: owns its sweep job, seen on every run
 st.title("Ising / p-bit playground")
 st.caption(
     "Each spin is a p-bit: it flips at random with the Boltzmann odds of its neighbours. "
@@ -447,6 +513,9 @@ try:
 except BackendUnavailable as error:
     st.error(str(error))
     st.stop()
+except Exception as error:  # a broken plugin: a message, and the other backends still work
+    st.error(f"The backend {settings['backend']!r} failed to start: {sampler_failure(error)}")
+    st.stop()
 st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
 
 mode = st.segmented_control(
@@ -457,7 +526,7 @@ if mode == "Live" or mode is None:
     # The timer restarts the drawing loop when it ends, so the chain keeps running.
     restart = LIVE_SECONDS if running and LIVE_SECONDS > 0 else None
     chain = live_controls(model, backend, settings)
-    st.fragment(live_view, run_every=restart)(model, chain)
+    st.fragment(live_view_guarded, run_every=restart)(model, chain)
     if running:
         st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
 elif mode == "Annealing":
