@@ -125,13 +125,12 @@ def current_problem(settings: dict):
 
 def onsager_reference(model: problems.IsingModel, temperature: float):
     """Onsager's exact (L = ∞) energy and |m| when the model is a zero-field ferro lattice."""
-    data = model.couplings.data
+    coupling = model.uniform_coupling
     if (
-        model.lattice is None or not model.lattice.periodic or not np.all(data == data[0])
-        or data[0] <= 0 or np.any(model.fields != 0)
+        model.lattice is None or not model.lattice.periodic or coupling is None
+        or coupling <= 0 or np.any(model.fields != 0)
     ):  # fmt: skip
         return None, None
-    coupling = float(data[0])
     return (
         float(exact.onsager_energy_per_spin(temperature, coupling)),
         float(exact.onsager_magnetization(temperature, coupling)),
@@ -245,19 +244,24 @@ def live_view_guarded(model: problems.IsingModel, chain: LiveChain) -> None:
 
     The message stays while the view is paused; pressing Run tries the sampler again.
     """
-    if not STATE.get("paused", False):
+    was_running = not STATE.get("paused", False)
+    if was_running:
         STATE.pop("live_error", None)
-    if STATE.get("live_error"):
-        st.error(STATE["live_error"])
+    shown = STATE.get("live_error")
+    if shown:
+        st.error(shown)
     try:
         live_view(model, chain)
     except Exception as error:
         STATE["paused"] = True
         STATE["live_error"] = (
-            f"The sampler failed: {sampler_failure(error)}. The live view is paused: press Run "
-            "to try again, or choose another backend."
+            f"The live view failed: {sampler_failure(error)}. It is paused: press Run to try "
+            "again, or change the problem or the backend."
         )
-        st.rerun(scope="app")
+        if was_running:
+            st.rerun(scope="app")  # redraw the controls as paused (once: no rerun loop)
+        if STATE["live_error"] != shown:
+            st.error(STATE["live_error"])
 
 
 # --------------------------------------------------------------------------- annealing
@@ -293,8 +297,11 @@ def anneal_frame_guarded(model: problems.IsingModel) -> None:
     try:
         anneal_frame(model)
     except Exception as error:
+        first = not STATE["anneal"].get("error")
         STATE["anneal"]["error"] = sampler_failure(error)
-        st.rerun(scope="app")  # stop the timer; the panel shows the message
+        if first:
+            st.rerun(scope="app")  # stop the timer; the panel shows the message
+        st.error(f"The annealing view failed: {sampler_failure(error)}")
 
 
 def anneal_frame(model: problems.IsingModel) -> None:

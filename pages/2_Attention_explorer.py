@@ -141,7 +141,8 @@ st.plotly_chart(
     key="heatmaps",
 )
 
-row = st.slider("Row detail: query", 0, data.n_tokens - 1, 0, key="row")
+# A slider needs two values; a one-token input (a checkpoint's text) has a single row.
+row = st.slider("Row detail: query", 0, data.n_tokens - 1, 0, key="row") if data.n_tokens > 1 else 0
 detail = {
     # Zero-padded so the chart's (alphabetical) key order is the token order.
     "key": [f"{j:02d}:{t}" for j, t in enumerate(data.tokens)],

@@ -58,10 +58,12 @@ def parse_edges(text: str) -> problems.WeightedGraph:
         rows.append((i, j, weight))
     if not rows:
         raise ValueError("type at least one edge, one per line: 'i j weight'")
-    edges = np.array([(i, j) for i, j, _ in rows])
-    if edges.min() < 0:
+    if min(min(i, j) for i, j, _ in rows) < 0:
         raise ValueError("node numbers must be 0 or more")
-    n = int(edges.max()) + 1
+    n = max(max(i, j) for i, j, _ in rows) + 1  # Python ints: checked before numpy holds them
+    if n > MAX_NODES_INPUT:
+        raise ValueError(f"node {n - 1} makes {n} nodes: too many qubits for this page")
+    edges = np.array([(i, j) for i, j, _ in rows])
     return problems.WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
 
 
