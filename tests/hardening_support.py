@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,13 @@ class _Context:
         return getattr(self._context, name)
 
 
-def distinct_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+def distinct_sessions(monkeypatch: pytest.MonkeyPatch) -> Callable[[AppTest], str]:
     """Give every AppTest its own Streamlit session id.
 
     AppTest runs every instance as "test session id"; a browser session has its own uuid. The
     real `thermolab.jobs.attach_session` then sees one owner per AppTest (keyed by the
-    instance's session-state object, which lives as long as the AppTest).
+    instance's session-state object, which lives as long as the AppTest). Returns a function
+    giving an AppTest's session id once it has run.
     """
     from streamlit.runtime import scriptrunner
 
@@ -64,6 +65,12 @@ def distinct_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
         return _Context(context, ids[key])
 
     monkeypatch.setattr(scriptrunner, "get_script_run_ctx", get_script_run_ctx)
+
+    def owner(app: AppTest) -> str:
+        """The session id (job owner) the pages saw for this AppTest."""
+        return ids[id(app._session_state._state)]
+
+    return owner
 
 
 # --------------------------------------------------------------------------- page checks
