@@ -340,15 +340,16 @@ def save_upload(
     name: str,
     data: bytes,
     *,
-    max_files: int = MAX_UPLOADS_PER_OWNER,
+    max_files: int | None = None,
 ) -> Path:
     """Keep an uploaded (already validated) text where a training job, and a resume, read it.
 
     The file is `<directory>/uploads/<owner>/<name stem>-<content hash>.txt`, so one text
     uploaded twice is one file and a later upload never changes what an earlier run trained
     on. One owner (a browser session) keeps at most `max_files` texts: beyond that CorpusError
-    says so (bounded disk per session).
+    says so (bounded disk per session). max_files: default MAX_UPLOADS_PER_OWNER.
     """
+    max_files = MAX_UPLOADS_PER_OWNER if max_files is None else max_files
     folder = Path(directory) / "uploads" / (_safe_stem(owner, 64) or "anonymous")
     stem = _safe_stem(Path(name).stem, 40) or "upload"
     path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}.txt"
