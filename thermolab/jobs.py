@@ -16,6 +16,7 @@ This module does not import streamlit: pages keep the `Job` handle in their sess
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -86,6 +87,7 @@ class Job:
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _manager: JobManager | None = field(default=None, repr=False)
+    _on_cancel: Callable[[Job], None] | None = field(default=None, repr=False)
 
     @property
     def finished(self) -> bool:
@@ -142,10 +144,22 @@ class JobManager:
         self._watchdog: threading.Thread | None = None
 
     def submit(
-        self, name: str, work: Callable[[JobContext], Any], *, owner: str | None = None
+        self,
+        name: str,
+        work: Callable[[JobContext], Any],
+        *,
+        owner: str | None = None,
+        on_cancel: Callable[[Job], None] | None = None,
     ) -> Job:
-        """Queue `work(context)`; it starts as soon as fewer than `max_running` jobs run."""
-        job = Job(name=name, work=work, owner=owner, id=next(self._ids), _manager=self)
+        """Queue `work(context)`; it starts as soon as fewer than `max_running` jobs run.
+
+        on_cancel(job): called (in the stopping thread) if the job is stopped while still
+        queued, so it never runs; e.g. to mark records it was to update. Its errors are ignored.
+        """
+        job = Job(
+            name=name, work=work, owner=owner, id=next(self._ids), _manager=self,
+            _on_cancel=on_cancel,
+        )  # fmt: skip
         with self._lock:
             self._all.append(job)
             self._queue.append(job)
@@ -267,6 +281,11 @@ class JobManager:
             if job not in self._queue:
                 return
             self._queue.remove(job)
+        job.work = None
+        if job._on_cancel is not None:
+            # a failing hook must not keep the job from being cancelled
+            with contextlib.suppress(Exception):
+                job._on_cancel(job)
         self._finish(job, "stopped")
 
     def _start_queued(self) -> None:

@@ -45,8 +45,23 @@ def start_training(
         f"TinyGPT {' + '.join(run_ids)} ({config.steps} steps)",
         lambda context: train(config, store, run_ids, context),
         owner=owner,
+        on_cancel=_mark_cancelled(store, run_ids, "stopped before it started"),
     )
     return Launch(job, group, run_ids)
+
+
+def _mark_cancelled(store: RunStore, run_ids: dict[str, str], what: str):
+    """A job hook: runs whose job was cancelled while queued are "stopped", saying why.
+
+    Without it they would stay "queued" (and look active to everyone) until a restart.
+    """
+
+    def on_cancel(job: Job) -> None:
+        reason = job.stop_reason or "stopped while waiting in the queue"
+        for run_id in run_ids.values():
+            store.set_status(run_id, "stopped", f"{what}: {reason}")
+
+    return on_cancel
 
 
 def visible_to(records: Iterable[RunRecord], owner: str) -> bool:
@@ -94,6 +109,9 @@ def start_resume(
         store.set_status(run_id, "queued", "waiting to resume")
     manager = manager or get_manager()
     job = manager.submit(
-        f"TinyGPT resume {group}", lambda context: resume(store, group, context), owner=owner
+        f"TinyGPT resume {group}",
+        lambda context: resume(store, group, context),
+        owner=owner,
+        on_cancel=_mark_cancelled(store, run_ids, "resume cancelled before it started"),
     )
     return Launch(job, group, run_ids)
