@@ -192,6 +192,18 @@ QAOA = [
     Case("number_input:qaoa.shots", 10**13, CLAMPED, 100),
 ]
 
+CHECKPOINT = (("radio:source", "TinyGPT checkpoint head"),)
+CKPT_TEXT = "text_input:ckpt_text"
+CHECKPOINT_CASES = [  # the attention page reading a trained TinyGPT (a tiny one, made here)
+    Case(CKPT_TEXT, "", "type some text", "the cat", CHECKPOINT),
+    Case(CKPT_TEXT, "☃ snowman", "not in the vocabulary", "the cat", CHECKPOINT),
+    Case(CKPT_TEXT, "a", ACCEPTED, "the cat", CHECKPOINT),  # one token: one row, no slider
+    Case(CKPT_TEXT, "the cat " * 1000, CLAMPED, "the cat", CHECKPOINT),
+    Case("number_input:ckpt_layer", 99, "layer must lie in", 0, CHECKPOINT),
+    Case("number_input:ckpt_layer", -1, CLAMPED, 0, CHECKPOINT),
+    Case("number_input:ckpt_head", 99, "head must lie in", 0, CHECKPOINT),
+]
+
 UPLOAD = (("selectbox:gpt.corpus", "upload"),)
 TEXT = ("good.txt", ("To be, or not to be: that is the question. " * 60).encode(), "text/plain")
 # The training page's settings are a form, applied by pressing Start; so that a clamped value
@@ -335,6 +347,63 @@ def test_attention(case):
     try_case("attention", case)
 
 
+@pytest.fixture
+def checkpoints(monkeypatch, tmp_path):
+    """A directory holding one small TinyGPT checkpoint, where the attention page looks."""
+    import torch
+
+    from thermolab.data import CharVocab
+    from thermolab.models.tinygpt import TinyGPT, preset_config, save_checkpoint
+
+    vocab = CharVocab.from_text("abcdefghijklmnopqrstuvwxyzT .,")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = TinyGPT(preset_config("cpu-quick", vocab.size))
+    directory = tmp_path / "checkpoints"
+    save_checkpoint(directory / "run" / "last.pt", model, vocab)
+    monkeypatch.setenv("THERMOLAB_CHECKPOINTS", str(directory))
+    return directory
+
+
+@pytest.mark.parametrize("case", CHECKPOINT_CASES, ids=ids(CHECKPOINT_CASES))
+def test_attention_checkpoint(checkpoints, case):
+    try_case("attention", case)
+
+
+class Payload:
+    """A pickle that would create a file if it were ever unpickled."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "foreign pickle"])
+def test_a_corrupt_or_foreign_checkpoint_is_refused_never_run(checkpoints, tmp_path, kind):
+    import os
+    import pickle
+    import time
+
+    newest = checkpoints / "other" / "last.pt"
+    newest.parent.mkdir()
+    marker = tmp_path / "executed"
+    if kind == "corrupt":
+        newest.write_bytes(b"PK\x03\x04 not a checkpoint" * 10)
+    else:
+        newest.write_bytes(pickle.dumps({"format": Payload(marker)}))
+    later = time.time() + 10
+    os.utime(newest, (later, later))  # the newest checkpoint: the one the page reads
+    app = new_app("attention")
+    apply(app, "radio:source", "TinyGPT checkpoint head")
+    assert any("cannot be read as a checkpoint" in e for e in errors(app)), errors(app)
+    assert not marker.exists(), "the checkpoint's pickle was executed"
+    newest.unlink()
+    apply(app, CKPT_TEXT, "the cat")
+    page_renders("attention", app)
+
+
 @pytest.mark.parametrize("case", QAOA, ids=ids(QAOA))
 def test_qaoa(case):
     try_case("qaoa", case)
@@ -394,7 +463,7 @@ def test_the_sweep_covers_every_page():
     """The record of inputs tried: at least this many per page (the report quotes them)."""
     counts = {
         "playground": len(PLAYGROUND) + 2,
-        "attention": len(ATTENTION),
+        "attention": len(ATTENTION) + len(CHECKPOINT_CASES) + 2,
         "qaoa": len(QAOA),
         "training": len(TRAINING) + 1,
     }
