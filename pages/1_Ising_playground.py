@@ -443,9 +443,8 @@ def sweep_results() -> None:
         st.progress(job.progress, text=f"Sweep: {label}")
         if st.button("Stop sweep", key="m_stop"):
             job.stop()
-    if job.status == "failed":
+    if job.status == "failed":  # the points finished before the failure are still drawn
         st.error(f"The sweep failed: {job.error}")
-        return
     if job.status == "stopped" and job.stop_reason:
         st.warning(f"The sweep was {job.stop_reason}; the points below are those it finished.")
     points = job.result if job.finished and job.result is not None else job.partial or []
