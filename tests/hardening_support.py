@@ -73,6 +73,23 @@ def distinct_sessions(monkeypatch: pytest.MonkeyPatch) -> Callable[[AppTest], st
     return owner
 
 
+@contextmanager
+def no_job_left_running() -> Iterator[None]:
+    """Fail a test that leaves a job of the process-wide manager running (it would keep a slot
+    and a core busy for the tests after it); such jobs are stopped first."""
+    from thermolab.jobs import get_manager
+
+    manager = get_manager()
+    before = {id(job) for job in manager.jobs()}
+    yield
+    left = [job for job in manager.jobs() if id(job) not in before and not job.finished]
+    for job in left:
+        job.stop("the test that started it ended")
+    for job in left:
+        job.wait(60)
+    assert not left, f"jobs left running: {[job.name for job in left]}"
+
+
 # --------------------------------------------------------------------------- page checks
 
 

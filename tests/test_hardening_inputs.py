@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hardening_support import assert_no_exception, errors, messages, new_app
+from hardening_support import assert_no_exception, errors, messages, new_app, no_job_left_running
 
 CLAMPED = "clamped"
 ACCEPTED = "accepted"
@@ -335,6 +335,8 @@ def quick_pages(monkeypatch, tmp_path):
     """One frame per live-view run, and a run store of the test's own."""
     monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
     monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
+    with no_job_left_running():
+        yield
 
 
 @pytest.mark.parametrize("case", PLAYGROUND, ids=ids(PLAYGROUND))

@@ -7,7 +7,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from hardening_support import assert_no_exception, distinct_sessions, errors, new_app
+from hardening_support import (
+    assert_no_exception,
+    distinct_sessions,
+    errors,
+    new_app,
+    no_job_left_running,
+)
 
 from thermolab.jobs import get_manager
 from thermolab.runs import RunStore
@@ -21,7 +27,8 @@ def owner(monkeypatch, tmp_path):
     store of the test's own."""
     monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
     monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
-    return distinct_sessions(monkeypatch)
+    with no_job_left_running():
+        yield distinct_sessions(monkeypatch)
 
 
 def buttons(app) -> set[str]:

@@ -16,7 +16,13 @@ import weakref
 
 import numpy as np
 import pytest
-from hardening_support import assert_no_exception, distinct_sessions, errors, new_app
+from hardening_support import (
+    assert_no_exception,
+    distinct_sessions,
+    errors,
+    new_app,
+    no_job_left_running,
+)
 
 from thermolab import data, problems
 from thermolab.backends import get_backend
@@ -32,6 +38,8 @@ TEXT = ("It was the best of times, it was the worst of times. " * 30).encode()
 def quick(monkeypatch, tmp_path):
     monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
     monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
+    with no_job_left_running():
+        yield
 
 
 # --------------------------------------------------------------------------- playground
