@@ -14,9 +14,9 @@ import streamlit as st
 
 from thermolab import exact, problems
 from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
-from thermolab.jobs import get_manager
+from thermolab.jobs import attach_session, get_manager
 from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
-from thermolab.measure import exact_check, sweep_rows, temperature_sweep
+from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
 from thermolab.viz.components.lattice_canvas import LatticeStream, lattice_canvas
 
@@ -47,6 +47,11 @@ def load_backend(name: str):
 def cached_backend_names() -> list[str]:
     """Registered backend names (an entry-point scan, so not on every frame's rerun)."""
     return backend_names()
+
+
+def sampler_failure(error: Exception) -> str:
+    """A sampler's failure as one line for the page (the traceback stays in the server log)."""
+    return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 def build_problem(settings: dict) -> problems.IsingModel:
@@ -122,13 +127,12 @@ def current_problem(settings: dict):
 
 def onsager_reference(model: problems.IsingModel, temperature: float):
     """Onsager's exact (L = ∞) energy and |m| when the model is a zero-field ferro lattice."""
-    data = model.couplings.data
+    coupling = model.uniform_coupling
     if (
-        model.lattice is None or not model.lattice.periodic or not np.all(data == data[0])
-        or data[0] <= 0 or np.any(model.fields != 0)
+        model.lattice is None or not model.lattice.periodic or coupling is None
+        or coupling <= 0 or np.any(model.fields != 0)
     ):  # fmt: skip
         return None, None
-    coupling = float(data[0])
     return (
         float(exact.onsager_energy_per_spin(temperature, coupling)),
         float(exact.onsager_magnetization(temperature, coupling)),
@@ -268,6 +272,31 @@ def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
         )  # fmt: skip
 
 
+def live_view_guarded(model: problems.IsingModel, chain: LiveChain) -> None:
+    """`live_view`, with a sampler that fails mid-run pausing the chain behind a message.
+
+    The message stays while the view is paused; pressing Run tries the sampler again.
+    """
+    was_running = not STATE.get("paused", False)
+    if was_running:
+        STATE.pop("live_error", None)
+    shown = STATE.get("live_error")
+    if shown:
+        st.error(shown)
+    try:
+        live_view(model, chain)
+    except Exception as error:
+        STATE["paused"] = True
+        STATE["live_error"] = (
+            f"The live view failed: {sampler_failure(error)}. It is paused: press Run to try "
+            "again, or change the problem or the backend."
+        )
+        if was_running:
+            st.rerun(scope="app")  # redraw the controls as paused (once: no rerun loop)
+        if STATE["live_error"] != shown:
+            st.error(STATE["live_error"])
+
+
 # --------------------------------------------------------------------------- annealing
 
 
@@ -290,8 +319,22 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     if plan is None:
         st.info("Choose a schedule and start: the lattice cools as an animation.")
         return
-    running = plan["done"] < len(plan["temperatures"])
-    st.fragment(run_every=TIMER_SECONDS if running else None)(anneal_frame)(model)
+    if plan.get("error"):
+        st.error(f"The annealing stopped: the sampler failed ({plan['error']}). Start again.")
+    running = plan["done"] < len(plan["temperatures"]) and not plan.get("error")
+    st.fragment(run_every=TIMER_SECONDS if running else None)(anneal_frame_guarded)(model)
+
+
+def anneal_frame_guarded(model: problems.IsingModel) -> None:
+    """`anneal_frame`, with a sampler that fails mid-schedule stopping the animation."""
+    try:
+        anneal_frame(model)
+    except Exception as error:
+        first = not STATE["anneal"].get("error")
+        STATE["anneal"]["error"] = sampler_failure(error)
+        if first:
+            st.rerun(scope="app")  # stop the timer; the panel shows the message
+        st.error(f"The annealing view failed: {sampler_failure(error)}")
 
 
 def anneal_frame(model: problems.IsingModel) -> None:
@@ -299,7 +342,7 @@ def anneal_frame(model: problems.IsingModel) -> None:
     chain: LiveChain = plan["chain"]
     temperatures = plan["temperatures"]
     step = max(1, len(temperatures) // 200)
-    if plan["done"] < len(temperatures):
+    if plan["done"] < len(temperatures) and not plan.get("error"):
         chunk = temperatures[plan["done"] : plan["done"] + step]
         chain.advance(chunk, len(chunk))
         plan["done"] += len(chunk)
@@ -322,7 +365,7 @@ def anneal_frame(model: problems.IsingModel) -> None:
     with right:
         swept, energies, _ = chain.traces()
         st.plotly_chart(viz.anneal_figure(energies, swept, ground), key="anneal_fig")
-        best = energies.min()
+        best = float(energies.min()) if len(energies) else float("nan")
         text = f"Lowest energy per spin reached: {best:.4f}"
         if ground is not None:
             text += f" · exact ground: {ground:.4f}"
@@ -344,11 +387,27 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
         st.error("The hottest temperature must be above the coldest.")
         return
     if columns[3].button("Restart replicas", key="pt_restart") or "tempering" not in STATE:
+        STATE.pop("tempering_error", None)
         STATE["tempering"] = LiveTempering(
             model, backend, np.geomspace(t_min, t_max, count), settings["algorithm"],
             seed=settings["seed_chain"],
         )  # fmt: skip
-    st.fragment(run_every=TIMER_SECONDS * 4)(tempering_frame)(model)
+    if STATE.get("tempering_error"):
+        st.error(
+            f"Parallel tempering stopped: the sampler failed ({STATE['tempering_error']}). "
+            "Press Restart replicas to try again, or choose another backend."
+        )
+        return
+    st.fragment(run_every=TIMER_SECONDS * 4)(tempering_frame_guarded)(model)
+
+
+def tempering_frame_guarded(model: problems.IsingModel) -> None:
+    """`tempering_frame`, with a sampler that fails stopping the replicas' timer."""
+    try:
+        tempering_frame(model)
+    except Exception as error:
+        STATE["tempering_error"] = sampler_failure(error)
+        st.rerun(scope="app")
 
 
 def tempering_frame(model: problems.IsingModel) -> None:
@@ -389,17 +448,24 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     sweeps = columns[0].number_input("Measured sweeps", 100, 100_000, 2000, 100, key="m_sw")
     burn_in = columns[1].number_input("Burn-in sweeps", 0, 100_000, 500, 100, key="m_burn")
     chains = columns[2].number_input("Chains", 1, 64, 4, key="m_chains")
-    if st.button("Run sweep", type="primary", key="m_run"):
+    busy = "sweep_job" in STATE and not STATE["sweep_job"].finished  # one sweep per session
+    if st.button("Run sweep", type="primary", key="m_run", disabled=busy):
         temperatures = list(np.linspace(t_low, t_high, points))
         job_args = dict(sweeps=sweeps, burn_in=burn_in, chains=chains)
+        try:
+            check_sweep_request(lengths, temperatures, **job_args)
+        except ValueError as error:
+            st.error(f"This sweep cannot run: {error}")
+        else:
 
-        def work(context):
-            return temperature_sweep(
-                backend, lengths, temperatures, algorithm=settings["algorithm"],
-                seed=settings["seed_chain"], context=context, **job_args,
-            )  # fmt: skip
+            def work(context):
+                return temperature_sweep(
+                    backend, lengths, temperatures, algorithm=settings["algorithm"],
+                    seed=settings["seed_chain"], context=context, **job_args,
+                )  # fmt: skip
 
-        STATE["sweep_job"] = get_manager().submit("temperature sweep", work)
+            STATE["sweep_job"] = get_manager().submit("temperature sweep", work, owner=OWNER)
+            st.rerun()  # the button shows as disabled while the sweep runs
     if "sweep_job" in STATE:
         running = not STATE["sweep_job"].finished
         st.fragment(run_every=0.5 if running else None)(sweep_results)()
@@ -408,6 +474,7 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
 
 
 def sweep_results() -> None:
+    attach_session()  # a session watching its sweep is not idle
     job = STATE["sweep_job"]
     if not job.finished:
         place = job.queue_position
@@ -415,9 +482,10 @@ def sweep_results() -> None:
         st.progress(job.progress, text=f"Sweep: {label}")
         if st.button("Stop sweep", key="m_stop"):
             job.stop()
-    if job.status == "failed":
+    if job.status == "failed":  # the points finished before the failure are still drawn
         st.error(f"The sweep failed: {job.error}")
-        return
+    if job.status == "stopped" and job.stop_reason:
+        st.warning(f"The sweep was {job.stop_reason}; the points below are those it finished.")
     points = job.result if job.finished and job.result is not None else job.partial or []
     if not points:
         return
@@ -450,11 +518,14 @@ def exact_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     temperature = columns[0].number_input("T", 0.05, 20.0, 1.5, key="x_T")
     samples = columns[1].number_input("Independent chains", 500, 20_000, 4000, 500, key="x_n")
     if columns[2].button("Run check", key="x_run"):
-        with st.spinner("Sampling and enumerating…"):
-            STATE["exact_result"] = exact_check(
-                backend, model, temperature, sweep_counts=[1, 2, 5, 10, 20, 50, 100],
-                samples=samples, algorithm=settings["algorithm"], seed=settings["seed_chain"],
-            )  # fmt: skip
+        try:
+            with st.spinner("Sampling and enumerating…"):
+                STATE["exact_result"] = exact_check(
+                    backend, model, temperature, sweep_counts=[1, 2, 5, 10, 20, 50, 100],
+                    samples=samples, algorithm=settings["algorithm"], seed=settings["seed_chain"],
+                )  # fmt: skip
+        except Exception as error:
+            st.error(f"The exact check failed: {sampler_failure(error)}")
     check = STATE.get("exact_result")
     if check is None:
         return
@@ -472,6 +543,7 @@ def exact_panel(model: problems.IsingModel, backend, settings: dict) -> None:
 # --------------------------------------------------------------------------- page
 
 
+OWNER = attach_session()  # this browser session: owns its sweep job, seen on every run
 st.title("Ising / p-bit playground")
 st.caption(
     "Each spin is a p-bit: it flips at random with the Boltzmann odds of its neighbours. "
@@ -486,6 +558,9 @@ try:
 except BackendUnavailable as error:
     st.error(str(error))
     st.stop()
+except Exception as error:  # a broken plugin: a message, and the other backends still work
+    st.error(f"The backend {settings['backend']!r} failed to start: {sampler_failure(error)}")
+    st.stop()
 st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
 
 mode = st.segmented_control(
@@ -496,7 +571,7 @@ if mode == "Live" or mode is None:
     running = not STATE.get("paused", False)
     # The timer restarts the drawing loop when it ends, so the chain keeps running.
     restart = LIVE_SECONDS if running and LIVE_SECONDS > 0 else None
-    st.fragment(live_view, key=LIVE_VIEW_KEY, run_every=restart)(model, chain)
+    st.fragment(live_view_guarded, key=LIVE_VIEW_KEY, run_every=restart)(model, chain)
     if running:
         st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
     else:

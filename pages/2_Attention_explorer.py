@@ -22,6 +22,9 @@ MODE_LABELS = {
     "hard": "hard sample",
 }
 DEFAULT_SENTENCE = "The cat sat on the mat because it was warm."
+# The text boxes keep at most this many characters (the browser stops typing there): more
+# than the longest sentence the engine shows (MAX_TOKENS words), nothing a paste can blow up.
+MAX_TEXT_CHARS = 1000
 
 
 @st.cache_resource(show_spinner="Loading the attention engine (PyTorch)…")
@@ -72,13 +75,17 @@ with st.sidebar:
     seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed")
     causal = st.checkbox("Causal mask (query i sees keys ≤ i)", value=False, key="causal")
     if source == "Sentence":
-        sentence = st.text_input("Sentence", value=DEFAULT_SENTENCE, key="sentence")
+        sentence = st.text_input(
+            "Sentence", value=DEFAULT_SENTENCE, key="sentence", max_chars=MAX_TEXT_CHARS
+        )
         level = st.radio("Tokens", ["word", "char"], horizontal=True, key="level")
     elif source == "Random queries and keys":
         n_tokens = st.slider("Tokens n", 2, lab.MAX_RANDOM_TOKENS, 10, key="n_tokens")
         scale = st.select_slider("Scale of q and k entries", SCALES, value=1.0, key="scale")
     else:
-        text = st.text_input("Text for the model", value=DEFAULT_SENTENCE, key="ckpt_text")
+        text = st.text_input(
+            "Text for the model", value=DEFAULT_SENTENCE, key="ckpt_text", max_chars=MAX_TEXT_CHARS
+        )
         layer = st.number_input("Layer", min_value=0, value=0, step=1, key="ckpt_layer")
         head = st.number_input("Head", min_value=0, value=0, step=1, key="ckpt_head")
 
@@ -134,7 +141,8 @@ st.plotly_chart(
     key="heatmaps",
 )
 
-row = st.slider("Row detail: query", 0, data.n_tokens - 1, 0, key="row")
+# A slider needs two values; a one-token input (a checkpoint's text) has a single row.
+row = st.slider("Row detail: query", 0, data.n_tokens - 1, 0, key="row") if data.n_tokens > 1 else 0
 detail = {
     # Zero-padded so the chart's (alphabetical) key order is the token order.
     "key": [f"{j:02d}:{t}" for j, t in enumerate(data.tokens)],

@@ -8,8 +8,6 @@ the store back — on a timer while the job runs — and draws it with `thermola
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -18,14 +16,14 @@ from typing import Any
 
 import streamlit as st
 
-from thermolab.jobs import attach_session
+from thermolab.jobs import attach_session, streamlit_session_alive
 
 st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
 
 STATE = st.session_state
 POLL_SECONDS = 1.5  # the live view rereads the store this often while a training runs
 ACTIVE = frozenset({"queued", "running"})
-RESUMABLE = frozenset({"interrupted", "stopped"})
+MAX_GROUPS_LISTED = 50  # the run browser offers this session the newest this many trainings
 DRAWN_METRICS = (
     "train_loss",
     "val_loss",
@@ -326,22 +324,6 @@ def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
 # --------------------------------------------------------------------------- starting
 
 
-def save_upload(directory: Path, owner: str, name: str, data: bytes) -> Path:
-    """Keep a validated upload under the runs directory, where the job (and a resume) reads it.
-
-    The file name holds the content's hash, so one text uploaded twice is one file and a
-    later upload never changes the text an earlier run trained on.
-    """
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem)[:40] or "upload"
-    path = directory / "uploads" / owner / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}.txt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(path)
-    return path
-
-
 def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: Path) -> str:
     """The corpus setting for the job; raises CorpusError (a ValueError) with a clear message."""
     if choice == "default":
@@ -354,7 +336,7 @@ def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: 
         raise eng.data.CorpusError("choose a text file to upload, or another corpus")
     data = upload.getvalue()
     eng.data.corpus_from_bytes(data, name=upload.name, min_chars=config.min_corpus_chars)
-    return str(save_upload(runs_dir, OWNER, upload.name, data))
+    return str(eng.data.save_upload(runs_dir, OWNER, upload.name, data))
 
 
 def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Path) -> None:
@@ -373,6 +355,12 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
         launch = eng.training.start_training(config, store, owner=OWNER)
     except (ValueError, eng.runs.StoreError) as error:
         st.error(f"Cannot start this training: {error}")
+        if choice == "tinyshakespeare" and isinstance(error, eng.data.CorpusError):
+            st.button(
+                "Use the offline default corpus instead",
+                key="gpt.use_default",
+                on_click=lambda: STATE.update({"gpt.corpus": "default"}),
+            )
         return
     STATE["gpt.launch"] = launch
     STATE["gpt.view"] = launch.group
@@ -601,8 +589,12 @@ def exports(store, records: Mapping[str, Any]) -> None:
 
 
 def resume_button(eng, store, group: str, records: Mapping[str, Any]) -> None:
-    """Continue a stopped or interrupted training from its last checkpoint."""
-    if not any(record.status in RESUMABLE for record in records.values()):
+    """Continue a stopped or interrupted training from its last checkpoint.
+
+    Offered to the session that started it, or to anyone once that session is gone (a closed
+    browser, a restarted server); another session's training is read-only.
+    """
+    if not eng.training.may_resume(records.values(), OWNER, streamlit_session_alive):
         return
     if st.button("Resume from the last checkpoint", key="gpt.resume", disabled=my_job_active()):
         try:
@@ -650,14 +642,23 @@ def group_view(eng, store, group: str, polling: bool) -> None:
 # --------------------------------------------------------------------------- past runs
 
 
-def groups(store) -> dict[str, list[Any]]:
-    """Training groups in the store, newest first: {group id: its runs}."""
+def groups(store) -> tuple[dict[str, list[Any]], int]:
+    """Training groups this session may see, newest first, at most MAX_GROUPS_LISTED:
+    ({group id: its runs}, how many it may see in all).
+
+    Its own, and everyone's that no longer train (read-only); another session's queued or
+    running training is not listed.
+    """
     by_group: dict[str, list[Any]] = {}
     for record in store.list_runs(kind="tinygpt"):
         by_group.setdefault(record.group or record.id, []).append(record)
-    return dict(
-        sorted(by_group.items(), key=lambda item: max(r.created_at for r in item[1]), reverse=True)
-    )
+    visible = [
+        (group, records)
+        for group, records in by_group.items()
+        if engine().training.visible_to(records, OWNER)
+    ]
+    visible.sort(key=lambda item: max(r.created_at for r in item[1]), reverse=True)
+    return dict(visible[:MAX_GROUPS_LISTED]), len(visible)
 
 
 def when(timestamp: float) -> str:
@@ -717,7 +718,7 @@ if submitted:
     start(eng, store, values, choice, upload, runs_dir)
 
 try:
-    all_groups = groups(store)
+    all_groups, n_groups = groups(store)
 except eng.runs.StoreError as error:
     fail(f"The run store at {runs_dir} could not be read: {error}")
 
@@ -738,3 +739,8 @@ else:
     st.fragment(run_every=POLL_SECONDS if polling else None)(group_view)(eng, store, group, polling)
     with st.expander(f"All runs in the store ({runs_dir})"):
         past_runs_table(all_groups)
+        if n_groups > len(all_groups):
+            st.caption(
+                f"Only the newest {len(all_groups)} of the {n_groups} trainings you may see are "
+                "listed; the others stay in the store."
+            )

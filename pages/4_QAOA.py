@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from thermolab import problems
-from thermolab.jobs import get_manager
+from thermolab.jobs import attach_session, get_manager
 
 STATE = st.session_state
 PLAYGROUND_KEY = "thermolab.problem"
@@ -24,6 +24,9 @@ SOURCES = ("ring", "random 3-regular", "Erdős–Rényi", "weighted graph", "QUB
 PLAYGROUND = "Ising playground's problem"
 DEFAULT_EDGES = "0 1 1.0\n1 2 2.0\n2 3 1.0\n3 0 0.5\n0 2 1.5\n3 4 1.0\n4 1 1.0"
 DEFAULT_QUBO = "-1 2 0 0\n0 -1 2 0\n0 0 -1 2\n0 0 0 -1"
+# Longest text the edge list and QUBO boxes keep: a 20-node QUBO typed with 12-character
+# numbers fits; a pasted file of megabytes is cut here instead of held in the session.
+MAX_TEXT_CHARS = 20_000
 
 st.set_page_config(page_title="QAOA · ThermoLab", page_icon="⚛️", layout="wide")
 
@@ -55,10 +58,12 @@ def parse_edges(text: str) -> problems.WeightedGraph:
         rows.append((i, j, weight))
     if not rows:
         raise ValueError("type at least one edge, one per line: 'i j weight'")
-    edges = np.array([(i, j) for i, j, _ in rows])
-    if edges.min() < 0:
+    if min(min(i, j) for i, j, _ in rows) < 0:
         raise ValueError("node numbers must be 0 or more")
-    n = int(edges.max()) + 1
+    n = max(max(i, j) for i, j, _ in rows) + 1  # Python ints: checked before numpy holds them
+    if n > MAX_NODES_INPUT:
+        raise ValueError(f"node {n - 1} makes {n} nodes: too many qubits for this page")
+    edges = np.array([(i, j) for i, j, _ in rows])
     return problems.WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
 
 
@@ -93,12 +98,16 @@ def build_instance(quantum):
             graph = problems.erdos_renyi_graph(n, p, seed=seed)
         return quantum.QaoaInstance.maxcut(graph)
     if source == "weighted graph":
-        text = st.sidebar.text_area("Edges: i j weight", DEFAULT_EDGES, key="qaoa.edges")
+        text = st.sidebar.text_area(
+            "Edges: i j weight", DEFAULT_EDGES, key="qaoa.edges", max_chars=MAX_TEXT_CHARS
+        )
         graph = parse_edges(text)
         quantum.check_qubit_count(graph.n_nodes)
         return quantum.QaoaInstance.maxcut(graph)
     if source == "QUBO":
-        text = st.sidebar.text_area("QUBO matrix Q (minimise xᵀQx)", DEFAULT_QUBO, key="qaoa.q")
+        text = st.sidebar.text_area(
+            "QUBO matrix Q (minimise xᵀQx)", DEFAULT_QUBO, key="qaoa.q", max_chars=MAX_TEXT_CHARS
+        )
         matrix = parse_matrix(text)
         quantum.check_qubit_count(len(matrix))
         return quantum.QaoaInstance.qubo(matrix)
@@ -159,7 +168,7 @@ def submit(quantum, instance, settings: dict) -> None:
             "baselines": baselines,
         }
 
-    STATE["qaoa.job"] = get_manager().submit(f"QAOA {instance.name}", work, owner="qaoa")
+    STATE["qaoa.job"] = get_manager().submit(f"QAOA {instance.name}", work, owner=OWNER)
 
 
 def collect_finished_job() -> None:
@@ -172,7 +181,9 @@ def collect_finished_job() -> None:
         STATE["qaoa.result"] = job.result
         STATE.pop("qaoa.error", None)
     STATE["qaoa.last_status"] = job.status
+    STATE["qaoa.stop_reason"] = job.stop_reason
     del STATE["qaoa.job"]
+    get_manager().forget(job)  # the session holds the (large) result now; one copy is enough
 
 
 def job_panel() -> None:
@@ -180,6 +191,7 @@ def job_panel() -> None:
     job = STATE.get("qaoa.job")
     if job is None:
         return
+    attach_session()  # a session watching its run is not idle
     if job.finished:
         collect_finished_job()
         st.rerun(scope="app")
@@ -306,6 +318,7 @@ def results(quantum, viz, result) -> None:
     )
 
 
+OWNER = attach_session()  # this browser session: owns the job it starts, seen on every run
 st.title("QAOA")
 st.caption(
     "The quantum approximate optimisation algorithm on the same Ising model the p-bit samplers "
@@ -345,7 +358,10 @@ st.fragment(run_every=1.0 if running else None)(job_panel)()
 if STATE.get("qaoa.error"):
     st.error(f"The last run failed: {STATE['qaoa.error']}")
 if STATE.get("qaoa.last_status") == "stopped":
-    st.warning("The last run was stopped; the results below hold the layers it finished.")
+    reason = STATE.get("qaoa.stop_reason")
+    st.warning(
+        f"The last run was {reason or 'stopped'}; the results below hold the layers it finished."
+    )
 result = STATE.get("qaoa.result")
 if result is None:
     st.info("Choose a problem and press **Run QAOA**.")

@@ -95,6 +95,11 @@ def sentence_input(
     tokens = tokenize(sentence, level)
     if not tokens:
         raise ValueError("the sentence has no tokens: type a few words")
+    if len(tokens) < 2:
+        raise ValueError(
+            f"the sentence has one {level} token; attention needs at least two tokens to "
+            "choose between (type a few more)"
+        )
     if len(tokens) > MAX_TOKENS:
         raise ValueError(
             f"the sentence has {len(tokens)} {level} tokens; at most {MAX_TOKENS} are shown "

@@ -34,6 +34,7 @@ GRAPHS = ("sk", "regular", "er", "ring", "lattice")
 QAOA_GRAPHS = ("ring", "regular", "er")
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 def _one_line(error: BaseException) -> str:
@@ -60,6 +61,28 @@ def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+#: |J| and |h| accepted on the command line: beyond this, single-precision samplers overflow.
+MAX_COUPLING = 1e6
+#: Seeds are 32-bit (jax keys, numpy seed sequences and torch generators all take them).
+MAX_SEED = 2**32 - 1
+
+
+def _coupling(text: str) -> float:
+    value = _finite_float(text)
+    if abs(value) > MAX_COUPLING:
+        raise argparse.ArgumentTypeError(
+            f"must lie in [-{MAX_COUPLING:g}, {MAX_COUPLING:g}] (rescale T instead), got {text}"
+        )
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {MAX_SEED}, got {text}")
     return value
 
 
@@ -91,10 +114,10 @@ def _add_graph_shape_options(
 
 def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     _add_graph_shape_options(parser, GRAPHS, "number of spins")
-    parser.add_argument("--coupling", type=_finite_float, default=1.0, help="J (not for sk)")
-    parser.add_argument("--field", type=_finite_float, default=0.0, help="uniform h")
+    parser.add_argument("--coupling", type=_coupling, default=1.0, help="J (not for sk)")
+    parser.add_argument("--field", type=_coupling, default=0.0, help="uniform h")
     parser.add_argument("--spin-glass", action="store_true", help="random ± signs on J")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, default=0)
 
 
 def _build_parser() -> _Parser:
@@ -112,10 +135,10 @@ def _build_parser() -> _Parser:
     ising.add_argument("--chains", type=_positive_int, default=4)
     ising.add_argument("--algorithm", choices=ALGORITHMS, default="gibbs")
     ising.add_argument("--backend", default=DEFAULT_BACKEND)
-    ising.add_argument("--coupling", type=_finite_float, default=1.0, help="J")
-    ising.add_argument("--field", type=_finite_float, default=0.0, help="h")
+    ising.add_argument("--coupling", type=_coupling, default=1.0, help="J")
+    ising.add_argument("--field", type=_coupling, default=0.0, help="h")
     ising.add_argument("--open", action="store_true", help="open instead of periodic boundaries")
-    ising.add_argument("--seed", type=int, default=0)
+    ising.add_argument("--seed", type=_seed, default=0)
     ising.add_argument("--json", action="store_true")
 
     anneal = commands.add_parser("anneal", help="simulated annealing on a graph")
@@ -144,7 +167,7 @@ def _build_parser() -> _Parser:
     qaoa.add_argument("--shots", type=_positive_int, default=1000)
     qaoa.add_argument("--device", default="lightning.qubit", help="PennyLane device name")
     qaoa.add_argument("--backend", default="numpy", help="sampler for the classical baselines")
-    qaoa.add_argument("--seed", type=int, default=0)
+    qaoa.add_argument("--seed", type=_seed, default=0)
     qaoa.add_argument("--json", action="store_true")
 
     train = commands.add_parser("train", help="train a TinyGPT (baseline or TSU)")
@@ -154,7 +177,7 @@ def _build_parser() -> _Parser:
     train.add_argument("--steps", type=_positive_int, default=300)
     train.add_argument("--batch-size", type=_positive_int, default=None)
     train.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
-    train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument("--seed", type=_seed, default=0)
     train.add_argument("--eval-every", type=_positive_int, default=50)
     train.add_argument("--t-schedule", default="constant", help="T schedule (TSU)")
     train.add_argument("--t-start", type=_finite_float, default=1.0)
@@ -426,18 +449,40 @@ _COMMANDS = {
 }
 
 
+def _error(message: str, status: int) -> int:
+    print(f"thermolab: error: {message}", file=sys.stderr)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the process exit status (0, or 2 for bad input)."""
+    """Run one command; returns the process exit status (0; 2 for bad input; 1 on failure).
+
+    Whatever goes wrong is one line on stderr, never a traceback. Python warnings raised while
+    a command runs are shown as one line each after a success, and dropped after an error
+    (the error says what matters).
+    """
     parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-        report = _COMMANDS[args.command](args)
-    except (_UsageError, ValueError, BackendUnavailable) as error:
-        print(f"thermolab: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (MeterUnavailable, StoreError) as error:
-        print(f"thermolab: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_FAILED
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args = parser.parse_args(argv)
+            report = _COMMANDS[args.command](args)
+        except (_UsageError, ValueError, BackendUnavailable) as error:
+            return _error(_one_line(error), EXIT_BAD_INPUT)
+        except MemoryError as error:
+            message = f"not enough memory for this request ({_one_line(error)})"
+            return _error(message, EXIT_BAD_INPUT)
+        except (MeterUnavailable, StoreError) as error:
+            return _error(_one_line(error), EXIT_FAILED)
+        except KeyboardInterrupt:
+            return _error("interrupted", EXIT_INTERRUPTED)
+        except Exception as error:  # a bug: still one line, with what and where to report it
+            return _error(
+                f"unexpected {type(error).__name__}: {_one_line(error)} (please report this)",
+                EXIT_FAILED,
+            )
+    for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
+        print(f"thermolab: warning: {message}", file=sys.stderr)
     if args.json:
         print(json.dumps(report))
     else:

@@ -19,6 +19,7 @@ import http.client
 import importlib
 import inspect
 import os
+import re
 import sys
 import tempfile
 import urllib.error
@@ -36,6 +37,8 @@ TINY_SHAKESPEARE_URL = (
 )
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 MAX_CORPUS_BYTES = 20 * 2**20
+#: Uploaded texts one browser session may keep on the server (see `save_upload`).
+MAX_UPLOADS_PER_OWNER = 10
 CACHE_ENV = "THERMOLAB_CACHE"
 TINY_SHAKESPEARE_ENV = "THERMOLAB_TINYSHAKESPEARE"
 CORPORA: tuple[str, ...] = ("default", "tinyshakespeare")
@@ -43,6 +46,7 @@ CORPORA: tuple[str, ...] = ("default", "tinyshakespeare")
 __all__ = [
     "CORPORA",
     "MAX_CORPUS_BYTES",
+    "MAX_UPLOADS_PER_OWNER",
     "TINY_SHAKESPEARE_SHA256",
     "TINY_SHAKESPEARE_URL",
     "CharVocab",
@@ -56,6 +60,7 @@ __all__ = [
     "default_corpus",
     "get_batch",
     "load_corpus",
+    "save_upload",
     "split_tokens",
     "tiny_shakespeare",
 ]
@@ -310,18 +315,63 @@ def corpus_from_path(path: str | os.PathLike[str], *, min_chars: int = 1024) -> 
         )
     if path.is_dir():
         raise CorpusError(f"{path} is a directory, not a text file")
+    if not path.is_file():  # a device, pipe or socket: it may never end, or never answer
+        raise CorpusError(f"{path} is not a regular file: give the path of a text file")
+    too_big = CorpusError(
+        f"{path} is larger than {MAX_CORPUS_BYTES // 2**20} MiB; at most that is accepted "
+        "(use a shorter excerpt)"
+    )
     try:
-        size = path.stat().st_size
-        if size > MAX_CORPUS_BYTES:
-            raise CorpusError(
-                f"{path} is {size / 2**20:.1f} MiB; at most {MAX_CORPUS_BYTES // 2**20} MiB "
-                "are accepted (use a shorter excerpt)"
-            )
-        data = path.read_bytes()
+        if path.stat().st_size > MAX_CORPUS_BYTES:
+            raise too_big
+        with path.open("rb") as file:  # bounded read: the file may grow after the check
+            data = file.read(MAX_CORPUS_BYTES + 1)
+        if len(data) > MAX_CORPUS_BYTES:
+            raise too_big
     except OSError as error:
         raise CorpusError(f"cannot read {path}: {error}") from error
     corpus = corpus_from_bytes(data, name=path.name, min_chars=min_chars)
     return Corpus(corpus.name, corpus.text, f"file {path}")
+
+
+def save_upload(
+    directory: str | os.PathLike[str],
+    owner: str,
+    name: str,
+    data: bytes,
+    *,
+    max_files: int | None = None,
+) -> Path:
+    """Keep an uploaded (already validated) text where a training job, and a resume, read it.
+
+    The file is `<directory>/uploads/<owner>/<name stem>-<content hash>.txt`, so one text
+    uploaded twice is one file and a later upload never changes what an earlier run trained
+    on. One owner (a browser session) keeps at most `max_files` texts: beyond that CorpusError
+    says so (bounded disk per session). max_files: default MAX_UPLOADS_PER_OWNER.
+    """
+    max_files = MAX_UPLOADS_PER_OWNER if max_files is None else max_files
+    folder = Path(directory) / "uploads" / (_safe_stem(owner, 64) or "anonymous")
+    stem = _safe_stem(Path(name).stem, 40) or "upload"
+    path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}.txt"
+    if path.exists():
+        return path
+    if folder.is_dir() and len(list(folder.glob("*.txt"))) >= max_files:
+        raise CorpusError(
+            f"this session has already uploaded {max_files} different texts, the most it may "
+            "keep on the server: train on one of them again, or open a new session"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as error:
+        raise CorpusError(f"the upload could not be saved on the server: {error}") from error
+    return path
+
+
+def _safe_stem(text: str, length: int) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:length].strip("._")
 
 
 def load_corpus(

@@ -114,7 +114,13 @@ def enumerate_model(model: IsingModel, temperature: float) -> ExactResult:
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be positive and finite, got {temperature}")
     energies = _all_energies(model)
-    log_weights = -energies / temperature
+    with np.errstate(over="ignore"):
+        log_weights = -energies / temperature
+    if not np.all(np.isfinite(log_weights)):
+        raise ValueError(
+            f"temperature {temperature:g} is too small: E/T overflows double precision "
+            "(at such a T only the ground states count; see ground_states)"
+        )
     log_partition = float(logsumexp(log_weights))
     probabilities = np.exp(log_weights - log_partition)
     mean_energy = float(probabilities @ energies)
@@ -126,7 +132,7 @@ def enumerate_model(model: IsingModel, temperature: float) -> ExactResult:
         log_partition=log_partition,
         probabilities=probabilities,
         mean_energy=mean_energy,
-        heat_capacity=variance / temperature**2,
+        heat_capacity=variance / temperature / temperature,  # T² may underflow to 0
         mean_abs_magnetization=float(probabilities @ np.abs(magnetizations)),
         mean_magnetization_squared=float(probabilities @ magnetizations**2),
         ground_energy=ground_energy,

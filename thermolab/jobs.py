@@ -16,6 +16,7 @@ This module does not import streamlit: pages keep the `Job` handle in their sess
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -68,7 +69,7 @@ class Job:
     """Handle to one submitted job; every field is safe to read from any thread."""
 
     name: str
-    work: Callable[[JobContext], Any]
+    work: Callable[[JobContext], Any] | None  # dropped (None) once it has run: frees its closure
     owner: str | None = None
     id: int = 0
     status: JobStatus = "queued"
@@ -86,6 +87,7 @@ class Job:
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _manager: JobManager | None = field(default=None, repr=False)
+    _on_cancel: Callable[[Job], None] | None = field(default=None, repr=False)
 
     @property
     def finished(self) -> bool:
@@ -142,10 +144,22 @@ class JobManager:
         self._watchdog: threading.Thread | None = None
 
     def submit(
-        self, name: str, work: Callable[[JobContext], Any], *, owner: str | None = None
+        self,
+        name: str,
+        work: Callable[[JobContext], Any],
+        *,
+        owner: str | None = None,
+        on_cancel: Callable[[Job], None] | None = None,
     ) -> Job:
-        """Queue `work(context)`; it starts as soon as fewer than `max_running` jobs run."""
-        job = Job(name=name, work=work, owner=owner, id=next(self._ids), _manager=self)
+        """Queue `work(context)`; it starts as soon as fewer than `max_running` jobs run.
+
+        on_cancel(job): called (in the stopping thread) if the job is stopped while still
+        queued, so it never runs; e.g. to mark records it was to update. Its errors are ignored.
+        """
+        job = Job(
+            name=name, work=work, owner=owner, id=next(self._ids), _manager=self,
+            _on_cancel=on_cancel,
+        )  # fmt: skip
         with self._lock:
             self._all.append(job)
             self._queue.append(job)
@@ -154,6 +168,16 @@ class JobManager:
             self.touch(owner)
         self._start_queued()
         return job
+
+    def forget(self, job: Job) -> None:
+        """Drop a finished job from the listings once its owner has taken the result.
+
+        A page that copies a large result (a QAOA state vector per layer) into its session
+        calls this, so the manager's history does not keep a second reference to it.
+        """
+        with self._lock:
+            if job.finished:
+                self._all = [kept for kept in self._all if kept is not job]
 
     def _forget_old_jobs(self) -> None:
         """Keep every unfinished job and the newest KEEP_FINISHED finished ones (lock held)."""
@@ -199,12 +223,26 @@ class JobManager:
                 seen = self._last_seen.get(owner, now)
                 if self.idle_timeout_s is not None and now - seen >= self.idle_timeout_s:
                     reasons.setdefault(owner, f"its session was idle for {now - seen:.0f} s")
+        self._forget_absent_owners(now)
         stopped = []
         for job in self.jobs():
             if job.owner in reasons and not job.finished:
                 job.stop(f"stopped because {reasons[job.owner]}")
                 stopped.append(job)
         return stopped
+
+    def _forget_absent_owners(self, now: float) -> None:
+        """Drop the bookkeeping of owners with no unfinished job, unseen for a long while.
+
+        One entry per browser session ever seen would otherwise grow for the server's life.
+        """
+        horizon = max(self.grace_s, self.idle_timeout_s or 0.0, 3600.0)
+        with self._lock:
+            busy = {job.owner for job in self._all if not job.finished}
+            for owner, seen in list(self._last_seen.items()):
+                if owner not in busy and now - seen > horizon:
+                    del self._last_seen[owner]
+                    self._gone_since.pop(owner, None)
 
     def start_watchdog(self, interval_s: float = 5.0) -> None:
         """Run `reap` every `interval_s` seconds in a daemon thread (once per manager)."""
@@ -243,6 +281,11 @@ class JobManager:
             if job not in self._queue:
                 return
             self._queue.remove(job)
+        job.work = None
+        if job._on_cancel is not None:
+            # a failing hook must not keep the job from being cancelled
+            with contextlib.suppress(Exception):
+                job._on_cancel(job)
         self._finish(job, "stopped")
 
     def _start_queued(self) -> None:
@@ -259,8 +302,11 @@ class JobManager:
             ).start()
 
     def _run(self, job: Job) -> None:
+        work, job.work = job.work, None  # the closure (models, data) is freed when it returns
         try:
-            result = job.work(JobContext(job))
+            if work is None:
+                raise RuntimeError("this job has already run")
+            result = work(JobContext(job))
         except Exception as error:
             job.error = f"{type(error).__name__}: {error}".splitlines()[0]
             job.error_traceback = traceback.format_exc()

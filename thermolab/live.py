@@ -190,11 +190,10 @@ def ground_energy_bound(model: IsingModel) -> float | None:
     For a lattice with uniform |J| and h on a bipartite (even periodic or open) lattice the
     ordered or Néel state is a ground state when h = 0, and an all-aligned state when J > 0.
     """
-    lattice = model.lattice
-    data = model.couplings.data
-    if lattice is None or not np.all(data == data[0]) or not model.has_uniform_fields:
+    lattice, coupling = model.lattice, model.uniform_coupling
+    if lattice is None or coupling is None or not model.has_uniform_fields:
         return None
-    coupling, field_value = float(data[0]), float(model.fields[0])
+    field_value = float(model.fields[0])
     bipartite = not lattice.periodic or lattice.length % 2 == 0
     if coupling > 0:
         return -coupling * model.n_edges - abs(field_value) * model.n_spins

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_SWEEP_UPDATES",
     "ExactCheck",
     "SweepPoint",
+    "check_sweep_request",
     "exact_check",
     "sweep_rows",
     "temperature_sweep",
@@ -64,6 +65,31 @@ def _binder_estimator(samples: np.ndarray) -> float:
     return diagnostics.binder_cumulant(samples)
 
 
+def check_sweep_request(
+    lengths: list[int], temperatures: list[float], *, sweeps: int, burn_in: int, chains: int
+) -> None:
+    """Refuse (ValueError, one line) a sweep that cannot run or is too large for one job.
+
+    Pages call it before submitting, so the person sees the reason at once.
+    """
+    if not lengths or not temperatures:
+        raise ValueError("choose at least one lattice size and one temperature")
+    if any(int(length) < 3 for length in lengths):
+        raise ValueError("lattice sizes must be at least 3")
+    if sweeps < MIN_MEASURED_SWEEPS:
+        raise ValueError(f"measure at least {MIN_MEASURED_SWEEPS} sweeps per temperature")
+    if burn_in < 0 or chains < 1:
+        raise ValueError("burn-in must be 0 or more and chains at least 1")
+    if any(not math.isfinite(t) or t <= 0 for t in temperatures):
+        raise ValueError("temperatures must be positive and finite")
+    updates = sum(length**2 for length in lengths) * len(temperatures) * (sweeps + burn_in) * chains
+    if updates > MAX_SWEEP_UPDATES:
+        raise ValueError(
+            f"this sweep needs {updates:.2g} spin updates, more than the {MAX_SWEEP_UPDATES:.0e} "
+            "allowed per job: use fewer sizes, temperatures, sweeps or chains"
+        )
+
+
 def temperature_sweep(
     backend: Backend,
     lengths: list[int],
@@ -82,18 +108,7 @@ def temperature_sweep(
     Each temperature starts from the previous one's final states (then `burn_in` sweeps are
     discarded), which equilibrates faster than a random start below T_c.
     """
-    if not lengths or not temperatures:
-        raise ValueError("choose at least one lattice size and one temperature")
-    if sweeps < MIN_MEASURED_SWEEPS:
-        raise ValueError(f"measure at least {MIN_MEASURED_SWEEPS} sweeps per temperature")
-    if any(not math.isfinite(t) or t <= 0 for t in temperatures):
-        raise ValueError("temperatures must be positive and finite")
-    updates = sum(length**2 for length in lengths) * len(temperatures) * (sweeps + burn_in) * chains
-    if updates > MAX_SWEEP_UPDATES:
-        raise ValueError(
-            f"this sweep needs {updates:.2g} spin updates, more than the {MAX_SWEEP_UPDATES:.0e} "
-            "allowed per job: use fewer sizes, temperatures, sweeps or chains"
-        )
+    check_sweep_request(lengths, temperatures, sweeps=sweeps, burn_in=burn_in, chains=chains)
     order = sorted(temperatures, reverse=True)
     points: list[SweepPoint] = []
     total, done = len(lengths) * len(order), 0

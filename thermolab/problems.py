@@ -26,12 +26,14 @@ __all__ = [
     "IsingModel",
     "SquareLattice",
     "WeightedGraph",
+    "check_memory",
     "cut_values",
     "erdos_renyi",
     "erdos_renyi_graph",
     "ising_from_graph",
     "ising_to_qubo",
     "maxcut_to_ising",
+    "memory_budget_bytes",
     "qubo_energies",
     "qubo_to_ising",
     "random_regular",
@@ -53,6 +55,25 @@ def _memory_budget_bytes() -> int:
     except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
         physical = 8 * 2**30
     return int(_MEMORY_SHARE * physical)
+
+
+def memory_budget_bytes() -> int:
+    """The most memory (bytes) one model or one sampling call may ask for: a share of RAM."""
+    return _memory_budget_bytes()
+
+
+def check_memory(needed_bytes: float, what: str, advice: str) -> None:
+    """Refuse (ValueError, one line) work that would need more than `memory_budget_bytes()`.
+
+    what: the request in words ("this sampling call"); advice: what to ask for instead.
+    """
+    budget = memory_budget_bytes()
+    if needed_bytes > budget:
+        raise ValueError(
+            f"{what} needs about {needed_bytes / 2**30:.1f} GiB, more than the "
+            f"{budget / 2**30:.1f} GiB allowed ({_MEMORY_SHARE:.0%} of this machine's memory): "
+            f"{advice}"
+        )
 
 
 def _check_size(n_spins: int, n_nonzeros: int) -> None:
@@ -125,6 +146,13 @@ class IsingModel:
             raise ValueError("couplings contain NaN or infinite values")
         if not np.all(np.isfinite(fields)):
             raise ValueError("fields contain NaN or infinite values")
+        with np.errstate(over="ignore"):
+            scale = np.abs(couplings.data).sum() / 2 + np.abs(fields).sum()
+        if not np.isfinite(scale):
+            raise ValueError(
+                "couplings and fields are too large: energies (up to Σ|J| + Σ|h|) are not "
+                "finite in double precision; scale the problem down"
+            )
         couplings.eliminate_zeros()
         couplings.sort_indices()
         if np.any(couplings.diagonal() != 0):
@@ -183,6 +211,14 @@ class IsingModel:
     @property
     def has_uniform_fields(self) -> bool:
         return bool(np.all(self.fields == self.fields[0]))
+
+    @property
+    def uniform_coupling(self) -> float | None:
+        """The one value every stored coupling has (0.0 when there are none), else None."""
+        data = self.couplings.data
+        if data.size == 0:
+            return 0.0
+        return float(data[0]) if bool(np.all(data == data[0])) else None
 
 
 def _greedy_colouring(couplings: sp.csr_array) -> tuple[np.ndarray, ...]:
@@ -422,6 +458,12 @@ def _as_qubo_matrix(qubo: np.ndarray) -> np.ndarray:
         raise ValueError(f"a QUBO must be a non-empty square matrix, got shape {matrix.shape}")
     if not np.all(np.isfinite(matrix)):
         raise ValueError("the QUBO matrix contains NaN or infinite values")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(np.abs(matrix).sum()):
+            raise ValueError(
+                "the QUBO's entries are too large: xᵀQx (up to Σ|Q_ij|) is not finite in "
+                "double precision; scale the matrix down"
+            )
     return matrix
 
 

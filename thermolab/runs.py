@@ -400,6 +400,15 @@ class RunStore:
                 )
             _require(cursor.rowcount, run_id)
 
+    def set_owner(self, run_id: str, owner: str | None) -> None:
+        """Record who controls the run now (a session that resumes a run it adopted)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE runs SET owner = ?, updated_at = ? WHERE id = ?",
+                (owner, time.time(), run_id),
+            )
+            _require(cursor.rowcount, run_id)
+
     def set_checkpoint(self, run_id: str, step: int, path: Path | str) -> None:
         """Record the run's latest checkpoint: written after `step`, at `path`."""
         step = _check_step(step)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from thermolab.problems import IsingModel
+from thermolab.problems import IsingModel, check_memory
 
 Algorithm = Literal["gibbs", "metropolis"]
 ALGORITHMS: tuple[str, ...] = ("gibbs", "metropolis")
@@ -158,6 +158,7 @@ def temperature_schedule(
 ) -> np.ndarray:
     """Annealing schedule from T_start to T_end as β per sweep: shape (n_sweeps,) float64."""
     n_sweeps = _positive_int("n_sweeps", n_sweeps)
+    check_memory(16 * n_sweeps, f"an annealing schedule of {n_sweeps:,} sweeps", "use fewer sweeps")
     t_start, t_end = float(t_start), float(t_end)
     if not (np.isfinite(t_start) and np.isfinite(t_end)) or t_start <= 0 or t_end <= 0:
         raise ValueError(f"temperatures must be positive and finite, got {t_start}, {t_end}")
@@ -274,6 +275,17 @@ class Backend(ABC):
         record_every = _positive_int("record_every", record_every)
         if record_every > n_sweeps:
             raise ValueError(f"record_every ({record_every}) exceeds n_sweeps ({n_sweeps})")
+        # β per sweep and chain (float64), two recorded series (float64), states and work space.
+        needed = (
+            8 * n_sweeps * n_chains
+            + 16 * (n_sweeps // record_every) * n_chains
+            + 8 * n_chains * model.n_spins
+        )
+        check_memory(
+            needed,
+            f"{n_sweeps:,} sweeps of {n_chains:,} chains of {model.n_spins:,} spins",
+            "ask for fewer sweeps or chains",
+        )
         return n_sweeps, n_chains, record_every
 
     @staticmethod

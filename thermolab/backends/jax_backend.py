@@ -180,12 +180,11 @@ def _run_chains(state, key, record_betas, tail_betas, params, algorithm: str, la
 
 def _uses_lattice_path(model: IsingModel) -> bool:
     lattice = model.lattice
-    data = model.couplings.data
     return (
         lattice is not None
         and lattice.periodic
         and lattice.length % 2 == 0
-        and bool(np.all(data == data[0]))
+        and model.uniform_coupling is not None  # J = 0 (no stored couplings) counts as uniform
         and model.has_uniform_fields
     )
 
@@ -242,7 +241,7 @@ class JaxBackend(Backend):
         if model not in self._params:
             lattice = _uses_lattice_path(model)
             if lattice:
-                params = (jnp.float32(model.couplings.data[0]), jnp.float32(model.fields[0]))
+                params = (jnp.float32(model.uniform_coupling), jnp.float32(model.fields[0]))
             else:
                 params = _graph_params(model)
             self._params[model] = (lattice, params)

@@ -27,6 +27,10 @@ from thermolab.quantum.instance import QaoaInstance
 
 __all__ = [
     "DEFAULT_DEVICE",
+    "MAX_LAYERS",
+    "MAX_RESTARTS",
+    "MAX_SHOTS",
+    "MAX_STEPS",
     "METHODS",
     "LayerResult",
     "OptimisationResult",
@@ -44,10 +48,24 @@ FALLBACK_DEVICE = "default.qubit"
 METHODS = ("adam", "bfgs")
 Method = Literal["adam", "bfgs"]
 Init = Literal["ramp", "interp"]
+# Upper bounds on one request, so a typo (p = 1000, 10¹³ shots) is an error message rather than
+# a server busy for hours or out of memory. Each is far beyond what a lab run needs.
+MAX_LAYERS = 20
+MAX_RESTARTS = 100
+MAX_STEPS = 10_000
+MAX_SHOTS = 1_000_000
 
 
 class StopRequested(Exception):
     """Raised inside an optimiser's callback when the caller asks to stop."""
+
+
+def _check_count(name: str, value: object, maximum: int) -> None:
+    """A positive integer no larger than `maximum`, else ValueError saying which."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,}, got {value:,}")
 
 
 def energy_scale(instance: QaoaInstance) -> float:
@@ -203,8 +221,7 @@ def optimise(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    _check_count("steps", steps, MAX_STEPS)
     should_stop = should_stop or (lambda: False)
     start, evaluations0 = time.perf_counter(), circuit.evaluations
     x = np.asarray(x0, dtype=np.float64).copy()
@@ -262,8 +279,7 @@ def optimise(
 
 def sample_states(probabilities: np.ndarray, n_qubits: int, shots: int, seed: int = 0):
     """Draw `shots` basis states from the circuit's distribution: spins (shots, n) int8 ±1."""
-    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
-        raise ValueError(f"shots must be a positive integer, got {shots!r}")
+    _check_count("shots", shots, MAX_SHOTS)
     weights = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, None)
     rng = np.random.default_rng(seed)
     index = rng.choice(weights.size, size=int(shots), p=weights / weights.sum())
@@ -315,9 +331,9 @@ def solve(
     """
     if init not in ("ramp", "interp"):
         raise ValueError(f"init must be 'ramp' or 'interp', got {init!r}")
-    for name, value in (("p_max", p_max), ("restarts", restarts)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _check_count("p_max", p_max, MAX_LAYERS)
+    _check_count("restarts", restarts, MAX_RESTARTS)
+    _check_count("steps", steps, MAX_STEPS)
     should_stop = should_stop or (lambda: False)
     check_cost_hamiltonian(
         instance.model, cost_hamiltonian(instance.model), instance.basis_energies

@@ -11,7 +11,13 @@
 """
 
 from thermolab.training.config import MODES, TrainConfig
-from thermolab.training.launch import Launch, start_resume, start_training
+from thermolab.training.launch import (
+    Launch,
+    may_resume,
+    start_resume,
+    start_training,
+    visible_to,
+)
 from thermolab.training.summary import compare
 from thermolab.training.trainer import TrainingResult, prepare, resume, train
 
@@ -21,9 +27,11 @@ __all__ = [
     "TrainConfig",
     "TrainingResult",
     "compare",
+    "may_resume",
     "prepare",
     "resume",
     "start_resume",
     "start_training",
     "train",
+    "visible_to",
 ]

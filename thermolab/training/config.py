@@ -11,6 +11,7 @@ from thermolab.energy.ledger import BITS_PER_RANDOM_NUMBER, SMTJ_JOULES_PER_BIT,
 from thermolab.energy.meters import METER_NAMES
 from thermolab.models.tinygpt import PRESETS
 from thermolab.nn.bayes import STOCHASTIC_CHOICES
+from thermolab.problems import check_memory
 from thermolab.training.schedules import LearningRateSchedule, TemperatureSchedule
 
 __all__ = ["MODES", "TrainConfig"]
@@ -20,6 +21,10 @@ MODES: tuple[str, ...] = ("baseline", "tsu")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 METERS: tuple[str, ...] = ("auto", *METER_NAMES)
 NOISE_METHODS: tuple[str, ...] = ("native", "pbit")
+#: Characters assumed in a corpus's vocabulary when estimating a step's memory (an upper bound).
+VOCAB_BOUND = 1024
+#: Most torch threads a run may ask for (the page's own limit; torch itself takes any number).
+MAX_THREADS = 256
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -104,6 +109,8 @@ class TrainConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(f"threads must be a non-negative integer, got {self.threads!r}")
+        if self.threads > MAX_THREADS:
+            raise ValueError(f"threads must be at most {MAX_THREADS}, got {self.threads}")
         if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int):
             raise ValueError(f"warmup_steps must be an integer, got {self.warmup_steps!r}")
         _finite("min_lr_ratio", self.min_lr_ratio)
@@ -129,6 +136,25 @@ class TrainConfig:
             raise ValueError(f"noise must be one of {NOISE_METHODS}, got {self.noise!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        check_memory(
+            self.estimated_step_bytes,
+            f"one training step with batch {self.resolved_batch_size} × block "
+            f"{self.resolved_block_size}",
+            "use a smaller batch or block size",
+        )
+
+    @property
+    def estimated_step_bytes(self) -> int:
+        """A generous estimate of one step's activation memory (float32, with gradients).
+
+        Per layer: attention scores B·H·T² (scores, softmax, their gradients) and about 16
+        B·T·C-sized tensors; then B·T·V logits with V taken as VOCAB_BOUND characters. It
+        exists to refuse sizes that would take the server down, not to plan a GPU.
+        """
+        preset = PRESETS[self.preset]
+        batch, block = self.resolved_batch_size, self.resolved_block_size
+        per_layer = 3 * batch * preset.n_head * block * block + 16 * batch * block * preset.n_embd
+        return 4 * (preset.n_layer * per_layer + 3 * batch * block * VOCAB_BOUND)
 
     @property
     def min_corpus_chars(self) -> int:

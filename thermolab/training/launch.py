@@ -7,15 +7,18 @@ it produces to the run store, which the page reads back while it runs and after 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from thermolab.jobs import Job, JobManager, get_manager
-from thermolab.runs import RunStore
+from thermolab.runs import ACTIVE_STATUSES, RunRecord, RunStore
 from thermolab.training.config import MODES, TrainConfig
 from thermolab.training.trainer import prepare, resume, train
 
-__all__ = ["Launch", "start_resume", "start_training"]
+__all__ = ["RESUMABLE", "Launch", "may_resume", "start_resume", "start_training", "visible_to"]
+
+#: Statuses a training group can be resumed from (its last checkpoint).
+RESUMABLE = frozenset({"interrupted", "stopped"})
 
 
 @dataclass(frozen=True)
@@ -42,21 +45,73 @@ def start_training(
         f"TinyGPT {' + '.join(run_ids)} ({config.steps} steps)",
         lambda context: train(config, store, run_ids, context),
         owner=owner,
+        on_cancel=_mark_cancelled(store, run_ids, "stopped before it started"),
     )
     return Launch(job, group, run_ids)
+
+
+def _mark_cancelled(store: RunStore, run_ids: dict[str, str], what: str):
+    """A job hook: runs whose job was cancelled while queued are "stopped", saying why.
+
+    Without it they would stay "queued" (and look active to everyone) until a restart.
+    """
+
+    def on_cancel(job: Job) -> None:
+        reason = job.stop_reason or "stopped while waiting in the queue"
+        for run_id in run_ids.values():
+            store.set_status(run_id, "stopped", f"{what}: {reason}")
+
+    return on_cancel
+
+
+def visible_to(records: Iterable[RunRecord], owner: str) -> bool:
+    """Whether a session may see a training group: its own, or one that no longer trains.
+
+    Another session's queued or running training is private to it; once it has ended
+    (finished, stopped, failed or interrupted) it is shown to everyone, read-only.
+    """
+    records = list(records)
+    return any(r.owner == owner for r in records) or not any(
+        r.status in ACTIVE_STATUSES for r in records
+    )
+
+
+def may_resume(
+    records: Iterable[RunRecord], owner: str, owner_alive: Callable[[str], bool]
+) -> bool:
+    """Whether `owner` may resume this group: it is stopped or interrupted, and either
+    `owner` started it or the session that did is gone (a closed browser, a restarted server),
+    in which case resuming adopts it. A group whose owner is still connected stays theirs.
+    """
+    records = list(records)
+    if not records or not any(r.status in RESUMABLE for r in records):
+        return False
+    if any(r.status in ACTIVE_STATUSES for r in records):
+        return False
+    owners = {r.owner for r in records} - {None}
+    return owner in owners or not any(owner_alive(other) for other in owners)
 
 
 def start_resume(
     store: RunStore, group: str, *, owner: str | None = None, manager: JobManager | None = None
 ) -> Launch:
-    """Submit the continuation of an interrupted or stopped training group."""
+    """Submit the continuation of an interrupted or stopped training group.
+
+    With `owner`, the runs are recorded as that session's from now on (it may have adopted
+    them from a session that is gone).
+    """
     run_ids = {record.config["mode"]: record.id for record in store.list_runs(group=group)}
     if not run_ids:
         raise ValueError(f"no runs belong to group {group!r}")
     for run_id in run_ids.values():
+        if owner is not None:
+            store.set_owner(run_id, owner)
         store.set_status(run_id, "queued", "waiting to resume")
     manager = manager or get_manager()
     job = manager.submit(
-        f"TinyGPT resume {group}", lambda context: resume(store, group, context), owner=owner
+        f"TinyGPT resume {group}",
+        lambda context: resume(store, group, context),
+        owner=owner,
+        on_cancel=_mark_cancelled(store, run_ids, "resume cancelled before it started"),
     )
     return Launch(job, group, run_ids)

@@ -337,9 +337,11 @@ class _Session:
                 energy_rows.append((done, seconds, joules, self.meter.kind, self.meter.source))
                 metrics.append(("power_w", joules / seconds if seconds > 0 else 0.0))
             elif self.meter_note is None:
+                # Steps alternate baseline, TSU: the other run may have its step `done` metered.
                 self.meter_note = (
-                    f"the {self.meter.name} meter failed at step {done} ({self.meter.failure}); "
-                    "energy after that step is missing from the totals"
+                    f"the {self.meter.name} meter failed during step {done} of the {run.mode} "
+                    f"run ({self.meter.failure}); measured energy from there on is missing from "
+                    f"the totals (complete up to step {done - 1})"
                 )
         ops_after = run.backend.counter.snapshot()
         ops = {name: count - ops_before.get(name, 0) for name, count in ops_after.items()}
