@@ -40,12 +40,14 @@ def test_playground_chains_and_temperatures_are_per_session():
     alice.select_slider(key="L").set_value(16).run()
     alice.slider(key="temperature").set_value(1.2).run()
     assert_no_exception(alice)
+    alice.run()  # the whole page again (a slider may rerun only the live view's fragment)
     chain = alice.session_state["chain"]
     sweeps = chain.sweeps
     spins = chain.spins.copy()
     for value in (0.5, 5.0, 2.0):  # bob plays with his own slider
         bob.slider(key="temperature").set_value(value).run()
         assert_no_exception(bob)
+        bob.run()
     assert bob.session_state["chain"] is not chain
     assert bob.session_state["thermolab.problem"].n_spins == 128**2
     assert alice.session_state["thermolab.problem"].n_spins == 16**2
