@@ -38,9 +38,9 @@ def buttons(app) -> set[str]:
 def test_playground_chains_and_temperatures_are_per_session():
     alice, bob = new_app("playground"), new_app("playground")
     alice.select_slider(key="L").set_value(16).run()
-    alice.slider(key="temperature").set_value(1.2).run()  # reruns the live view only
+    alice.slider(key="temperature").set_value(1.2).run()
     assert_no_exception(alice)
-    alice.run()
+    alice.run()  # the whole page again (a slider may rerun only the live view's fragment)
     chain = alice.session_state["chain"]
     sweeps = chain.sweeps
     spins = chain.spins.copy()
