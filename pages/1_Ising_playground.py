@@ -18,7 +18,7 @@ from thermolab.jobs import attach_session, get_manager
 from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
-from thermolab.viz.components.lattice_canvas import LatticeStream, lattice_canvas
+from ui.lattice_canvas import LatticeStream, lattice_canvas
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
 

@@ -7,8 +7,8 @@ import base64
 import numpy as np
 import pytest
 
-from thermolab.viz.components.lattice_canvas import _frame
 from thermolab.viz.ising import pack_spins
+from ui.lattice_canvas import _frame
 
 
 def js_unpack(packed: bytes, n: int) -> np.ndarray:

@@ -11,7 +11,9 @@ manager's reaper stops an owner's jobs when a liveness probe (the app registers 
 "is this session still connected") has said "gone" for `grace_s`, or when the owner has not
 been seen (`touch`) for `idle_timeout_s`. Jobs without an owner are never reaped.
 
-This module does not import streamlit: pages keep the `Job` handle in their session state.
+Pages keep the `Job` handle in their session state. Streamlit is imported only inside
+`attach_session` and `streamlit_session_alive`, the two functions pages call to tie jobs to
+their browser session; the rest of this module works without it.
 """
 
 from __future__ import annotations
