@@ -5,9 +5,12 @@ The page holds widgets and figures only; chains, sweeps and checks come from `th
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import secrets
 import time
+from collections import deque
 
 import numpy as np
 import streamlit as st
@@ -15,16 +18,22 @@ import streamlit as st
 from thermolab import exact, problems
 from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
 from thermolab.jobs import attach_session, get_manager
-from thermolab.live import LiveChain, LiveTempering, ground_energy_bound
+from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
 from ui.lattice_canvas import LatticeStream, lattice_canvas
+from ui.pacing import sleep_until_rerun
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
 
-FRAME_SECONDS = 1 / 30  # the live view draws at most 30 frames per second
+MAX_FPS = 30.0  # one live view draws at most this many frames per second
+# Frames per second this server draws for all live views together (they share it fairly).
+SERVER_FPS = float(os.environ.get("THERMOLAB_SERVER_FPS", "60"))
 TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one frame per run
-TRACE_SECONDS = 1.0  # the live traces and τ_int refresh interval
+# The live traces and τ_int: every 30 frames (once a second at full rate, less often while the
+# server's frames are shared), first at the 5th frame (never the first after a change: it must
+# be quick).
+TRACE_EVERY_FRAMES, FIRST_TRACE_FRAME = 30, 5
 # How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
 # frame per run) through this environment variable.
 LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
@@ -147,6 +156,12 @@ def show_graph(model: problems.IsingModel, spins: np.ndarray, caption: str) -> N
     st.caption(caption)
 
 
+@st.cache_resource
+def frame_budget() -> FrameBudget:
+    """The server's frame rate, shared by every session's live view (one per process)."""
+    return FrameBudget(total_fps=max(SERVER_FPS, MAX_FPS), max_fps=MAX_FPS)
+
+
 # --------------------------------------------------------------------------- live view
 
 
@@ -189,54 +204,67 @@ def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveCh
 
 
 def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
-    """Draw frames for up to LIVE_SECONDS, at most one per FRAME_SECONDS (one when paused).
+    """Draw frames for up to LIVE_SECONDS, paced by the server's frame budget (one if paused).
 
     One fragment run pushes many frames, each a few sweeps at the sliders' temperature: a
-    lattice frame, one line of numbers, and the traces once a second. No rerun per frame.
+    lattice frame, one line of numbers, and the traces every 30 frames. No rerun per frame.
     Streamlit starts a new run before the one it replaces has stopped (it stops at its next
     element), so each run claims the chain, under its lock, and a superseded loop ends at once
-    instead of advancing it once more.
+    instead of advancing it once more. With many sessions drawing at once each gets its share
+    of the server's frames (`FrameBudget`), so slider changes do not queue behind animation.
     """
     temperature, sweeps = STATE["temperature"], STATE["spf"]
     paused = STATE.get("paused", False)
-    frames = 1 if paused else max(1, round(LIVE_SECONDS / FRAME_SECONDS))
+    one_frame = paused or LIVE_SECONDS <= 0
     energy_ref, magnet_ref = onsager_reference(model, temperature)
     left, right = st.columns([3, 2])
     lattice_slot, stats_slot, trace_slot = left.empty(), right.empty(), st.empty()
-    this_run = object()
+    this_run, view = object(), STATE.setdefault("live_view_id", secrets.token_hex(8))
     with chain.lock:
         STATE["live_view_run"] = this_run
-    stream = None
-    for frame in range(frames):
-        started = time.monotonic()
-        with chain.lock:
-            if STATE.get("live_view_run") is not this_run:
+    budget, stream, starts = frame_budget(), None, deque(maxlen=16)  # starts: for the frame rate
+    deadline = time.monotonic() + LIVE_SECONDS
+    try:
+        for frame in itertools.count():
+            started = time.monotonic()
+            interval = budget.interval(view) if not one_frame else 0.0
+            with chain.lock:
+                if STATE.get("live_view_run") is not this_run:
+                    return
+                if not paused or STATE.pop("step_once", False):
+                    chain.advance(temperature, sweeps)
+                spins, done = chain.spins, chain.sweeps
+                energy, magnetization = chain.energy_per_spin, chain.abs_magnetization
+            caption = f"T = {temperature:.2f} · sweep {done}"
+            if model.lattice is None:
+                with lattice_slot.container():
+                    show_graph(model, spins, caption)
+            elif stream is None:
+                with lattice_slot.container():
+                    stream = LatticeStream(
+                        spins, model.lattice.length, caption, key="live_lattice", frame=done
+                    )
+            else:
+                stream.draw(spins, caption, done)
+            starts.append(started)
+            rate = ""
+            if len(starts) > 1:
+                rate = f"  \n{(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
+                if (drawing := budget.drawing) > 1:
+                    rate += f" ({drawing} live views share this server's frames)"
+            stats_slot.markdown(
+                f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}  \n"
+                f"**E / n** = {energy:.4f}  \n"
+                f"**|m|** = {magnetization:.3f}{rate}"
+            )
+            if one_frame or frame % TRACE_EVERY_FRAMES == FIRST_TRACE_FRAME:
+                with trace_slot.container():
+                    live_traces(chain, energy_ref, magnet_ref)
+            if one_frame or started >= deadline:
                 return
-            if not paused or STATE.pop("step_once", False):
-                chain.advance(temperature, sweeps)
-            spins, done = chain.spins, chain.sweeps
-            energy, magnetization = chain.energy_per_spin, chain.abs_magnetization
-        caption = f"T = {temperature:.2f} · sweep {done}"
-        if model.lattice is None:
-            with lattice_slot.container():
-                show_graph(model, spins, caption)
-        elif stream is None:
-            with lattice_slot.container():
-                stream = LatticeStream(
-                    spins, model.lattice.length, caption, key="live_lattice", frame=done
-                )
-        else:
-            stream.draw(spins, caption, done)
-        stats_slot.markdown(
-            f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}  \n"
-            f"**E / n** = {energy:.4f}  \n"
-            f"**|m|** = {magnetization:.3f}"
-        )
-        # The traces once a second, never on the first frame after a change (it must be quick).
-        if frame % round(TRACE_SECONDS / FRAME_SECONDS) == min(frames - 1, 5):
-            with trace_slot.container():
-                live_traces(chain, energy_ref, magnet_ref)
-        time.sleep(max(0.0, FRAME_SECONDS - (time.monotonic() - started)))
+            sleep_until_rerun(interval - (time.monotonic() - started))
+    finally:
+        budget.release(view)
 
 
 def live_traces(chain: LiveChain, energy_ref: float | None, magnet_ref: float | None) -> None:
