@@ -285,8 +285,8 @@ def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
                 256,
                 default.threads,
                 key="gpt.threads",
-                help="For the whole server process. More than 1 helps only on an idle machine: "
-                "on shared cores torch's threads wait on each other and the app slows down.",
+                help="For this training's worker process. More than 1 helps only on an idle "
+                "machine: on shared cores torch's threads wait on each other and slow the app.",
             ),
             "device": choose("Device", eng.devices, default.device, "gpt.device"),
             "batch_size": st.number_input(

@@ -205,6 +205,7 @@ def test_nvml_disappearing_mid_training_leaves_a_note_and_no_crash(monkeypatch, 
 
 
 def test_the_training_page_shows_the_meter_note(monkeypatch):
+    monkeypatch.setenv("THERMOLAB_TRAINING_IN", "thread")  # the patch lives in this process
     monkeypatch.setattr(trainer, "open_meter", lambda name, **options: VanishingMeter(7))
     app = new_page("training")
     for key, value in (PAGE_TINY | {"gpt.steps": 6, "gpt.eval": 3}).items():
@@ -269,6 +270,7 @@ def test_a_full_disk_mid_training_fails_it_in_one_line_and_keeps_every_committed
 
 
 def test_the_training_page_shows_a_full_disk_as_a_message(monkeypatch):
+    monkeypatch.setenv("THERMOLAB_TRAINING_IN", "thread")  # the patch lives in this process
     monkeypatch.setattr(runs, "RunStore", FillingStore)  # the page opens its store through it
     app = new_page("training")
     for key, value in (PAGE_TINY | {"gpt.steps": 400, "gpt.eval": 10}).items():

@@ -32,6 +32,7 @@ from typing import Any, Literal
 __all__ = [
     "Job",
     "JobContext",
+    "JobFailed",
     "JobManager",
     "JobStatus",
     "attach_session",
@@ -43,6 +44,11 @@ JobStatus = Literal["queued", "running", "done", "failed", "stopped"]
 FINISHED: frozenset[str] = frozenset({"done", "failed", "stopped"})
 #: Finished jobs kept for `jobs()` listings; older ones are forgotten (memory stays bounded).
 KEEP_FINISHED = 200
+
+
+class JobFailed(RuntimeError):
+    """A failure the work reports in full itself (e.g. relayed from another process): its
+    message becomes the job's `error` as it is, without this class's name in front."""
 
 
 class JobContext:
@@ -310,7 +316,8 @@ class JobManager:
                 raise RuntimeError("this job has already run")
             result = work(JobContext(job))
         except Exception as error:
-            job.error = f"{type(error).__name__}: {error}".splitlines()[0]
+            line = f"{type(error).__name__}: {error}"
+            job.error = (str(error) if isinstance(error, JobFailed) else line).splitlines()[0]
             job.error_traceback = traceback.format_exc()
             status: JobStatus = "failed"
         else:

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,15 @@ SETTINGS = {
     "Generated sample length (characters)": "24",
 }
 TIMEOUT_S = 120
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (an exited child not yet reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in {"Z", "X"}
 
 
 def open_training_page(page, url: str):
@@ -69,6 +79,12 @@ def test_a_killed_server_loses_no_run_and_the_training_resumes(server_launcher, 
     wait_for_checkpoints(store, 20)  # past an evaluation too, so samples exist
     os.kill(server.pid, signal.SIGKILL)
     server.wait(30)
+    workers = {record.pid for record in store.list_runs()} - {server.pid}
+    assert workers, "the training ran in a worker process of its own"
+    deadline = time.monotonic() + 15  # a worker dies with its server: it does not train on alone
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(running, workers))
     before = {
         record.id: (record.checkpoint_step, store.metrics(record.id)["val_loss"][0])
         for record in store.list_runs()

@@ -3,22 +3,47 @@
 The page calls `start_training` (or `start_resume`) and keeps the returned `Launch`; the job
 runs off the Streamlit script thread, queued behind the manager's cap, and writes everything
 it produces to the run store, which the page reads back while it runs and after a restart.
+By default the loop itself runs in a worker process (`thermolab.training.worker`, at lower CPU
+priority), so training never holds the server's interpreter lock; `THERMOLAB_TRAINING_IN=thread`
+runs it on the job's thread instead (tests that patch the trainer in this process use it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from thermolab.jobs import Job, JobManager, get_manager
+from thermolab.jobs import Job, JobContext, JobManager, get_manager
 from thermolab.runs import ACTIVE_STATUSES, RunRecord, RunStore
 from thermolab.training.config import MODES, TrainConfig
-from thermolab.training.trainer import prepare, resume, train
+from thermolab.training.trainer import TrainingResult, prepare, resume, train
+from thermolab.training.worker import run_in_worker
 
 __all__ = ["RESUMABLE", "Launch", "may_resume", "start_resume", "start_training", "visible_to"]
 
 #: Statuses a training group can be resumed from (its last checkpoint).
 RESUMABLE = frozenset({"interrupted", "stopped"})
+WHERE = ("process", "thread")  # where a training job's loop runs
+
+
+def _training_work(request: dict[str, Any], store: RunStore) -> Callable[[JobContext], Any]:
+    """The job's work: `request` (see `thermolab.training.worker`) in a worker process, or on
+    the job's thread when `THERMOLAB_TRAINING_IN=thread`."""
+    where = os.environ.get("THERMOLAB_TRAINING_IN", "process")
+    if where not in WHERE:
+        raise ValueError(f"THERMOLAB_TRAINING_IN must be one of {WHERE}, not {where!r}")
+    if where == "process":
+        return lambda context: run_in_worker(request, context)
+
+    def in_thread(context: JobContext) -> TrainingResult:
+        if request["action"] == "train":
+            config = TrainConfig.from_dict(request["config"])
+            return train(config, store, request["run_ids"], context)
+        return resume(store, request["group"], context)
+
+    return in_thread
 
 
 @dataclass(frozen=True)
@@ -41,9 +66,15 @@ def start_training(
     """Create the runs (status "queued") and submit their training as one job."""
     group, run_ids = prepare(config, store, modes=modes, owner=owner)
     manager = manager or get_manager()
+    request = {
+        "action": "train",
+        "store": str(store.path),
+        "config": config.to_dict(),
+        "run_ids": run_ids,
+    }
     job = manager.submit(
         f"TinyGPT {' + '.join(run_ids)} ({config.steps} steps)",
-        lambda context: train(config, store, run_ids, context),
+        _training_work(request, store),
         owner=owner,
         on_cancel=_mark_cancelled(store, run_ids, "stopped before it started"),
     )
@@ -108,9 +139,10 @@ def start_resume(
             store.set_owner(run_id, owner)
         store.set_status(run_id, "queued", "waiting to resume")
     manager = manager or get_manager()
+    request = {"action": "resume", "store": str(store.path), "group": group}
     job = manager.submit(
         f"TinyGPT resume {group}",
-        lambda context: resume(store, group, context),
+        _training_work(request, store),
         owner=owner,
         on_cancel=_mark_cancelled(store, run_ids, "resume cancelled before it started"),
     )

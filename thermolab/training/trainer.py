@@ -122,8 +122,9 @@ def _open_meter(config: TrainConfig, device: torch.device) -> EnergyMeter | None
                 return open_meter(candidate)
         name = "estimate"
     if name == "estimate":
-        # With one torch thread a step runs entirely in the job's thread: charge that
-        # thread's CPU time only, not the server's other sessions.
+        # With one torch thread a step runs entirely in the training's thread: charge that
+        # thread's CPU time only, not other work in the same process (the server's sessions,
+        # when the training runs on a job thread rather than in its worker process).
         scope = "thread" if config.threads == 1 else "process"
         return open_meter(name, assumptions=config.power_model(), scope=scope)
     return open_meter(name)

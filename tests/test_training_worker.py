@@ -1,0 +1,145 @@
+"""Training in a worker process: result, progress, stop, errors, a killed worker, a dead server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from thermolab.jobs import JobFailed
+from thermolab.runs import RunStore
+from thermolab.training import TrainConfig, prepare
+from thermolab.training.worker import WORKER_NICE, WorkerDied, run_in_worker
+
+TINY = dict(
+    corpus="default",
+    block_size=32,
+    batch_size=8,
+    warmup_steps=2,
+    eval_every=5,
+    eval_batches=2,
+    predictive_samples=2,
+    meter="estimate",
+    sample_chars=10,
+    checkpoint_every=5,
+)
+
+
+class Recorder:
+    """A job's progress as the worker relays it; optionally asks to stop, or acts, on a report."""
+
+    def __init__(self, stop_after: int | None = None, on_report=None) -> None:
+        self.reports: list[tuple[float, str]] = []
+        self.stop_after, self.on_report = stop_after, on_report
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.stop_after is not None and len(self.reports) >= self.stop_after
+
+    def report(self, fraction: float, message: str = "", partial=None) -> None:
+        self.reports.append((fraction, message))
+        if self.on_report is not None:
+            self.on_report(self)
+
+
+def request_for(store: RunStore, steps: int, **settings) -> dict:
+    config = TrainConfig(steps=steps, **{**TINY, **settings})
+    _, run_ids = prepare(config, store, modes=("baseline",))
+    return {
+        "action": "train",
+        "store": str(store.path),
+        "config": config.to_dict(),
+        "run_ids": run_ids,
+    }
+
+
+def nice_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_a_training_runs_in_a_worker_and_reports_its_progress(tmp_path):
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=10)
+    progress = Recorder()
+    result = run_in_worker(request, progress)
+    run_id = request["run_ids"]["baseline"]
+    assert result.status == "finished" and result.run_ids == {"baseline": run_id}
+    assert [fraction for fraction, _ in progress.reports] == [step / 10 for step in range(1, 11)]
+    record = store.get_run(run_id)
+    assert record.status == "finished" and record.pid != os.getpid()  # trained elsewhere
+    assert result.summaries["baseline"] == record.summary
+
+
+def test_stop_reaches_the_worker_which_keeps_what_it_did(tmp_path):
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=100_000)
+    run_id = request["run_ids"]["baseline"]
+
+    def never_hang(progress: Recorder) -> None:  # a stop that never arrives fails, not hangs
+        if len(progress.reports) == 300:
+            os.kill(store.get_run(run_id).pid, signal.SIGKILL)
+
+    result = run_in_worker(request, Recorder(stop_after=3, on_report=never_hang))
+    record = store.get_run(run_id)
+    assert result.status == record.status == "stopped"
+    assert record.checkpoint_step is not None and record.summary["steps"] < 100_000
+
+
+def test_the_worker_runs_at_lower_priority_and_a_killed_one_leaves_resumable_runs(tmp_path):
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=100_000)
+    run_id = request["run_ids"]["baseline"]
+    seen: dict[str, int] = {}
+
+    def kill_after_a_checkpoint(progress: Recorder) -> None:
+        record = store.get_run(run_id)
+        if record.checkpoint_step and "nice" not in seen:
+            seen["nice"] = nice_of(record.pid)
+            os.kill(record.pid, signal.SIGKILL)
+
+    with pytest.raises(WorkerDied, match="signal 9"):
+        run_in_worker(request, Recorder(on_report=kill_after_a_checkpoint))
+    assert seen["nice"] >= WORKER_NICE
+    record = store.get_run(run_id)
+    assert record.status == "interrupted" and "resume" in record.message
+
+
+def test_a_failing_training_is_one_line_naming_the_cause(tmp_path):
+    store = RunStore(tmp_path)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    request = request_for(store, steps=5)
+    request["config"]["corpus"] = str(empty)
+    with pytest.raises(JobFailed, match=r"^CorpusError: .*empty") as raised:
+        run_in_worker(request, Recorder())
+    assert "\n" not in str(raised.value)
+    assert store.get_run(request["run_ids"]["baseline"]).status == "failed"
+
+
+def test_the_worker_exits_at_once_when_the_server_is_gone(tmp_path):
+    """End of its input is the server dying (`kill -9` closes the pipe): no summary is written,
+    the run stays "running" under a dead pid, for the next server to mark it interrupted."""
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=100_000)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "thermolab.training.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    worker.stdin.write(json.dumps(request) + "\n")
+    worker.stdin.flush()
+    assert "progress" in json.loads(worker.stdout.readline())  # it is training
+    started = time.monotonic()
+    worker.stdin.close()
+    assert worker.wait(timeout=30) == 3 and time.monotonic() - started < 30
+    worker.stdout.close()
+    run_id = request["run_ids"]["baseline"]
+    assert store.get_run(run_id).status == "running"
+    assert run_id in store.mark_interrupted()

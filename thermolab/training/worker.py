@@ -1,0 +1,173 @@
+"""A training in a process of its own, driven by a job thread of the server.
+
+Training in the server's own process shares its interpreter lock with every session: the
+trainer's Python between torch operations competes with the sessions' scripts and the event
+loop, and a page then waits for its reply. So the job (`run_in_worker`, on a job-manager thread)
+starts `python -m thermolab.training.worker`, which lowers its own CPU priority (`WORKER_NICE`:
+interactive work first) and trains there, writing to the run store as always. Its process
+meters are its own, and a crash of the trainer cannot take the server with it.
+
+The protocol, one JSON object per line:
+- stdin: the request {"action": "train" | "resume", "store", "config", "run_ids" | "group"},
+  then "stop" when the job is asked to stop. End of input means the server is gone: the worker
+  exits at once and leaves its runs to be marked "interrupted" (as after `kill -9`).
+- stdout: {"progress": fraction, "message": text} while it trains, then {"result": {...}} or
+  {"error": text}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import deque
+from typing import Any
+
+from thermolab.jobs import JobFailed
+from thermolab.runs import RunStore
+from thermolab.training.config import TrainConfig
+from thermolab.training.trainer import Progress, TrainingResult, resume, train
+
+__all__ = ["WORKER_NICE", "WorkerDied", "run_in_worker"]
+
+#: How much the worker lowers its CPU priority (Unix niceness, 0–19): the sessions come first.
+WORKER_NICE = 10
+STOP_POLL_SECONDS = 0.2
+
+
+class WorkerDied(JobFailed):
+    """The worker ended without a result (killed, out of memory, or crashed)."""
+
+
+def run_in_worker(request: dict[str, Any], progress: Progress) -> TrainingResult:
+    """Run `request` in a worker process; relay its progress and a stop request.
+
+    Returns the worker's `TrainingResult`; raises `JobFailed` with the worker's one-line
+    error, or `WorkerDied` (the runs are marked "interrupted" then: they resume from their last
+    checkpoint).
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "thermolab.training.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    stderr_tail: deque[str] = deque(maxlen=20)
+    readers = [
+        threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True),
+        threading.Thread(target=_relay_stop, args=(process, progress), daemon=True),
+    ]
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.write(json.dumps(request) + "\n")
+        process.stdin.flush()
+    for reader in readers:
+        reader.start()
+    outcome: dict[str, Any] = {}
+    for line in process.stdout:
+        with contextlib.suppress(json.JSONDecodeError):
+            message = json.loads(line)
+            if "progress" in message:
+                progress.report(message["progress"], message.get("message", ""))
+            else:
+                outcome = message
+    code = process.wait()
+    with contextlib.suppress(OSError):
+        process.stdin.close()
+    readers[0].join(timeout=5)
+    if "result" in outcome:
+        return TrainingResult(**outcome["result"])
+    if "error" in outcome:
+        raise JobFailed(outcome["error"])
+    how = f"signal {-code}" if code < 0 else f"exit code {code}"
+    detail = f": {stderr_tail[-1].strip()}" if stderr_tail else ""
+    reason = f"the training worker died ({how}){detail}"
+    _mark_interrupted(request, reason)
+    raise WorkerDied(reason)
+
+
+def _drain(stream, tail: deque[str]) -> None:
+    for line in stream:
+        tail.append(line)
+
+
+def _relay_stop(process: subprocess.Popen, progress: Progress) -> None:
+    """Tell the worker to stop (once) when the job is asked to; ends with the worker."""
+    while process.poll() is None:
+        if progress.stop_requested:
+            with contextlib.suppress(OSError, ValueError):
+                process.stdin.write("stop\n")
+                process.stdin.flush()
+            return
+        threading.Event().wait(STOP_POLL_SECONDS)
+
+
+def _mark_interrupted(request: dict[str, Any], reason: str) -> None:
+    store = RunStore(request["store"])
+    if request["action"] == "train":
+        run_ids = list(request["run_ids"].values())
+    else:
+        run_ids = [record.id for record in store.list_runs(group=request["group"])]
+    for run_id in run_ids:
+        with contextlib.suppress(Exception):
+            store.set_status(run_id, "interrupted", f"{reason}; resume from its last checkpoint")
+
+
+# --------------------------------------------------------------------------- the worker side
+
+
+class _PipeProgress:
+    """The trainer's `Progress` in the worker: reports to stdout, stops on "stop" from stdin."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def report(self, fraction: float, message: str = "", partial: Any = None) -> None:
+        _send({"progress": fraction, "message": message}, self._lock)
+
+    def listen(self) -> None:
+        """Read stdin: "stop" sets the flag; end of input (the server died) exits at once."""
+        for line in sys.stdin:
+            if line.strip() == "stop":
+                self._stop.set()
+        os._exit(3)  # the server is gone: no evaluation, no summary, like a kill
+
+
+def _send(message: dict[str, Any], lock: threading.Lock | None = None) -> None:
+    with lock or contextlib.nullcontext():
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.readline())
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
+    progress = _PipeProgress()
+    threading.Thread(target=progress.listen, daemon=True).start()
+    store = RunStore(request["store"])
+    try:
+        if request["action"] == "train":
+            config = TrainConfig.from_dict(request["config"])
+            result = train(config, store, request["run_ids"], progress)
+        else:
+            result = resume(store, request["group"], progress)
+    except Exception as error:  # the trainer has marked its runs; the server shows the line
+        _send({"error": f"{type(error).__name__}: {error}".splitlines()[0][:500]})
+        return 1
+    _send({"result": dataclasses.asdict(result)})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
