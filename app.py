@@ -13,6 +13,7 @@ import streamlit as st
 
 from thermolab import __version__
 from thermolab.energy import probe_meters
+from ui.server import share_cores
 
 ROOT = Path(__file__).resolve().parent
 
@@ -117,6 +118,7 @@ def show_table(label: str, rows_function) -> None:
 
 
 st.set_page_config(page_title="ThermoLab", page_icon="🌡️", layout="wide")
+share_cores()  # one BLAS thread per call: the sessions share the cores
 
 st.title("ThermoLab")
 st.caption(f"An interactive lab for thermodynamic computing in machine learning · v{__version__}")

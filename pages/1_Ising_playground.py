@@ -23,8 +23,10 @@ from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temp
 from thermolab.viz import ising as viz
 from ui.lattice_canvas import LatticeStream, lattice_canvas
 from ui.pacing import sleep_until_rerun
+from ui.server import share_cores
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
+share_cores()  # one BLAS thread per call: the sessions share the cores
 
 MAX_FPS = 30.0  # one live view draws at most this many frames per second
 # Frames per second this server draws for all live views together (they share it fairly).

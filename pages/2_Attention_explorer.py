@@ -10,7 +10,10 @@ import math
 
 import streamlit as st
 
+from ui.server import share_cores
+
 st.set_page_config(page_title="Attention explorer · ThermoLab", page_icon="🌡️", layout="wide")
+share_cores()  # one BLAS thread per call: the sessions share the cores
 
 TEMPERATURES = [round(10 ** (-2 + 3 * i / 30), 4) for i in range(31)]  # 0.01 … 10, log-spaced
 SAMPLE_COUNTS = [2**i for i in range(11)]  # 1 … 1024

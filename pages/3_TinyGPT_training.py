@@ -17,8 +17,10 @@ from typing import Any
 import streamlit as st
 
 from thermolab.jobs import attach_session, streamlit_session_alive
+from ui.server import share_cores
 
 st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
+share_cores()  # one BLAS thread per call: the sessions share the cores
 
 STATE = st.session_state
 POLL_SECONDS = 1.5  # the live view rereads the store this often while a training runs

@@ -16,6 +16,7 @@ import streamlit as st
 
 from thermolab import problems
 from thermolab.jobs import attach_session, get_manager
+from ui.server import share_cores
 
 STATE = st.session_state
 PLAYGROUND_KEY = "thermolab.problem"
@@ -29,6 +30,7 @@ DEFAULT_QUBO = "-1 2 0 0\n0 -1 2 0\n0 0 -1 2\n0 0 0 -1"
 MAX_TEXT_CHARS = 20_000
 
 st.set_page_config(page_title="QAOA · ThermoLab", page_icon="⚛️", layout="wide")
+share_cores()  # one BLAS thread per call: the sessions share the cores
 
 
 @st.cache_resource(show_spinner="Loading PennyLane and the QAOA engine…")
