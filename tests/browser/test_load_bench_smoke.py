@@ -16,7 +16,9 @@ pytestmark = pytest.mark.browser
 def test_quick_load_bench(tmp_path):
     report, printed = run_quick("load.py", tmp_path / "load.json")
     assert "RSS peak MiB" in printed
-    assert report["settings"] == {"sessions": 2, "changes": 2, "trainings": 0, "quick": True}
+    assert report["settings"] == {
+        "sessions": 2, "changes": 2, "trainings": 0, "quick": True, "browser_nice": 0
+    }  # fmt: skip
     one, many = report["phases"]
     assert (one["sessions"], many["sessions"]) == (1, 2)
     for phase in (one, many):
@@ -24,3 +26,6 @@ def test_quick_load_bench(tmp_path):
         assert phase["changes_timed"] == 2 * phase["sessions"]
         assert 0 < phase["latency_ms_p50"] <= phase["latency_ms_p95"] < 30_000
         assert phase["server_rss_mb_peak"] > 0
+        assert phase["page_load_ms_p50"] > 0
+        for parts in phase["latency_parts_ms_by_session"]:
+            assert len(parts) == 2 and all(part["server_ms"] >= 0 for part in parts)
