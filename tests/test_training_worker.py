@@ -143,3 +143,13 @@ def test_the_worker_exits_at_once_when_the_server_is_gone(tmp_path):
     run_id = request["run_ids"]["baseline"]
     assert store.get_run(run_id).status == "running"
     assert run_id in store.mark_interrupted()
+
+
+def test_a_bad_training_place_is_refused_before_any_run_is_created(tmp_path, monkeypatch):
+    from thermolab.training import start_training
+
+    monkeypatch.setenv("THERMOLAB_TRAINING_IN", "gpu-cluster")
+    store = RunStore(tmp_path)
+    with pytest.raises(ValueError, match="THERMOLAB_TRAINING_IN"):
+        start_training(TrainConfig(steps=5, **TINY), store)
+    assert store.list_runs() == []

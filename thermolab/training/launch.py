@@ -28,12 +28,20 @@ RESUMABLE = frozenset({"interrupted", "stopped"})
 WHERE = ("process", "thread")  # where a training job's loop runs
 
 
-def _training_work(request: dict[str, Any], store: RunStore) -> Callable[[JobContext], Any]:
-    """The job's work: `request` (see `thermolab.training.worker`) in a worker process, or on
-    the job's thread when `THERMOLAB_TRAINING_IN=thread`."""
+def _where() -> str:
+    """Where training jobs run their loop, from `THERMOLAB_TRAINING_IN` (checked before any
+    run is created, so a bad value leaves nothing queued)."""
     where = os.environ.get("THERMOLAB_TRAINING_IN", "process")
     if where not in WHERE:
         raise ValueError(f"THERMOLAB_TRAINING_IN must be one of {WHERE}, not {where!r}")
+    return where
+
+
+def _training_work(
+    request: dict[str, Any], store: RunStore, where: str
+) -> Callable[[JobContext], Any]:
+    """The job's work: `request` (see `thermolab.training.worker`) in a worker process, or on
+    the job's thread (`where` = "thread")."""
     if where == "process":
         return lambda context: run_in_worker(request, context)
 
@@ -64,6 +72,7 @@ def start_training(
     manager: JobManager | None = None,
 ) -> Launch:
     """Create the runs (status "queued") and submit their training as one job."""
+    where = _where()
     group, run_ids = prepare(config, store, modes=modes, owner=owner)
     manager = manager or get_manager()
     request = {
@@ -74,7 +83,7 @@ def start_training(
     }
     job = manager.submit(
         f"TinyGPT {' + '.join(run_ids)} ({config.steps} steps)",
-        _training_work(request, store),
+        _training_work(request, store, where),
         owner=owner,
         on_cancel=_mark_cancelled(store, run_ids, "stopped before it started"),
     )
@@ -131,6 +140,7 @@ def start_resume(
     With `owner`, the runs are recorded as that session's from now on (it may have adopted
     them from a session that is gone).
     """
+    where = _where()
     run_ids = {record.config["mode"]: record.id for record in store.list_runs(group=group)}
     if not run_ids:
         raise ValueError(f"no runs belong to group {group!r}")
@@ -142,7 +152,7 @@ def start_resume(
     request = {"action": "resume", "store": str(store.path), "group": group}
     job = manager.submit(
         f"TinyGPT resume {group}",
-        _training_work(request, store),
+        _training_work(request, store, where),
         owner=owner,
         on_cancel=_mark_cancelled(store, run_ids, "resume cancelled before it started"),
     )

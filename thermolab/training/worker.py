@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -104,7 +105,7 @@ def _relay_stop(process: subprocess.Popen, progress: Progress) -> None:
                 process.stdin.write("stop\n")
                 process.stdin.flush()
             return
-        threading.Event().wait(STOP_POLL_SECONDS)
+        time.sleep(STOP_POLL_SECONDS)
 
 
 def _mark_interrupted(request: dict[str, Any], reason: str) -> None:
