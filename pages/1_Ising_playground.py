@@ -36,6 +36,9 @@ TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one fram
 # server's frames are shared), first at the 5th frame (never the first after a change: it must
 # be quick).
 TRACE_EVERY_FRAMES, FIRST_TRACE_FRAME = 30, 5
+# The numbers beside the lattice (E/n, |m|, frames/s) change at most this often (seconds): every
+# redraw costs each viewer's browser a markdown render, and nobody reads 30 numbers a second.
+STATS_SECONDS = 0.1
 # How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
 # frame per run) through this environment variable.
 LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
@@ -225,7 +228,7 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
     with chain.lock:
         STATE["live_view_run"] = this_run
     budget, stream, starts = frame_budget(), None, deque(maxlen=16)  # starts: for the frame rate
-    deadline = time.monotonic() + LIVE_SECONDS
+    deadline, stats_due = time.monotonic() + LIVE_SECONDS, 0.0
     try:
         for frame in itertools.count():
             started = time.monotonic()
@@ -249,16 +252,18 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
             else:
                 stream.draw(spins, caption, done)
             starts.append(started)
-            rate = ""
-            if len(starts) > 1:
-                rate = f"  \n{(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
-                if (drawing := budget.drawing) > 1:
-                    rate += f" ({drawing} live views share this server's frames)"
-            stats_slot.markdown(
-                f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}  \n"
-                f"**E / n** = {energy:.4f}  \n"
-                f"**|m|** = {magnetization:.3f}{rate}"
-            )
+            if frame == 0 or started >= stats_due:  # numbers a person can read: ≤ 10 per second
+                stats_due = started + STATS_SECONDS
+                rate = ""
+                if len(starts) > 1:
+                    rate = f"  \n{(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
+                    if (drawing := budget.drawing) > 1:
+                        rate += f" ({drawing} live views share this server's frames)"
+                stats_slot.markdown(
+                    f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}  \n"
+                    f"**E / n** = {energy:.4f}  \n"
+                    f"**|m|** = {magnetization:.3f}{rate}"
+                )
             if one_frame or frame % TRACE_EVERY_FRAMES == FIRST_TRACE_FRAME:
                 with trace_slot.container():
                     live_traces(chain, energy_ref, magnet_ref)
