@@ -62,6 +62,7 @@ def engine() -> SimpleNamespace:
     from thermolab.energy import ledger, meters, probe_meters
     from thermolab.models.tinygpt import PRESETS
     from thermolab.nn.bayes import STOCHASTIC_CHOICES
+    from thermolab.training import browse
     from thermolab.training.config import DEVICES, NOISE_METHODS
     from thermolab.training.schedules import T_SCHEDULES
     from thermolab.training.verdict import verdict
@@ -71,6 +72,7 @@ def engine() -> SimpleNamespace:
         data=data,
         runs=runs,
         training=training,
+        browse=browse,
         ledger=ledger,
         meters=meters,
         probe_meters=probe_meters,
@@ -372,14 +374,6 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
 # --------------------------------------------------------------------------- one group
 
 
-def group_records(store, group: str) -> dict[str, Any]:
-    """The group's runs by mode, baseline first."""
-    records = store.list_runs(group=group)
-    order = {mode: index for index, mode in enumerate(engine().training.MODES)}
-    records.sort(key=lambda record: order.get(record.config.get("mode"), len(order)))
-    return {record.config.get("mode", record.id): record for record in records}
-
-
 def is_active(records: Mapping[str, Any], launch) -> bool:
     """Whether the group is still training (or waiting to): the live view keeps polling."""
     if launch is not None and launch.job.finished:
@@ -427,56 +421,9 @@ def read_runs(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def last(series: tuple[list, list] | None) -> tuple[int, float] | None:
-    """The last (step, value) of a metric series, or None when it has none yet."""
-    if not series or not series[0]:
-        return None
-    return int(series[0][-1]), float(series[1][-1])
-
-
 def number_formats(columns, printf: str) -> dict[str, Any]:
     """Column settings that show these table columns' numbers with a printf format."""
     return {name: st.column_config.NumberColumn(format=printf) for name in columns}
-
-
-def progress_rows(records: Mapping[str, Any], data: Mapping[str, dict]) -> list[dict[str, Any]]:
-    """The numbers beside the charts: one row per run, energy so far one column per kind.
-
-    The trainer logs a step's rows at the number of steps done, so the last training-loss
-    row's step is the step count.
-    """
-    rows = []
-    for mode, record in records.items():
-        train = record.config.get("train", {})
-        metrics = data[mode]["metrics"]
-        loss, val = last(metrics.get("train_loss")), last(metrics.get("val_loss"))
-        seconds = metrics.get("step_seconds", ([], []))[1]
-        tokens_per_step = tokens_per_step_of(train)
-        row: dict[str, Any] = {
-            "run": mode,
-            "status": record.status,
-            "step": f"{0 if loss is None else loss[0]} of {train.get('steps', '?')}",
-            "train loss": None if loss is None else loss[1],
-            "val loss": None if val is None else val[1],
-            "val at step": None if val is None else val[0],
-            "tokens/s (measured)": len(seconds) * tokens_per_step / sum(seconds)
-            if seconds and sum(seconds) > 0 and tokens_per_step
-            else None,
-        }
-        for energy_row in data[mode]["energy"]:
-            column = f"energy so far, J ({energy_row['kind']})"
-            row[column] = row.get(column, 0.0) + energy_row["joules"]
-        rows.append(row)
-    return rows
-
-
-def tokens_per_step_of(train: Mapping[str, Any]) -> int | None:
-    """Training tokens per step (batch × block) of a stored configuration, if it still loads."""
-    try:
-        config = engine().training.TrainConfig.from_dict(dict(train))
-    except (TypeError, ValueError):
-        return None
-    return config.resolved_batch_size * config.resolved_block_size
 
 
 def charts(viz, data: Mapping[str, dict], summaries: Mapping[str, dict]) -> None:
@@ -611,7 +558,7 @@ def group_view(eng, store, group: str, polling: bool) -> None:
     """Everything about one training group; run as a fragment that polls while it trains."""
     attach_session()  # a session still watching keeps its job from being reaped as idle
     try:
-        records = group_records(store, group)
+        records = eng.browse.group_records(store, group)
         launch = my_launch(group)
         active = is_active(records, launch)
         if polling and not active:
@@ -621,7 +568,7 @@ def group_view(eng, store, group: str, polling: bool) -> None:
     except eng.runs.StoreError as error:
         st.error(f"The run store could not be read: {error}")
         return
-    rows = progress_rows(records, data)
+    rows = eng.browse.progress_rows(records, data)
     energy_columns = sorted({name for row in rows for name in row if name.startswith("energy")})
     st.dataframe(
         rows,
@@ -642,25 +589,6 @@ def group_view(eng, store, group: str, polling: bool) -> None:
 
 
 # --------------------------------------------------------------------------- past runs
-
-
-def groups(store) -> tuple[dict[str, list[Any]], int]:
-    """Training groups this session may see, newest first, at most MAX_GROUPS_LISTED:
-    ({group id: its runs}, how many it may see in all).
-
-    Its own, and everyone's that no longer train (read-only); another session's queued or
-    running training is not listed.
-    """
-    by_group: dict[str, list[Any]] = {}
-    for record in store.list_runs(kind="tinygpt"):
-        by_group.setdefault(record.group or record.id, []).append(record)
-    visible = [
-        (group, records)
-        for group, records in by_group.items()
-        if engine().training.visible_to(records, OWNER)
-    ]
-    visible.sort(key=lambda item: max(r.created_at for r in item[1]), reverse=True)
-    return dict(visible[:MAX_GROUPS_LISTED]), len(visible)
 
 
 def when(timestamp: float) -> str:
@@ -720,7 +648,7 @@ if submitted:
     start(eng, store, values, choice, upload, runs_dir)
 
 try:
-    all_groups, n_groups = groups(store)
+    all_groups, n_groups = eng.browse.visible_groups(store, OWNER, MAX_GROUPS_LISTED)
 except eng.runs.StoreError as error:
     fail(f"The run store at {runs_dir} could not be read: {error}")
 

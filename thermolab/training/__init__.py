@@ -7,7 +7,8 @@
 - `evaluation`: validation loss (mean weights and K-sample predictive mean), samples.
 - `trainer`: the alternating, per-step-metered loop, checkpoints and resume.
 - `summary`: a run's summary and the TSU ÷ baseline comparison.
-- `launch`: the loop as a job of `thermolab.jobs`.
+- `launch`: the loop as a job of `thermolab.jobs`; `worker`: the loop in a process of its own.
+- `browse`: stored trainings read back (a group's runs, visible groups, progress rows).
 """
 
 from thermolab.training.config import MODES, TrainConfig
