@@ -153,3 +153,18 @@ def test_a_bad_training_place_is_refused_before_any_run_is_created(tmp_path, mon
     with pytest.raises(ValueError, match="THERMOLAB_TRAINING_IN"):
         start_training(TrainConfig(steps=5, **TINY), store)
     assert store.list_runs() == []
+
+
+def test_a_worker_that_cannot_start_fails_its_runs_with_the_reason(tmp_path, monkeypatch):
+    from thermolab.training import worker
+
+    def no_processes(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(worker.subprocess, "Popen", no_processes)
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=5)
+    with pytest.raises(JobFailed, match="could not start: Resource temporarily unavailable"):
+        run_in_worker(request, Recorder())
+    record = store.get_run(request["run_ids"]["baseline"])
+    assert record.status == "failed" and "could not start" in record.message

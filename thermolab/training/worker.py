@@ -51,24 +51,29 @@ def run_in_worker(request: dict[str, Any], progress: Progress) -> TrainingResult
     error, or `WorkerDied` (the runs are marked "interrupted" then: they resume from their last
     checkpoint).
     """
-    process = subprocess.Popen(
-        [sys.executable, "-m", "thermolab.training.worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "thermolab.training.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+    except OSError as error:  # no process to train in: say so on the runs, not leave them queued
+        reason = f"the training worker could not start: {error.strerror or error}"
+        _mark(request, "failed", reason)
+        raise JobFailed(reason) from error
     stderr_tail: deque[str] = deque(maxlen=20)
-    readers = [
+    helpers = [
         threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True),
         threading.Thread(target=_relay_stop, args=(process, progress), daemon=True),
     ]
     with contextlib.suppress(BrokenPipeError):
         process.stdin.write(json.dumps(request) + "\n")
         process.stdin.flush()
-    for reader in readers:
-        reader.start()
+    for helper in helpers:
+        helper.start()
     outcome: dict[str, Any] = {}
     for line in process.stdout:
         with contextlib.suppress(json.JSONDecodeError):
@@ -80,7 +85,7 @@ def run_in_worker(request: dict[str, Any], progress: Progress) -> TrainingResult
     code = process.wait()
     with contextlib.suppress(OSError):
         process.stdin.close()
-    readers[0].join(timeout=5)
+    helpers[0].join(timeout=5)  # the stderr tail is complete
     if "result" in outcome:
         return TrainingResult(**outcome["result"])
     if "error" in outcome:
@@ -88,7 +93,7 @@ def run_in_worker(request: dict[str, Any], progress: Progress) -> TrainingResult
     how = f"signal {-code}" if code < 0 else f"exit code {code}"
     detail = f": {stderr_tail[-1].strip()}" if stderr_tail else ""
     reason = f"the training worker died ({how}){detail}"
-    _mark_interrupted(request, reason)
+    _mark(request, "interrupted", f"{reason}; resume from its last checkpoint")
     raise WorkerDied(reason)
 
 
@@ -108,7 +113,8 @@ def _relay_stop(process: subprocess.Popen, progress: Progress) -> None:
         time.sleep(STOP_POLL_SECONDS)
 
 
-def _mark_interrupted(request: dict[str, Any], reason: str) -> None:
+def _mark(request: dict[str, Any], status: str, message: str) -> None:
+    """Give the request's runs `status`, saying why (the worker could not)."""
     store = RunStore(request["store"])
     if request["action"] == "train":
         run_ids = list(request["run_ids"].values())
@@ -116,7 +122,7 @@ def _mark_interrupted(request: dict[str, Any], reason: str) -> None:
         run_ids = [record.id for record in store.list_runs(group=request["group"])]
     for run_id in run_ids:
         with contextlib.suppress(Exception):
-            store.set_status(run_id, "interrupted", f"{reason}; resume from its last checkpoint")
+            store.set_status(run_id, status, message)
 
 
 # --------------------------------------------------------------------------- the worker side
