@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(f"{'sessions':>8} {'errors':>7} {'timed':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
-          f" {'load p50':>8} {'load max':>8} {'RSS peak MiB':>13}")  # fmt: skip
+          f" {'open p50':>8} {'open max':>8} {'RSS peak MiB':>13}")  # fmt: skip
     for phase in report["phases"]:
         keys = ("latency_ms_p50", "latency_ms_p95", "latency_ms_max")
         cells = [phase[key] for key in (*keys, "page_load_ms_p50", "page_load_ms_max")]
@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{phase['sessions']:>8} {phase['errors']:>7} {phase['changes_timed']:>6} "
             f"{' '.join(shown)} {phase['server_rss_mb_peak'] or 0:>13.0f}"
         )
+    print("open: ms from opening the page to its live lattice, every session arriving at once")
     print(f"trainings running meanwhile: {args.trainings}; server RSS when they had started: "
           f"{report['server_rss_mb_after_training_start'] or 0:.0f} MiB")  # fmt: skip
     print(f"1-minute load average: {load_before} before, {load_after} after")
