@@ -50,7 +50,7 @@ def tokens_per_step(train: Mapping[str, Any]) -> int | None:
         config = TrainConfig.from_dict(dict(train))
     except (TypeError, ValueError):
         return None
-    return config.resolved_batch_size * config.resolved_block_size
+    return config.tokens_per_step
 
 
 def _last(series: tuple[Sequence, Sequence] | None) -> tuple[int, float] | None:

@@ -196,6 +196,11 @@ class TrainConfig:
     def resolved_block_size(self) -> int:
         return self.block_size or PRESETS[self.preset].block_size
 
+    @property
+    def tokens_per_step(self) -> int:
+        """Training tokens per step of one run: batch × block."""
+        return self.resolved_batch_size * self.resolved_block_size
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

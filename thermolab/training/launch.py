@@ -18,8 +18,8 @@ from typing import Any
 from thermolab.jobs import Job, JobContext, JobManager, get_manager
 from thermolab.runs import ACTIVE_STATUSES, RunRecord, RunStore
 from thermolab.training.config import MODES, TrainConfig
-from thermolab.training.trainer import TrainingResult, prepare, resume, train
-from thermolab.training.worker import run_in_worker
+from thermolab.training.trainer import prepare
+from thermolab.training.worker import run_in_worker, run_request
 
 __all__ = ["RESUMABLE", "Launch", "may_resume", "start_resume", "start_training", "visible_to"]
 
@@ -44,14 +44,7 @@ def _training_work(
     the job's thread (`where` = "thread")."""
     if where == "process":
         return lambda context: run_in_worker(request, context)
-
-    def in_thread(context: JobContext) -> TrainingResult:
-        if request["action"] == "train":
-            config = TrainConfig.from_dict(request["config"])
-            return train(config, store, request["run_ids"], context)
-        return resume(store, request["group"], context)
-
-    return in_thread
+    return lambda context: run_request(request, store, context)
 
 
 @dataclass(frozen=True)
@@ -149,7 +142,7 @@ def start_resume(
             store.set_owner(run_id, owner)
         store.set_status(run_id, "queued", "waiting to resume")
     manager = manager or get_manager()
-    request = {"action": "resume", "store": str(store.path), "group": group}
+    request = {"action": "resume", "store": str(store.path), "group": group, "run_ids": run_ids}
     job = manager.submit(
         f"TinyGPT resume {group}",
         _training_work(request, store, where),

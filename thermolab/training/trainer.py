@@ -316,7 +316,7 @@ class _Session:
         checkpoint after n steps keeps exactly the rows with step ≤ n.
         """
         done = step + 1
-        tokens = self.config.resolved_batch_size * self.config.resolved_block_size
+        tokens = self.config.tokens_per_step
         ops_before = run.backend.counter.snapshot()
         _synchronise(self.device)
         joules_before = self.meter.joules() if self.meter else 0.0
@@ -539,7 +539,7 @@ def _restore_run(
         run.step, run.tokens = extra["step"], extra["tokens"]
         run.train_seconds = extra["train_seconds"]
     store.truncate_after(record.id, run.step)
-    tokens_per_step = config.resolved_batch_size * config.resolved_block_size
+    tokens_per_step = config.tokens_per_step
     for row in store.energy(record.id):
         ledger.add(
             mode,

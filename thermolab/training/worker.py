@@ -8,7 +8,8 @@ interactive work first) and trains there, writing to the run store as always. It
 meters are its own, and a crash of the trainer cannot take the server with it.
 
 The protocol, one JSON object per line:
-- stdin: the request {"action": "train" | "resume", "store", "config", "run_ids" | "group"},
+- stdin: the request {"action": "train" | "resume", "store", "run_ids", and "config" (train)
+  or "group" (resume)},
   then "stop" when the job is asked to stop. End of input means the server is gone: the worker
   exits at once and leaves its runs to be marked "interrupted" (as after `kill -9`).
 - stdout: {"progress": fraction, "message": text} while it trains, then {"result": {...}} or
@@ -33,7 +34,7 @@ from thermolab.runs import RunStore
 from thermolab.training.config import TrainConfig
 from thermolab.training.trainer import Progress, TrainingResult, resume, train
 
-__all__ = ["WORKER_NICE", "WorkerDied", "run_in_worker"]
+__all__ = ["WORKER_NICE", "WorkerDied", "run_in_worker", "run_request"]
 
 #: How much the worker lowers its CPU priority (Unix niceness, 0–19): the sessions come first.
 WORKER_NICE = 10
@@ -113,14 +114,17 @@ def _relay_stop(process: subprocess.Popen, progress: Progress) -> None:
         time.sleep(STOP_POLL_SECONDS)
 
 
+def run_request(request: dict[str, Any], store: RunStore, progress: Progress) -> TrainingResult:
+    """Carry out `request` here, in this process: a training from scratch or a resume."""
+    if request["action"] == "train":
+        return train(TrainConfig.from_dict(request["config"]), store, request["run_ids"], progress)
+    return resume(store, request["group"], progress)
+
+
 def _mark(request: dict[str, Any], status: str, message: str) -> None:
     """Give the request's runs `status`, saying why (the worker could not)."""
     store = RunStore(request["store"])
-    if request["action"] == "train":
-        run_ids = list(request["run_ids"].values())
-    else:
-        run_ids = [record.id for record in store.list_runs(group=request["group"])]
-    for run_id in run_ids:
+    for run_id in request["run_ids"].values():
         with contextlib.suppress(Exception):
             store.set_status(run_id, status, message)
 
@@ -162,13 +166,8 @@ def main() -> int:
         os.nice(WORKER_NICE)
     progress = _PipeProgress()
     threading.Thread(target=progress.listen, daemon=True).start()
-    store = RunStore(request["store"])
     try:
-        if request["action"] == "train":
-            config = TrainConfig.from_dict(request["config"])
-            result = train(config, store, request["run_ids"], progress)
-        else:
-            result = resume(store, request["group"], progress)
+        result = run_request(request, RunStore(request["store"]), progress)
     except Exception as error:  # the trainer has marked its runs; the server shows the line
         _send({"error": f"{type(error).__name__}: {error}".splitlines()[0][:500]})
         return 1
