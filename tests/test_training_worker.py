@@ -168,3 +168,23 @@ def test_a_worker_that_cannot_start_fails_its_runs_with_the_reason(tmp_path, mon
         run_in_worker(request, Recorder())
     record = store.get_run(request["run_ids"]["baseline"])
     assert record.status == "failed" and "could not start" in record.message
+
+
+def test_the_worker_exits_at_once_when_its_progress_pipe_breaks(tmp_path):
+    """The other sign of a dead server: writing progress fails. The run must stay "running"
+    (for the next server to mark interrupted), never be marked failed by the trainer."""
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=100_000)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "thermolab.training.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    worker.stdin.write(json.dumps(request) + "\n")
+    worker.stdin.flush()
+    assert "progress" in json.loads(worker.stdout.readline())
+    worker.stdout.close()  # stdin stays open: only the broken pipe tells
+    assert worker.wait(timeout=30) == 3
+    worker.stdin.close()
+    assert store.get_run(request["run_ids"]["baseline"]).status == "running"

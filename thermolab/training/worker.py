@@ -144,7 +144,10 @@ class _PipeProgress:
         return self._stop.is_set()
 
     def report(self, fraction: float, message: str = "", partial: Any = None) -> None:
-        _send({"progress": fraction, "message": message}, self._lock)
+        try:
+            _send({"progress": fraction, "message": message}, self._lock)
+        except OSError:  # the pipe broke: the server is gone (a race with `listen` noticing)
+            os._exit(3)  # as in `listen`: the runs must not be marked failed or finished
 
     def listen(self) -> None:
         """Read stdin: "stop" sets the flag; end of input (the server died) exits at once."""
