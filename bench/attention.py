@@ -11,7 +11,8 @@ samples per query row. Every contestant starts from the energies and returns K i
 - jax.random.categorical: jit-compiled `categorical(key, −E/T, shape=(K, …))` (Gumbel-max),
   results blocked on.
 
-One untimed warm-up per shape (jit compilation), then best of `--repeats`, interleaved.
+One untimed warm-up per shape (jit compilation), then the best of `--repeats` warm calls,
+interleaved (see `best_times`).
 `--threads` (default 1) sets torch's and XLA's CPU threads for every contestant alike.
 Rates are samples per second (rows × K / time). The table's last column is ThermoLab's
 time over the fastest peer's (≤ 1.00 means at par or better).
@@ -29,6 +30,7 @@ import json
 import math
 import os
 import platform
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,15 +53,27 @@ def causal_energies(batch: int, heads: int, length: int, seed: int = 0):
 
 
 def best_times(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best wall time of each contestant; repeats interleaved round-robin, after a warm-up,
-    so a burst of load from another process hits every contestant alike."""
+    """Best warm wall time of each contestant, over `repeats` interleaved rounds.
+
+    Rounds interleave the contestants, so a burst of load from another process hits all of
+    them alike, in a new (seeded) order each round. Each timed call directly follows an
+    untimed call of the same contestant: every contestant is timed warm, as timeit would,
+    rather than in the wake of whichever peer ran before it. That wake is not small here:
+    after a 2 ms jax call, a 0.11 ms sampling call can take 0.2 ms (cold caches, a CPU that
+    went idle), and a contestant made of many small torch ops pays more for it than a single
+    C++ kernel does.
+    """
     for run in runs.values():
         run()  # warm-up (jit compilation, allocator)
     best = dict.fromkeys(runs, math.inf)
+    order = list(runs)
+    shuffle = random.Random(0).shuffle
     for _ in range(repeats):
-        for name, run in runs.items():
+        shuffle(order)
+        for name in order:
+            runs[name]()
             start = time.perf_counter()
-            run()
+            runs[name]()
             best[name] = min(best[name], time.perf_counter() - start)
     return best
 

@@ -230,6 +230,36 @@ def test_categorical_frequencies_and_masks(backend):
         assert p_value > P_VALUE_FLOOR
 
 
+@pytest.mark.parametrize("n_categories", [1, 2, 3, 64, 100, 257])
+def test_torch_categorical_search_matches_boltzmann_at_every_width(n_categories):
+    # The branchless search's widths: a single category, powers of two, and widths just past
+    # one (probes beyond the last category are clamped). Zero weights (+inf energies) included.
+    generator = np.random.default_rng(n_categories)
+    energies = generator.exponential(size=n_categories)
+    energies[1::7] = np.inf
+    n_samples = 200 * n_categories
+    indices = np.asarray(get_backend("torch").categorical(energies, 0.5, n_samples, seed=5))
+    weights = np.exp(-energies / 0.5)
+    counts = np.bincount(indices, minlength=n_categories)
+    assert counts[np.isinf(energies)].sum() == 0
+    if np.isfinite(energies).sum() > 1:
+        _, _, p_value = diagnostics.chi_square_test(counts, weights / weights.sum())
+        assert p_value > P_VALUE_FLOOR
+
+
+def test_torch_categorical_rows_across_search_blocks(monkeypatch):
+    # Rows are searched in cache-sized blocks; shrink the blocks so 37 rows span several, and
+    # give each row one allowed category so any row mixed up between blocks shows.
+    from thermolab.backends import torch_backend
+
+    monkeypatch.setattr(torch_backend, "_BLOCK_BYTES", 5 * (12 * 11 + 33 * 3))
+    allowed = np.arange(37) % 11
+    energies = np.full((37, 11), np.inf)
+    energies[np.arange(37), allowed] = 0.0
+    indices = np.asarray(get_backend("torch").categorical(energies, 1.0, 3, seed=0))
+    assert np.array_equal(indices, np.broadcast_to(allowed, (3, 37)))
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -201,16 +201,36 @@ def test_bad_options_raise_clear_errors(options, message):
 
 
 def test_backend_inverse_cdf_never_picks_zero_weights():
-    # The path that also redraws multinomial's rare zero-weight picks: zero weights at both
-    # ends of a row (a uniform of 0, and one rounding up to the total, are its edge cases).
-    from thermolab.backends.torch_backend import TorchBackend
+    # Zero weights at both ends of a row (a uniform of 0, and one rounding up to the total,
+    # are inverse-CDF sampling's edge cases), and a row whose width is not a power of two.
+    from thermolab.backends.torch_backend import _inverse_cdf
 
     weights = torch.tensor([[0.0, 1e-30, 1.0, 0.0], [0.0, 0.0, 3.0, 0.0]])
-    picks = TorchBackend._inverse_cdf(weights, 20_000, torch.Generator().manual_seed(0))
+    cumulative = weights.cumsum(-1, dtype=torch.float64)
+    picks = _inverse_cdf(cumulative, 20_000, torch.Generator().manual_seed(0))
     assert torch.all(weights.gather(1, picks) > 0)
+    odd = torch.tensor([[0.0, 0.0, 2.0, 0.0, 1.0, 0.0, 0.0]]).cumsum(-1, dtype=torch.float64)
+    picks = _inverse_cdf(odd, 20_000, torch.Generator().manual_seed(1))
+    assert set(picks.unique().tolist()) == {2, 4}
     energies = torch.tensor([[math.inf, 0.0, 0.5, math.inf]] * 64)
     drawn = get_backend("torch", seed=0).categorical(energies, 0.3, 512)
     assert set(drawn.unique().tolist()) == {1, 2}
+
+
+@pytest.mark.parametrize(("uniform", "expected"), [(0.0, 1), (1.0, 4)])
+def test_backend_inverse_cdf_edge_uniforms_pick_positive_weights(monkeypatch, uniform, expected):
+    # A uniform of exactly 0, and one whose product with the total rounds up to the total, are
+    # too rare to meet by chance (2⁻⁵³ a draw); force them. They must land on the first and the
+    # last positive weight, never on the zero weights around them.
+    from thermolab.backends.torch_backend import _inverse_cdf
+
+    def constant_rand(shape, *, generator, device, dtype):
+        return torch.full(shape, uniform, device=device, dtype=dtype)
+
+    monkeypatch.setattr(torch, "rand", constant_rand)
+    weights = torch.tensor([[0.0, 1.0, 0.0, 0.0, 2.0, 0.0]])
+    picks = _inverse_cdf(weights.cumsum(-1, dtype=torch.float64), 3, torch.Generator())
+    assert picks.tolist() == [[expected] * 3]
 
 
 def test_layers_survive_deepcopy_and_torch_save(tmp_path):
