@@ -3,8 +3,8 @@
 Training in the server's own process shares its interpreter lock with every session: the
 trainer's Python between torch operations competes with the sessions' scripts and the event
 loop, and a page then waits for its reply. So the job (`run_in_worker`, on a job-manager thread)
-starts `python -m thermolab.training.worker`, which lowers its own CPU priority (`WORKER_NICE`:
-interactive work first) and trains there, writing to the run store as always. Its process
+starts `python -m thermolab.training.worker`, which lowers its own CPU priority below every
+session's (`lower_priority`) and trains there, writing to the run store as always. Its process
 meters are its own, and a crash of the trainer cannot take the server with it.
 
 The protocol, one JSON object per line:
@@ -34,10 +34,10 @@ from thermolab.runs import RunStore
 from thermolab.training.config import TrainConfig
 from thermolab.training.trainer import Progress, TrainingResult, resume, train
 
-__all__ = ["WORKER_NICE", "WorkerDied", "run_in_worker", "run_request"]
+__all__ = ["WORKER_NICE", "WorkerDied", "lower_priority", "run_in_worker", "run_request"]
 
-#: How much the worker lowers its CPU priority (Unix niceness, 0–19): the sessions come first.
-WORKER_NICE = 10
+#: The worker's Unix niceness (0–19) where the system has no idle scheduling class.
+WORKER_NICE = 19
 STOP_POLL_SECONDS = 0.2
 
 
@@ -163,10 +163,24 @@ def _send(message: dict[str, Any], lock: threading.Lock | None = None) -> None:
         sys.stdout.flush()
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.readline())
+def lower_priority() -> None:
+    """Put the calling thread, and the threads it starts later, below all interactive work.
+
+    Linux's SCHED_IDLE where there is one: a training then runs only on CPU time no session
+    wants, and a session's thread that wakes takes the core at once, where a niced worker may
+    keep it for the rest of a scheduler slice (a few ms) at each wake-up, and a slider change
+    crosses many wake-ups (browser, server, browser). Elsewhere, niceness `WORKER_NICE`.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.readline())
+    lower_priority()
     progress = _PipeProgress()
     threading.Thread(target=progress.listen, daemon=True).start()
     try:
