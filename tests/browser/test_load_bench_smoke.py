@@ -17,7 +17,8 @@ def test_quick_load_bench(tmp_path):
     report, printed = run_quick("load.py", tmp_path / "load.json")
     assert "RSS peak MiB" in printed
     assert report["settings"] == {
-        "sessions": 2, "changes": 2, "trainings": 0, "quick": True, "browser_nice": 0
+        "sessions": 2, "changes": 2, "trainings": 0, "quick": True, "browser_nice": 0,
+        "server_fps": "60 (default)",
     }  # fmt: skip
     one, many = report["phases"]
     assert (one["sessions"], many["sessions"]) == (1, 2)
@@ -27,5 +28,8 @@ def test_quick_load_bench(tmp_path):
         assert 0 < phase["latency_ms_p50"] <= phase["latency_ms_p95"] < 30_000
         assert phase["server_rss_mb_peak"] > 0
         assert phase["page_load_ms_p50"] > 0
+        by_session = phase["latency_ms_by_session"]
+        assert phase["first_change_ms_max"] == max(latencies[0] for latencies in by_session)
+        assert phase["later_changes_ms_p50"] > 0
         for parts in phase["latency_parts_ms_by_session"]:
             assert len(parts) == 2 and all(part["server_ms"] >= 0 for part in parts)
