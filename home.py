@@ -1,7 +1,7 @@
 """ThermoLab home page: what this lab is, its pages, its honesty rule, and what runs here.
 
-Run with `streamlit run app.py`. The pages live in pages/; this page only reads the engine's
-backend registry and energy-meter probe (both cached once per server process).
+Served by app.py (`streamlit run app.py`). The pages live in pages/; this page only reads the
+engine's backend registry and energy-meter probe (both cached once per server process).
 """
 
 from __future__ import annotations

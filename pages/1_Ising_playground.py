@@ -43,6 +43,9 @@ STATS_SECONDS = 0.1
 # frame per run) through this environment variable.
 LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
 LIVE_VIEW_KEY = "live_view"  # the drawing fragment's name, for st.rerun
+# How long the live view waits for the browser to take a frame before it draws the next anyway
+# (a browser that is gone, hidden or very slow then costs the server a frame this often).
+TAKE_SECONDS = 1.0
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
 MAX_TEMPERING_SPINS = 256 * 256
@@ -216,7 +219,8 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
     Streamlit starts a new run before the one it replaces has stopped (it stops at its next
     element), so each run claims the chain, under its lock, and a superseded loop ends at once
     instead of advancing it once more. With many sessions drawing at once each gets its share
-    of the server's frames (`FrameBudget`), so slider changes do not queue behind animation.
+    of the server's frames (`FrameBudget`), and a frame waits until the browser has taken the
+    one before (`ui.frames`), so slider changes never queue behind animation.
     """
     temperature, sweeps = STATE["temperature"], STATE["spf"]
     paused = STATE.get("paused", False)
@@ -269,9 +273,13 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                     live_traces(chain, energy_ref, magnet_ref)
             if one_frame or started >= deadline:
                 return
+            if stream is not None and frame > 0:  # the browser takes one frame at a time
+                sleep_until_rerun(TAKE_SECONDS, until=stream.taken)
             sleep_until_rerun(interval - (time.monotonic() - started))
     finally:
         budget.release(view)
+        if stream is not None:
+            stream.close()
 
 
 def live_traces(chain: LiveChain, energy_ref: float | None, magnet_ref: float | None) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from ui.frames import EXCHANGE
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "1_Ising_playground.py"
 
@@ -40,14 +40,17 @@ def lattice_frame(app: AppTest, key: str = "live_lattice") -> dict:
     return json.loads(component.proto.json)
 
 
-def streamed_frames(app: AppTest) -> list[dict]:
-    """The later frames of the last run, as the hidden elements the canvas draws them from."""
-    frames = []
-    for element in app.get("html"):
-        fields = dict(re.findall(r'([a-z-]+)="([^"]*)"', element.proto.body))
-        if "data-thermolab-lattice-frame" in fields:
-            frames.append({name: html.unescape(value) for name, value in fields.items()})
-    return frames
+def record_published(monkeypatch) -> dict[str, list[dict]]:
+    """Every frame the live view publishes for its browser to pull, by channel."""
+    published: dict[str, list[dict]] = {}
+    publish = EXCHANGE.publish
+
+    def recording(channel: str, frame: dict) -> int:
+        published.setdefault(channel, []).append(frame)
+        return publish(channel, frame)
+
+    monkeypatch.setattr(EXCHANGE, "publish", recording)
+    return published
 
 
 def drawn_spins(spins: str, length: int) -> np.ndarray:
@@ -58,23 +61,25 @@ def drawn_spins(spins: str, length: int) -> np.ndarray:
 
 def test_the_canvas_gets_the_current_spins_mounted_then_streamed(monkeypatch):
     monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0.1")  # a few frames per run
+    published = record_published(monkeypatch)
     app = AppTest.from_file(str(PAGE), default_timeout=120)
     app.run()
     ok(app)
     chain = app.session_state["chain"]
-    mounted, streamed = lattice_frame(app), streamed_frames(app)
+    mounted = lattice_frame(app)
     assert mounted["length"] == 128 and mounted["caption"].startswith("T = 3.00 · sweep ")
-    assert len(streamed) == 1  # one slot, rewritten in place for every frame after the first
+    streamed = published[mounted["channel"]]  # the frames after the first, on its channel
     last = streamed[-1]
-    assert last["data-thermolab-lattice-frame"] == mounted["channel"]
-    assert int(last["data-frame"]) == chain.sweeps > mounted["frame"]
-    assert last["data-caption"] == f"T = 3.00 · sweep {chain.sweeps}"
-    np.testing.assert_array_equal(drawn_spins(last["data-spins"], 128), chain.spins)
+    assert last["frame"] == chain.sweeps > mounted["frame"]
+    assert last["caption"] == f"T = 3.00 · sweep {chain.sweeps}"
+    np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
+    # The run has ended, so its channel is closed: a canvas still asking gets 404, not frames.
+    assert EXCHANGE.taken(mounted["channel"])
     app.button(key="pause").click().run()
     ok(app)
     # Paused: one frame per run, mounted with the chain's state, nothing streamed.
-    assert not streamed_frames(app)
     mounted = lattice_frame(app)
+    assert mounted["channel"] not in published
     assert mounted["frame"] == chain.sweeps
     np.testing.assert_array_equal(drawn_spins(mounted["spins"], 128), chain.spins)
 

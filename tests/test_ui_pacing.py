@@ -61,3 +61,11 @@ def test_outside_a_script_run_it_is_a_plain_sleep(monkeypatch):
     started = time.monotonic()
     assert pacing.sleep_until_rerun(0.05) is False
     assert time.monotonic() - started >= 0.05
+
+
+def test_it_ends_once_the_awaited_condition_holds(requests):
+    ready = threading.Event()
+    threading.Timer(0.05, ready.set).start()
+    started = time.monotonic()
+    assert pacing.sleep_until_rerun(2.0, until=ready.is_set) is False
+    assert time.monotonic() - started < 0.5

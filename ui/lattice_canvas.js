@@ -5,14 +5,14 @@
 // spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number, set as
 // the canvas's data-frame attribute. Frames arrive two ways (lattice_canvas.py says why):
 // - as this component's data, each time Python mounts it (once per script or fragment run);
-// - while data.channel is set, as the data attributes of a hidden element
-//   <div data-thermolab-lattice-frame="CHANNEL" ...> that Python rewrites for every frame of a
-//   loop: the newest one is drawn as soon as it is in the page.
+// - while data.channel is set, pulled from the server one at a time: GET
+//   data.frames_path + channel + "?after=" + the last frame's sequence number waits for a newer
+//   one (ui/frames.py), which is drawn and painted before the next one is asked for.
 // data also holds colours ([r, g, b] of spin -1, [r, g, b] of spin +1) and width (CSS pixels,
 // or null for the container's width; the canvas is scaled up without smoothing).
 
 // What one canvas keeps between calls (this function runs again whenever data changes).
-const views = new WeakMap(); // canvas -> {canvas, context, image, label, observer}
+const views = new WeakMap(); // canvas -> {canvas, context, image, label, channel}
 
 function view(parentElement) {
   const canvas = parentElement.querySelector("canvas");
@@ -23,7 +23,7 @@ function view(parentElement) {
       context: canvas.getContext("2d"),
       image: null,
       label: parentElement.querySelector(".caption"),
-      observer: null,
+      channel: null,
     };
     views.set(canvas, state);
   }
@@ -49,21 +49,41 @@ function draw(state, frame, colours) {
   state.label.textContent = frame.caption;
 }
 
+const painted = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Draws the channel's frames until the canvas is mounted with another channel, or unmounted
+// (state.channel changes), or the server says the channel is gone (404: its loop ended).
+async function pull(state, data) {
+  const channel = data.channel;
+  const url = new URL(data.frames_path + encodeURIComponent(channel), window.location.href);
+  let after = 0;
+  while (state.channel === channel) {
+    url.searchParams.set("after", after);
+    let response;
+    try {
+      response = await fetch(url, { cache: "no-store" });
+    } catch {
+      await pause(1000); // the server is restarting or the network dropped: try again
+      continue;
+    }
+    if (response.status === 204) continue; // nothing new within the server's wait
+    if (!response.ok) return;
+    const frame = await response.json();
+    if (state.channel !== channel) return;
+    after = frame.sequence;
+    draw(state, frame, data.colours);
+    await painted(); // shown before the next is asked for: a slow page is sent fewer
+  }
+}
+
 export default function ({ data, parentElement }) {
   const state = view(parentElement);
   state.canvas.style.width = data.width === null ? "100%" : `${data.width}px`;
   draw(state, data, data.colours);
-  state.observer?.disconnect();
-  state.observer = null;
-  if (data.channel !== null) {
-    const selector = `[data-thermolab-lattice-frame="${data.channel}"]`;
-    state.observer = new MutationObserver(() => {
-      const frame = document.querySelector(selector)?.dataset;
-      if (frame !== undefined && frame.frame !== state.canvas.dataset.frame) {
-        draw(state, frame, data.colours);
-      }
-    });
-    state.observer.observe(document.body, { childList: true, subtree: true });
-  }
-  return () => state.observer?.disconnect(); // on unmount
+  state.channel = data.channel;
+  if (data.channel !== null) pull(state, data);
+  return () => {
+    state.channel = null; // on unmount
+  };
 }

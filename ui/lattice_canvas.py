@@ -4,26 +4,23 @@ Per frame the server sends L² bits (8 KiB at L = 256, base64) instead of encodi
 the browser paints them with `putImageData` onto an L × L canvas scaled up without smoothing.
 
 One frame per script (or fragment) run: `lattice_canvas`. Many frames in one run (an animation
-loop): `LatticeStream`. A loop cannot simply mount the component again for every frame:
-Streamlit refuses a key twice in one run, and a component given a new key is a new element, which
-the browser re-mounts (measured: about one animation frame in five blank, the page jumping). So
-the stream mounts the canvas once per run and sends each later frame as a hidden `st.html`
-element (elements without a key are updated in place), which the mounted canvas draws as soon as
-it appears in the page.
+loop): `LatticeStream`, which mounts the canvas once and lets the browser pull every later frame
+from `ui.frames` (one in flight at a time; that module says why). A loop cannot simply mount the
+component again for every frame: Streamlit refuses a key twice in one run, and a component
+given a new key is a new element, which the browser re-mounts (measured: about one animation
+frame in five blank, the page jumping).
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import secrets
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 from thermolab.viz.ising import SPIN_COLOURS, pack_spins
+from ui.frames import EXCHANGE, FRAMES_PATH
 
 __all__ = ["LatticeStream", "lattice_canvas"]
 
@@ -38,7 +35,6 @@ _MOUNT = st.components.v2.component(
     css=_CSS,
     js=Path(__file__).with_name("lattice_canvas.js").read_text(encoding="utf-8"),
 )
-FRAME_ATTRIBUTE = "data-thermolab-lattice-frame"  # names the channel a frame element belongs to
 
 
 def _frame(spins: np.ndarray, length: int, caption: str, frame: int) -> dict[str, str | int]:
@@ -65,14 +61,15 @@ def lattice_canvas(
     wide as its container), with `caption` under it.
 
     frame: the frame's number, set as the canvas's `data-frame` attribute (what a test or the
-    benchmark counts frames by). channel: when set, the canvas also draws every frame element of
-    that channel that `LatticeStream.draw` writes later in this run.
+    benchmark counts frames by). channel: when set, the canvas then pulls every later frame
+    published to that `ui.frames` channel.
     """
     data = {
         **_frame(spins, length, caption, frame),
         "colours": SPIN_COLOURS.tolist(),
         "width": None if width is None else int(width),
         "channel": channel,
+        "frames_path": FRAMES_PATH,
     }
     _MOUNT(key=key, data=data, height="content")
 
@@ -80,9 +77,10 @@ def lattice_canvas(
 class LatticeStream:
     """A lattice canvas that an animation loop redraws many times within one run.
 
-    The constructor mounts the canvas with the first frame; `draw` sends each next frame. A fresh
-    channel name per stream keeps frame elements left over from an interrupted run from being
-    drawn on the new canvas.
+    The constructor mounts the canvas with the first frame and opens a channel of its own; `draw`
+    publishes each next frame there, for the browser to take once it has drawn the one before
+    (`taken`). `close` (always, when the loop ends) forgets the channel, so a canvas left over
+    from an interrupted run stops asking.
     """
 
     def __init__(
@@ -96,16 +94,18 @@ class LatticeStream:
         frame: int = 0,
     ) -> None:
         self.length = length
-        self.channel = f"{key}-{secrets.token_hex(4)}"
+        self.channel = EXCHANGE.open()
         lattice_canvas(
             spins, length, caption, key=key, width=width, frame=frame, channel=self.channel
         )
-        self._slot: DeltaGenerator = st.empty()
 
     def draw(self, spins: np.ndarray, caption: str, frame: int) -> None:
-        """Send the next frame: spins (L·L,) of ±1, its caption and its number."""
-        fields = _frame(spins, self.length, caption, frame)
-        attributes = " ".join(
-            f'data-{name}="{html.escape(str(value))}"' for name, value in fields.items()
-        )
-        self._slot.html(f'<div hidden {FRAME_ATTRIBUTE}="{self.channel}" {attributes}></div>')
+        """Publish the next frame: spins (L·L,) of ±1, its caption and its number."""
+        EXCHANGE.publish(self.channel, _frame(spins, self.length, caption, frame))
+
+    def taken(self) -> bool:
+        """Whether the browser has taken the last frame `draw` published."""
+        return EXCHANGE.taken(self.channel)
+
+    def close(self) -> None:
+        EXCHANGE.close(self.channel)

@@ -1,0 +1,140 @@
+"""Live-lattice frames that the browser pulls, one at a time: a frame exchange and its route.
+
+Pushed through Streamlit's WebSocket, every frame is a message the page must take in turn
+(decode it, re-render React elements, sanitise HTML) before it sees the next one. A browser
+that falls behind (a slow laptop, a busy Wi-Fi) then gets a growing queue of stale frames, and
+Streamlit disconnects a session once 500 messages wait for it: 17 s of a stalled browser at 30
+frames per second.
+
+Here a live view publishes each frame to its channel in `EXCHANGE`, which keeps only the
+newest, and the canvas asks for it with ``GET /thermolab/frames/{channel}?after=N`` once it has
+drawn and painted frame N: the request waits (long poll) until a newer frame is there. The view
+waits until its frame was taken before it draws another (`FrameExchange.taken`), so at most one
+frame is ever in flight and a slow browser simply gets fewer. A channel is a random 128-bit
+name that only the session that drew the canvas knows, so no session can read another's frames.
+
+`ROUTES` are mounted by app.py (`st.App`); the pages run without them too (`AppTest`, or a page
+started on its own), and the canvas then shows the frame it was mounted with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+__all__ = ["EXCHANGE", "FRAMES_PATH", "ROUTES", "FrameExchange"]
+
+FRAMES_PATH = "/thermolab/frames/"
+LONG_POLL_SECONDS = 10.0  # a request with no newer frame by then is answered 204 (ask again)
+
+
+@dataclass
+class _Channel:
+    sequence: int = 0  # of the newest frame published (0: none yet)
+    frame: dict[str, Any] | None = None
+    taken: int = 0  # sequence of the newest frame a browser has taken
+    waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = field(default_factory=list)
+
+
+class FrameExchange:
+    """The newest frame of each open channel; the writer is a script thread, the readers are
+    requests on the server's event loop. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, _Channel] = {}
+        self._lock = threading.Lock()
+
+    def open(self) -> str:
+        """A new channel (its unguessable name)."""
+        name = secrets.token_urlsafe(16)
+        with self._lock:
+            self._channels[name] = _Channel()
+        return name
+
+    def close(self, channel: str) -> None:
+        """Forget `channel` and its frame; a reader waiting on it is answered 404."""
+        with self._lock:
+            state = self._channels.pop(channel, None)
+        if state is not None:
+            self._wake(state)
+
+    def publish(self, channel: str, frame: dict[str, Any]) -> int:
+        """Make `frame` (JSON-ready) the channel's newest, replacing one not yet taken; returns
+        its sequence number. KeyError if the channel is closed."""
+        with self._lock:
+            state = self._channels[channel]
+            state.sequence += 1
+            state.frame = {**frame, "sequence": state.sequence}
+            sequence = state.sequence
+        self._wake(state)
+        return sequence
+
+    def taken(self, channel: str) -> bool:
+        """Whether a browser has taken the channel's newest frame (True for a closed channel,
+        so that nobody waits on it)."""
+        with self._lock:
+            state = self._channels.get(channel)
+            return state is None or state.taken >= state.sequence
+
+    async def next(self, channel: str, after: int, timeout: float) -> dict[str, Any] | None:
+        """The channel's newest frame once its sequence is above `after` (marking it taken),
+        or None after `timeout` seconds without one. KeyError if the channel is (or gets)
+        closed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            with self._lock:
+                state = self._channels[channel]
+                if state.frame is not None and state.sequence > after:
+                    state.taken = state.sequence
+                    return state.frame
+                waiter = loop.create_future()
+                state.waiters.append((loop, waiter))
+            try:
+                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return None
+            finally:
+                with self._lock:
+                    if (loop, waiter) in state.waiters:
+                        state.waiters.remove((loop, waiter))
+
+    def _wake(self, state: _Channel) -> None:
+        with self._lock:
+            waiters, state.waiters = state.waiters, []
+        for loop, waiter in waiters:
+            loop.call_soon_threadsafe(_resolve, waiter)
+
+
+def _resolve(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+EXCHANGE = FrameExchange()
+
+
+async def _next_frame(request: Request) -> Response:
+    """GET /thermolab/frames/{channel}?after=N: the channel's first frame after N (JSON), 204
+    if none came within LONG_POLL_SECONDS, 404 for a closed or unknown channel."""
+    try:
+        after = int(request.query_params.get("after", "0"))
+    except ValueError:
+        return PlainTextResponse("after must be a frame number", status_code=400)
+    try:
+        frame = await EXCHANGE.next(request.path_params["channel"], after, LONG_POLL_SECONDS)
+    except KeyError:
+        return PlainTextResponse("no such live view (it has ended)", status_code=404)
+    if frame is None:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    return JSONResponse(frame, headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [Route(FRAMES_PATH + "{channel}", _next_frame, methods=["GET"])]
