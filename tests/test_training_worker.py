@@ -126,11 +126,8 @@ def test_a_failing_training_is_one_line_naming_the_cause(tmp_path):
     assert store.get_run(request["run_ids"]["baseline"]).status == "failed"
 
 
-def test_the_worker_exits_at_once_when_the_server_is_gone(tmp_path):
-    """End of its input is the server dying (`kill -9` closes the pipe): no summary is written,
-    the run stays "running" under a dead pid, for the next server to mark it interrupted."""
-    store = RunStore(tmp_path)
-    request = request_for(store, steps=100_000)
+def training_worker(request: dict) -> subprocess.Popen:
+    """`python -m thermolab.training.worker` started on `request`, once it reports progress."""
     worker = subprocess.Popen(
         [sys.executable, "-m", "thermolab.training.worker"],
         stdin=subprocess.PIPE,
@@ -140,6 +137,15 @@ def test_the_worker_exits_at_once_when_the_server_is_gone(tmp_path):
     worker.stdin.write(json.dumps(request) + "\n")
     worker.stdin.flush()
     assert "progress" in json.loads(worker.stdout.readline())  # it is training
+    return worker
+
+
+def test_the_worker_exits_at_once_when_the_server_is_gone(tmp_path):
+    """End of its input is the server dying (`kill -9` closes the pipe): no summary is written,
+    the run stays "running" under a dead pid, for the next server to mark it interrupted."""
+    store = RunStore(tmp_path)
+    request = request_for(store, steps=100_000)
+    worker = training_worker(request)
     started = time.monotonic()
     worker.stdin.close()
     assert worker.wait(timeout=30) == 3 and time.monotonic() - started < 30
@@ -179,15 +185,7 @@ def test_the_worker_exits_at_once_when_its_progress_pipe_breaks(tmp_path):
     (for the next server to mark interrupted), never be marked failed by the trainer."""
     store = RunStore(tmp_path)
     request = request_for(store, steps=100_000)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "thermolab.training.worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    worker.stdin.write(json.dumps(request) + "\n")
-    worker.stdin.flush()
-    assert "progress" in json.loads(worker.stdout.readline())
+    worker = training_worker(request)
     worker.stdout.close()  # stdin stays open: only the broken pipe tells
     assert worker.wait(timeout=30) == 3
     worker.stdin.close()
