@@ -273,9 +273,13 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                     live_traces(chain, energy_ref, magnet_ref)
             if one_frame or started >= deadline:
                 return
+            woken = False  # by a rerun request: a slider moved, a button was pressed
             if stream is not None and frame > 0:  # the browser takes one frame at a time
-                sleep_until_rerun(TAKE_SECONDS, until=stream.taken)
-            sleep_until_rerun(interval - (time.monotonic() - started))
+                woken = sleep_until_rerun(TAKE_SECONDS, until=stream.taken)
+            if not woken:
+                woken = sleep_until_rerun(interval - (time.monotonic() - started))
+            if woken:  # frames are not Streamlit elements: the next stats line lets it stop us
+                stats_due = 0.0
     finally:
         budget.release(view)
         if stream is not None:
