@@ -3,8 +3,8 @@
 Pushed through Streamlit's WebSocket, every frame is a message the page must take in turn
 (decode it, re-render React elements, sanitise HTML) before it sees the next one. A browser
 that falls behind (a slow laptop, a busy Wi-Fi) then gets a growing queue of stale frames, and
-Streamlit disconnects a session once 500 messages wait for it: 17 s of a stalled browser at 30
-frames per second.
+Streamlit disconnects a session once 500 messages wait in its send queue (after the socket's
+buffers have filled): at 30 frames per second, 17 s of frames beyond those.
 
 Here a live view publishes each frame to its channel in `EXCHANGE`, which keeps only the
 newest, and the canvas asks for it with ``GET /thermolab/frames/{channel}?after=N`` once it has
