@@ -170,11 +170,11 @@ async def drag_session(browser, url: str, changes: int, seed: int, ready: asynci
             except Exception:
                 timeouts += 1
                 continue
-            shown = await page.evaluate(
-                "(t) => window.__captions.find(([_, text]) => text && text.startsWith(t))[0]",
+            shown, _, made = await page.evaluate(
+                "(t) => window.__captions.find(([_, text]) => text && text.startsWith(t))",
                 target,
             )
-            part = split_latency(before, shown, **await page.evaluate(RECORDS))
+            part = split_latency(before, shown, made, **await page.evaluate(RECORDS))
             parts.append(part)
             latencies.append(shown - before - part["harness_ms"])
             await asyncio.sleep(rng.uniform(0.2, 0.6))

@@ -8,9 +8,11 @@ each lattice size measures, in the page's own clock:
   attribute, read once per animation frame);
 - latency: time from a temperature change (a click on the slider's track: its pointer release
   in the page) to the first frame whose caption shows the new temperature, split where the time
-  goes: → the rerun request sent on the WebSocket (browser input), → the frame's message
-  received (server: the rerun with its sweeps), → caption drawn (browser: messages, React, the
-  component's canvas drawing, up to one animation frame of polling). Playwright's own time to
+  goes: → the rerun request sent on the WebSocket (browser input), → the frame made (server:
+  the rerun with its sweeps, read from the frame's `made_ms`, the server's clock, which is this
+  machine's clock too), → the frame's message received (delivery: the network and the page
+  getting round to the message), → caption drawn (browser: React, the component's canvas
+  drawing, up to one animation frame). Playwright's own time to
   deliver the click (harness) comes before the release; it is reported beside, not counted
   (earlier versions of this benchmark counted it: `latency_from_click_ms` keeps that figure);
 - engine time per frame, in this process: `LiveChain.advance` + bit-packing + base64 (what the
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import platform
 import socket
@@ -88,7 +91,9 @@ WATCHER = """
     const frame = root?.querySelector("canvas")?.dataset.frame ?? null;
     if (frame !== null && frame !== lastFrame) { lastFrame = frame; window.__frames.push(performance.now()); }
     const text = root?.querySelector(".caption")?.textContent ?? null;
-    if (text !== lastCaption) { lastCaption = text; window.__captions.push([performance.now(), text]); }
+    // with the frame's server time (its data-made, ms since the epoch) in this page's clock
+    const made = Number(root?.querySelector("canvas")?.dataset.made) - performance.timeOrigin;
+    if (text !== lastCaption) { lastCaption = text; window.__captions.push([performance.now(), text, made]); }
   };
   const changed = () => { if (!pending) { pending = true; requestAnimationFrame(record); } };
   const inside = new MutationObserver(changed);
@@ -164,10 +169,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered)) - 1))]
 
 
-def breakdown(page, clicked: float, shown: float) -> dict[str, float]:
+def breakdown(page, clicked: float, shown: float, made: float | None) -> dict[str, float]:
     """`split_latency` of one change, from the page's records (sync Playwright page)."""
     records = page.evaluate(RECORDS)
-    return split_latency(clicked, shown, **records)
+    return split_latency(clicked, shown, made, **records)
 
 
 # The page's records that `split_latency` reads, in one round trip.
@@ -177,27 +182,33 @@ RECORDS = "({released: window.__released, sent: window.__socket.sent, received: 
 def split_latency(
     clicked: float,
     shown: float,
+    made: float | None,
     released: list[float],
     sent: list[list[float]],
     received: list[list[float]],
 ) -> dict[str, float]:
-    """Split one latency (ms, page clock) at the pointer release, the rerun request and the
-    frame's message.
+    """Split one latency (ms, page clock) at the pointer release, the rerun request, the making
+    of the frame on the server and the frame's message.
 
     harness: Playwright delivering the click to the page. input: the release → the slider's
-    rerun request on the WebSocket. server: → the frame's message received (the largest message
-    before the caption changed: it carries the packed spins). draw: → the new caption seen.
-    released, sent, received: the SOCKET_SPY records ([time, bytes] for messages).
+    rerun request on the WebSocket. server: → the frame made (its `made_ms`, the server's wall
+    clock, which is this machine's clock too, as the page reads it). delivery: → the frame's
+    message received (the largest message before the caption changed: it carries the packed
+    spins). draw: → the new caption seen. made: the frame's time in page clock (None or NaN:
+    unknown, and delivery counts as server). released, sent, received: the SOCKET_SPY records
+    ([time, bytes] for messages).
     """
     release = next((t for t in released if t >= clicked), clicked)
     requests = [t for t, _ in sent if t >= release]
     request = requests[0] if requests and requests[0] <= shown else release
     after = [(t, n) for t, n in received if request <= t <= shown]
     frame = max(after, key=lambda item: item[1])[0] if after else request
+    made = frame if made is None or math.isnan(made) else min(max(made, request), frame)
     return {
         "harness_ms": release - clicked,
         "input_ms": request - release,
-        "server_ms": frame - request,
+        "server_ms": made - request,
+        "delivery_ms": frame - made,
         "draw_ms": shown - frame,
     }
 
@@ -229,11 +240,11 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
             "(target) => window.__captions.some(([t, text]) => text && text.startsWith(target))",
             arg=target, timeout=30_000,
         )  # fmt: skip
-        shown = page.evaluate(
-            "(target) => window.__captions.find(([t, text]) => text && text.startsWith(target))[0]",
+        shown, _, made = page.evaluate(
+            "(target) => window.__captions.find(([t, text]) => text && text.startsWith(target))",
             target,
         )
-        part = breakdown(page, before, shown)
+        part = breakdown(page, before, shown, made)
         parts.append(part)
         latencies.append(shown - before - part["harness_ms"])
         from_click.append(shown - before)
@@ -324,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         results[length].update(measure_engine(length))
     header = (
         f"{'L':>6} {'fps':>6} {'latency p50 ms':>15} {'p95 ms':>8} {'engine ms/frame':>16}"
-        f" {'harness/input/server/draw ms (p50)':>35}"
+        f" {'harness/input/server/delivery/draw ms (p50)':>44}"
     )
     print(header)
     for length in sizes:
@@ -332,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         split = " / ".join(f"{v:.0f}" for v in r["latency_parts_ms_median"].values())
         print(
             f"{length:>6} {r['fps']:>6.1f} {r['latency_ms_median']:>15.0f} "
-            f"{r['latency_ms_p95']:>8.0f} {r['engine_ms_per_frame']:>16.1f} {split:>35}"
+            f"{r['latency_ms_p95']:>8.0f} {r['engine_ms_per_frame']:>16.1f} {split:>44}"
         )
     print(f"1-minute load average: {load_before} before, {load_after} after")
     targets = {}

@@ -1,9 +1,10 @@
 // Draws an Ising lattice on a <canvas>, one pixel per spin, from bit-packed spins.
 //
-// A frame is {length, spins, caption, frame}: length is the side L; spins is base64 of
+// A frame is {length, spins, caption, frame, made_ms}: length is the side L; spins is base64 of
 // ceil(L*L / 8) bytes where spin k (row-major) is bit 7 - k % 8 of byte floor(k / 8), 1 for
 // spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number, set as
-// the canvas's data-frame attribute. Frames arrive two ways (lattice_canvas.py says why):
+// the canvas's data-frame attribute (and made_ms, the server's clock when it was made, as
+// data-made). Frames arrive two ways (lattice_canvas.py says why):
 // - as this component's data, each time Python mounts it (once per script or fragment run);
 // - while data.channel is set, pulled from the server one at a time: GET
 //   data.frames_path + channel + "?after=" + the last frame's sequence number waits for a newer
@@ -46,6 +47,7 @@ function draw(state, frame, colours) {
   }
   state.context.putImageData(state.image, 0, 0);
   state.canvas.dataset.frame = frame.frame;
+  state.canvas.dataset.made = frame.made_ms;
   state.label.textContent = frame.caption;
 }
 

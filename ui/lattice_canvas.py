@@ -14,6 +14,7 @@ frame in five blank, the page jumping).
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +38,24 @@ _MOUNT = st.components.v2.component(
 )
 
 
-def _frame(spins: np.ndarray, length: int, caption: str, frame: int) -> dict[str, str | int]:
-    """One frame's fields: spins (L·L,) of ±1 → base64 of their packed bits (see the JS)."""
+def _frame(
+    spins: np.ndarray, length: int, caption: str, frame: int
+) -> dict[str, str | int | float]:
+    """One frame's fields: spins (L·L,) of ±1 → base64 of their packed bits (see the JS), and
+    made_ms, the server's wall-clock time (ms since the epoch) when the frame was made, which a
+    browser on the same machine can compare with its own clock (bench/playground.py does)."""
     if np.asarray(spins).size != length * length:
         raise ValueError(
             f"{np.asarray(spins).size} spins do not fill a {length} × {length} lattice"
         )
     packed = base64.b64encode(pack_spins(spins)).decode("ascii")
-    return {"length": int(length), "spins": packed, "caption": caption, "frame": int(frame)}
+    return {
+        "length": int(length),
+        "spins": packed,
+        "caption": caption,
+        "frame": int(frame),
+        "made_ms": time.time() * 1000.0,
+    }
 
 
 def lattice_canvas(
