@@ -35,9 +35,8 @@ TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one fram
 # The live traces and τ_int: every 30 frames (once a second at full rate, less often while the
 # server's frames are shared), first at the 5th frame (never the first after a change: it must
 # be quick).
-TRACE_EVERY_FRAMES, FIRST_TRACE_FRAME = 30, 5
-# The numbers beside the lattice (E/n, |m|, frames/s) change at most this often (seconds): every
-# redraw costs each viewer's browser a markdown render, and nobody reads 30 numbers a second.
+# The numbers under the lattice (E/n, |m|, frames/s) change at most this often (seconds): nobody
+# reads 30 numbers a second.
 STATS_SECONDS = 0.1
 # How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
 # frame per run) through this environment variable.
@@ -161,7 +160,7 @@ def show_graph(model: problems.IsingModel, spins: np.ndarray, caption: str) -> N
     if "layout" not in STATE:
         STATE["layout"] = viz.graph_layout(model)
     st.plotly_chart(viz.graph_figure(model, spins, STATE["layout"]), key=f"g{caption}")
-    st.caption(caption)
+    st.caption(caption.replace("\n", "  \n"))  # a line break in markdown
 
 
 @st.cache_resource
@@ -214,25 +213,30 @@ def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveCh
 def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
     """Draw frames for up to LIVE_SECONDS, paced by the server's frame budget (one if paused).
 
-    One fragment run pushes many frames, each a few sweeps at the sliders' temperature: a
-    lattice frame, one line of numbers, and the traces every 30 frames. No rerun per frame.
-    Streamlit starts a new run before the one it replaces has stopped (it stops at its next
-    element), so each run claims the chain, under its lock, and a superseded loop ends at once
-    instead of advancing it once more. With many sessions drawing at once each gets its share
-    of the server's frames (`FrameBudget`), and a frame waits until the browser has taken the
-    one before (`ui.frames`), so slider changes never queue behind animation.
+    One fragment run sends many frames, each a few sweeps at the sliders' temperature with its
+    numbers (E/n, |m|, frames/s) in its caption, and the traces every 30 frames. No rerun per
+    frame. Streamlit starts a new run before the one it replaces has stopped (it stops at its
+    next element), so each run claims the chain, under its lock, and a superseded loop ends at
+    once instead of advancing it once more. With many sessions drawing at once each gets its
+    share of the server's frames (`FrameBudget`), and a frame waits until the browser has taken
+    the one before (`ui.frames`), so slider changes never queue behind animation.
     """
     temperature, sweeps = STATE["temperature"], STATE["spf"]
     paused = STATE.get("paused", False)
     one_frame = paused or LIVE_SECONDS <= 0
     energy_ref, magnet_ref = onsager_reference(model, temperature)
     left, right = st.columns([3, 2])
-    lattice_slot, stats_slot, trace_slot = left.empty(), right.empty(), st.empty()
+    # The canvas goes straight into its column: in an `st.empty` slot, a rerun's first delta
+    # (an empty slot) unmounted it whenever the browser rendered that delta on its own.
+    graph_slot = left.empty() if model.lattice is None else None  # a figure per frame
+    stats_slot, trace_slot = right.empty(), st.empty()
+    header = f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}"
     this_run, view = object(), STATE.setdefault("live_view_id", secrets.token_hex(8))
+    stream: LatticeStream = STATE.setdefault("live_stream", LatticeStream(key="live_lattice"))
     with chain.lock:
         STATE["live_view_run"] = this_run
-    budget, stream, starts = frame_budget(), None, deque(maxlen=16)  # starts: for the frame rate
-    deadline, stats_due = time.monotonic() + LIVE_SECONDS, 0.0
+    budget, starts = frame_budget(), deque(maxlen=16)  # starts: for the frame rate
+    deadline, numbers, numbers_due = time.monotonic() + LIVE_SECONDS, "", 0.0
     try:
         for frame in itertools.count():
             started = time.monotonic()
@@ -244,46 +248,38 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                     chain.advance(temperature, sweeps)
                 spins, done = chain.spins, chain.sweeps
                 energy, magnetization = chain.energy_per_spin, chain.abs_magnetization
-            caption = f"T = {temperature:.2f} · sweep {done}"
-            if model.lattice is None:
-                with lattice_slot.container():
+            starts.append(started)
+            if started >= numbers_due:  # numbers a person can read: ≤ 10 per second
+                numbers_due = started + STATS_SECONDS
+                numbers = f"E/n = {energy:.4f} · |m| = {magnetization:.3f}"
+                if len(starts) > 1:
+                    numbers += f" · {(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
+                    if (drawing := budget.drawing) > 1:
+                        numbers += f" ({drawing} live views share this server's frames)"
+            caption = f"T = {temperature:.2f} · sweep {done}\n{numbers}"
+            if graph_slot is not None:
+                with graph_slot.container():
                     show_graph(model, spins, caption)
-            elif stream is None:
-                with lattice_slot.container():
-                    stream = LatticeStream(
-                        spins, model.lattice.length, caption, key="live_lattice", frame=done
-                    )
+            elif frame == 0:
+                with left:
+                    stream.mount(spins, model.lattice.length, caption, done)
             else:
                 stream.draw(spins, caption, done)
-            starts.append(started)
-            if frame == 0 or started >= stats_due:  # numbers a person can read: ≤ 10 per second
-                stats_due = started + STATS_SECONDS
-                rate = ""
-                if len(starts) > 1:
-                    rate = f"  \n{(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
-                    if (drawing := budget.drawing) > 1:
-                        rate += f" ({drawing} live views share this server's frames)"
-                stats_slot.markdown(
-                    f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}  \n"
-                    f"**E / n** = {energy:.4f}  \n"
-                    f"**|m|** = {magnetization:.3f}{rate}"
-                )
-            if one_frame or frame % TRACE_EVERY_FRAMES == FIRST_TRACE_FRAME:
+            if frame == 0:
+                stats_slot.markdown(header)
                 with trace_slot.container():
                     live_traces(chain, energy_ref, magnet_ref)
             if one_frame or started >= deadline:
                 return
             woken = False  # by a rerun request: a slider moved, a button was pressed
-            if stream is not None and frame > 0:  # the browser takes one frame at a time
+            if model.lattice is not None:  # the browser takes one frame at a time
                 woken = sleep_until_rerun(TAKE_SECONDS, until=stream.taken)
             if not woken:
                 woken = sleep_until_rerun(interval - (time.monotonic() - started))
-            if woken:  # frames are not Streamlit elements: the next stats line lets it stop us
-                stats_due = 0.0
+            if woken:  # frames are not Streamlit elements: this one lets Streamlit stop the run
+                stats_slot.markdown(header)
     finally:
         budget.release(view)
-        if stream is not None:
-            stream.close()
 
 
 def live_traces(chain: LiveChain, energy_ref: float | None, magnet_ref: float | None) -> None:

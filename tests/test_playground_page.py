@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import frames
 from ui.frames import EXCHANGE
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "1_Ising_playground.py"
@@ -59,7 +60,7 @@ def drawn_spins(spins: str, length: int) -> np.ndarray:
     return 2 * bits[: length**2].astype(np.int8) - 1
 
 
-def test_the_canvas_gets_the_current_spins_mounted_then_streamed(monkeypatch):
+def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(monkeypatch):
     monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0.1")  # a few frames per run
     published = record_published(monkeypatch)
     app = AppTest.from_file(str(PAGE), default_timeout=120)
@@ -68,23 +69,42 @@ def test_the_canvas_gets_the_current_spins_mounted_then_streamed(monkeypatch):
     chain = app.session_state["chain"]
     mounted = lattice_frame(app)
     assert mounted["length"] == 128 and mounted["caption"].startswith("T = 3.00 · sweep ")
-    streamed = published[mounted["channel"]]  # the frames after the first, on its channel
+    streamed = published[mounted["channel"]]  # every frame of the run, the first one too
+    assert len(streamed) > 1 and streamed[0]["frame"] == mounted["frame"]
+    assert mounted["sequence"] == 1
     last = streamed[-1]
     assert last["frame"] == chain.sweeps > mounted["frame"]
-    assert last["caption"] == f"T = 3.00 · sweep {chain.sweeps}"
+    title, numbers = last["caption"].split("\n")
+    assert title == f"T = 3.00 · sweep {chain.sweeps}"
+    assert numbers.startswith(f"E/n = {chain.energy_per_spin:.4f} · |m| = ")
     np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
-    # The run has ended, so its channel is closed: a canvas still asking gets 404, not frames.
-    assert EXCHANGE.taken(mounted["channel"])
     app.button(key="pause").click().run()
     ok(app)
-    # Paused: one frame per run, mounted with the chain's state, nothing streamed.
-    mounted = lattice_frame(app)
-    assert mounted["channel"] not in published
-    assert mounted["frame"] == chain.sweeps
-    np.testing.assert_array_equal(drawn_spins(mounted["spins"], 128), chain.spins)
+    # Paused: one frame per run. The canvas keeps its channel and its data (a re-mount draws
+    # nothing: no stale frame can come late), and gets the chain's state on the channel.
+    assert lattice_frame(app) == mounted
+    last = published[mounted["channel"]][-1]
+    assert last["frame"] == chain.sweeps
+    np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
+    # A channel left idle (its browser gone) is closed when another view opens one; the next
+    # run then mounts the canvas on a new channel, with the current state.
+    monkeypatch.setattr(frames, "IDLE_SECONDS", 0.0)
+    EXCHANGE.close(EXCHANGE.open())
+    assert not EXCHANGE.renew(mounted["channel"])
+    app.run()
+    ok(app)
+    remounted = lattice_frame(app)
+    assert remounted["channel"] != mounted["channel"] and remounted["frame"] == chain.sweeps
+    np.testing.assert_array_equal(drawn_spins(remounted["spins"], 128), chain.spins)
 
 
-def test_live_controls_change_the_state(app):
+def last_published(published: dict[str, list[dict]], app: AppTest) -> dict:
+    """The last frame the live view published to its canvas's channel."""
+    return published[lattice_frame(app)["channel"]][-1]
+
+
+def test_live_controls_change_the_state(app, monkeypatch):
+    published = record_published(monkeypatch)
     chain = app.session_state["chain"]
     start = chain.sweeps
     app.slider(key="temperature").set_value(1.2).run()
@@ -93,12 +113,12 @@ def test_live_controls_change_the_state(app):
     # and it continued the same chain at the new temperature.
     assert not app.title
     assert app.session_state["chain"] is chain
-    assert markdown_value(app, "**T**").startswith("**T** = 1.20")
+    assert markdown_value(app, "**T**") == "**T** = 1.20 · **β** = 0.833"
     assert chain.sweeps > start
     assert chain.temperatures[-1] == pytest.approx(1.2)
-    mounted = lattice_frame(app)
-    assert mounted["caption"].startswith("T = 1.20")
-    np.testing.assert_array_equal(drawn_spins(mounted["spins"], 128), chain.spins)
+    frame = last_published(published, app)
+    assert frame["caption"].startswith(f"T = 1.20 · sweep {chain.sweeps}")
+    np.testing.assert_array_equal(drawn_spins(frame["spins"], 128), chain.spins)
     app.run()  # the whole page again, as a browser keeps it
     app.select_slider(key="spf").set_value(20).run()
     ok(app)
@@ -106,7 +126,7 @@ def test_live_controls_change_the_state(app):
     app.run()
     app.button(key="all_up").click().run()
     ok(app)
-    assert "**|m|** = " in markdown_value(app, "**T**")
+    assert "|m| = " in last_published(published, app)["caption"]
     app.button(key="pause").click().run()
     ok(app)
     assert app.session_state["paused"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -69,6 +70,23 @@ def test_channels_are_separate_and_unguessable():
     assert take(exchange, second, timeout=0.05) is None
     with pytest.raises(KeyError):
         take(exchange, "guessed", timeout=0.05)
+
+
+def test_an_idle_channel_is_closed_when_another_opens_unless_renewed(monkeypatch):
+    monkeypatch.setattr(frames, "IDLE_SECONDS", 0.2)
+    exchange = FrameExchange()
+    idle, renewed, published, waited = (exchange.open() for _ in range(4))
+    waiting = ThreadPoolExecutor(1).submit(take, exchange, waited, 0, 5.0)
+    while not exchange._channels[waited].waiters:  # a reader waits: its browser is there
+        time.sleep(0.001)
+    time.sleep(0.3)  # all four are idle now...
+    assert exchange.renew(renewed)
+    exchange.publish(published, {"frame": 1})
+    exchange.open()
+    assert not exchange.renew(idle)  # ...and only the one nobody used or waits on is gone
+    assert all(exchange.renew(channel) for channel in (renewed, published, waited))
+    exchange.publish(waited, {"frame": 2})
+    assert waiting.result(5.0) == {"frame": 2, "sequence": 1}
 
 
 def ask(channel: str, query: str) -> tuple[int, dict | None]:

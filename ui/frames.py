@@ -13,6 +13,11 @@ waits until its frame was taken before it draws another (`FrameExchange.taken`),
 frame is ever in flight and a slow browser simply gets fewer. A channel is a random 128-bit
 name that only the session that drew the canvas knows, so no session can read another's frames.
 
+A live view keeps its channel across its runs, so the first frame after a slider change is
+pulled too, instead of riding on the canvas's re-mount behind the session's queued Streamlit
+messages. A channel nobody has published to or asked of for `IDLE_SECONDS` (its session ended,
+or its view stopped drawing and its browser stopped asking) is forgotten when the next one opens.
+
 `ROUTES` are mounted by app.py (`st.App`); the pages run without them too (`AppTest`, or a page
 started on its own), and the canvas then shows the frame it was mounted with.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +39,7 @@ __all__ = ["EXCHANGE", "FRAMES_PATH", "ROUTES", "FrameExchange"]
 
 FRAMES_PATH = "/thermolab/frames/"
 LONG_POLL_SECONDS = 10.0  # a request with no newer frame by then is answered 204 (ask again)
+IDLE_SECONDS = 60.0  # a channel unused this long, with nobody waiting on it, is forgotten
 
 
 @dataclass
@@ -40,6 +47,7 @@ class _Channel:
     sequence: int = 0  # of the newest frame published (0: none yet)
     frame: dict[str, Any] | None = None
     taken: int = 0  # sequence of the newest frame a browser has taken
+    used: float = field(default_factory=time.monotonic)  # last publish, request or renewal
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = field(default_factory=list)
 
 
@@ -52,11 +60,28 @@ class FrameExchange:
         self._lock = threading.Lock()
 
     def open(self) -> str:
-        """A new channel (its unguessable name)."""
+        """A new channel (its unguessable name). Channels idle for IDLE_SECONDS are closed."""
         name = secrets.token_urlsafe(16)
+        now = time.monotonic()
         with self._lock:
+            idle = [
+                channel
+                for channel, state in self._channels.items()
+                if now - state.used >= IDLE_SECONDS and not state.waiters
+            ]
             self._channels[name] = _Channel()
+        for channel in idle:
+            self.close(channel)
         return name
+
+    def renew(self, channel: str) -> bool:
+        """Whether `channel` is open; if it is, its idle time starts again (so it stays open for
+        at least IDLE_SECONDS more)."""
+        with self._lock:
+            state = self._channels.get(channel)
+            if state is not None:
+                state.used = time.monotonic()
+            return state is not None
 
     def close(self, channel: str) -> None:
         """Forget `channel` and its frame; a reader waiting on it is answered 404."""
@@ -70,6 +95,7 @@ class FrameExchange:
         its sequence number. KeyError if the channel is closed."""
         with self._lock:
             state = self._channels[channel]
+            state.used = time.monotonic()
             state.sequence += 1
             state.frame = {**frame, "sequence": state.sequence}
             sequence = state.sequence
@@ -92,6 +118,7 @@ class FrameExchange:
         while True:
             with self._lock:
                 state = self._channels[channel]
+                state.used = time.monotonic()
                 if state.frame is not None and state.sequence > after:
                     state.taken = state.sequence
                     return state.frame

@@ -1,19 +1,22 @@
 // Draws an Ising lattice on a <canvas>, one pixel per spin, from bit-packed spins.
 //
-// A frame is {length, spins, caption, frame, made_ms}: length is the side L; spins is base64 of
-// ceil(L*L / 8) bytes where spin k (row-major) is bit 7 - k % 8 of byte floor(k / 8), 1 for
-// spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number, set as
-// the canvas's data-frame attribute (and made_ms, the server's clock when it was made, as
-// data-made). Frames arrive two ways (lattice_canvas.py says why):
-// - as this component's data, each time Python mounts it (once per script or fragment run);
+// A frame is {length, spins, caption, frame, made_ms, sequence}: length is the side L; spins is
+// base64 of ceil(L*L / 8) bytes where spin k (row-major) is bit 7 - k % 8 of byte floor(k / 8),
+// 1 for spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number,
+// set as the canvas's data-frame attribute (made_ms, the server's clock when it was made, as
+// data-made, and the page's clock when it reached this code as data-arrived). Frames arrive
+// two ways (lattice_canvas.py says why):
+// - as this component's data, each time Python mounts it with new data;
 // - while data.channel is set, pulled from the server one at a time: GET
 //   data.frames_path + channel + "?after=" + the last frame's sequence number waits for a newer
 //   one (ui/frames.py), which is drawn and painted before the next one is asked for.
+// On a channel, sequence numbers order the frames: one no newer than the frame shown (a
+// re-mount with the data the canvas started from) is not drawn.
 // data also holds colours ([r, g, b] of spin -1, [r, g, b] of spin +1) and width (CSS pixels,
 // or null for the container's width; the canvas is scaled up without smoothing).
 
 // What one canvas keeps between calls (this function runs again whenever data changes).
-const views = new WeakMap(); // canvas -> {canvas, context, image, label, channel}
+const views = new WeakMap(); // canvas -> {canvas, context, image, label, channel, shown, puller}
 
 function view(parentElement) {
   const canvas = parentElement.querySelector("canvas");
@@ -25,6 +28,8 @@ function view(parentElement) {
       image: null,
       label: parentElement.querySelector(".caption"),
       channel: null,
+      shown: 0, // sequence number of the frame shown, on this channel
+      puller: null, // token of the running pull loop (null: none)
     };
     views.set(canvas, state);
   }
@@ -32,6 +37,7 @@ function view(parentElement) {
 }
 
 function draw(state, frame, colours) {
+  const arrived = performance.now();
   const length = Number(frame.length);
   if (state.image === null || state.image.width !== length) {
     state.canvas.width = length;
@@ -48,20 +54,26 @@ function draw(state, frame, colours) {
   state.context.putImageData(state.image, 0, 0);
   state.canvas.dataset.frame = frame.frame;
   state.canvas.dataset.made = frame.made_ms;
+  state.canvas.dataset.arrived = arrived;
   state.label.textContent = frame.caption;
+}
+
+// Draws `frame` unless the canvas shows a newer one of its channel.
+function show(state, frame, colours) {
+  if (state.channel !== null && frame.sequence <= state.shown) return;
+  state.shown = frame.sequence;
+  draw(state, frame, colours);
 }
 
 const painted = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Draws the channel's frames until the canvas is mounted with another channel, or unmounted
-// (state.channel changes), or the server says the channel is gone (404: its loop ended).
-async function pull(state, data) {
-  const channel = data.channel;
-  const url = new URL(data.frames_path + encodeURIComponent(channel), window.location.href);
-  let after = 0;
-  while (state.channel === channel) {
-    url.searchParams.set("after", after);
+// Draws the channel's frames until the canvas is unmounted or mounted with another channel
+// (state.puller is no longer this loop's token), or the server says the channel is gone (404).
+async function pull(state, data, token) {
+  const url = new URL(data.frames_path + encodeURIComponent(data.channel), window.location.href);
+  while (state.puller === token) {
+    url.searchParams.set("after", state.shown);
     let response;
     try {
       response = await fetch(url, { cache: "no-store" });
@@ -70,22 +82,30 @@ async function pull(state, data) {
       continue;
     }
     if (response.status === 204) continue; // nothing new within the server's wait
-    if (!response.ok) return;
+    if (!response.ok) break;
     const frame = await response.json();
-    if (state.channel !== channel) return;
-    after = frame.sequence;
-    draw(state, frame, data.colours);
+    if (state.channel !== data.channel) break;
+    show(state, frame, data.colours); // taken from the server: draw it even if this loop ends
+    if (state.puller !== token) break;
     await painted(); // shown before the next is asked for: a slow page is sent fewer
   }
+  if (state.puller === token) state.puller = null;
 }
 
 export default function ({ data, parentElement }) {
   const state = view(parentElement);
   state.canvas.style.width = data.width === null ? "100%" : `${data.width}px`;
-  draw(state, data, data.colours);
-  state.channel = data.channel;
-  if (data.channel !== null) pull(state, data);
+  if (data.channel !== state.channel) {
+    state.channel = data.channel;
+    state.shown = 0;
+    state.puller = null;
+  }
+  show(state, data, data.colours);
+  if (data.channel !== null && state.puller === null) {
+    state.puller = {};
+    pull(state, data, state.puller);
+  }
   return () => {
-    state.channel = null; // on unmount
+    state.puller = null; // unmounted: the loop ends after its current request
   };
 }

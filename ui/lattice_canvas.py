@@ -4,11 +4,11 @@ Per frame the server sends L² bits (8 KiB at L = 256, base64) instead of encodi
 the browser paints them with `putImageData` onto an L × L canvas scaled up without smoothing.
 
 One frame per script (or fragment) run: `lattice_canvas`. Many frames in one run (an animation
-loop): `LatticeStream`, which mounts the canvas once and lets the browser pull every later frame
-from `ui.frames` (one in flight at a time; that module says why). A loop cannot simply mount the
-component again for every frame: Streamlit refuses a key twice in one run, and a component
-given a new key is a new element, which the browser re-mounts (measured: about one animation
-frame in five blank, the page jumping).
+loop), and across runs: `LatticeStream`, which mounts the canvas with the same data in every run
+and lets the browser pull every frame from `ui.frames` (one in flight at a time; that module says
+why). A loop cannot simply mount the component again for every frame: Streamlit refuses a key
+twice in one run, and a component given a new key is a new element, which the browser re-mounts
+(measured: about one animation frame in five blank, the page jumping).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ __all__ = ["LatticeStream", "lattice_canvas"]
 _HTML = '<canvas></canvas><div class="caption"></div>'
 _CSS = """
 canvas { display: block; max-width: 100%; image-rendering: pixelated; }
-.caption { font-size: 0.875rem; color: var(--st-text-color); opacity: 0.6; padding-top: 0.25rem; }
+.caption { font-size: 0.875rem; color: var(--st-text-color); opacity: 0.7; padding-top: 0.25rem;
+  white-space: pre-line; }
 """
 _MOUNT = st.components.v2.component(
     "thermolab.lattice_canvas",
@@ -58,6 +59,20 @@ def _frame(
     }
 
 
+def _data(fields: dict, width: int | None, channel: str | None = None, sequence: int = 0) -> dict:
+    """The component's data: a frame's fields, the colours, the width (CSS pixels, None: the
+    container's), and the channel it pulls later frames from, if any (with this frame's
+    sequence number there)."""
+    return {
+        **fields,
+        "sequence": sequence,
+        "colours": SPIN_COLOURS.tolist(),
+        "width": None if width is None else int(width),
+        "channel": channel,
+        "frames_path": FRAMES_PATH,
+    }
+
+
 def lattice_canvas(
     spins: np.ndarray,
     length: int,
@@ -66,57 +81,52 @@ def lattice_canvas(
     key: str,
     width: int | None = 520,
     frame: int = 0,
-    channel: str | None = None,
 ) -> None:
     """Draw spins (L·L,) of ±1 (row-major) as an L × L canvas, `width` CSS pixels wide (None: as
     wide as its container), with `caption` under it.
 
     frame: the frame's number, set as the canvas's `data-frame` attribute (what a test or the
-    benchmark counts frames by). channel: when set, the canvas then pulls every later frame
-    published to that `ui.frames` channel.
+    benchmark counts frames by).
     """
-    data = {
-        **_frame(spins, length, caption, frame),
-        "colours": SPIN_COLOURS.tolist(),
-        "width": None if width is None else int(width),
-        "channel": channel,
-        "frames_path": FRAMES_PATH,
-    }
-    _MOUNT(key=key, data=data, height="content")
+    _MOUNT(key=key, data=_data(_frame(spins, length, caption, frame), width), height="content")
 
 
 class LatticeStream:
-    """A lattice canvas that an animation loop redraws many times within one run.
+    """A lattice canvas that a live view redraws many times, within a run and across its runs;
+    keep one per view in session state.
 
-    The constructor mounts the canvas with the first frame and opens a channel of its own; `draw`
-    publishes each next frame there, for the browser to take once it has drawn the one before
-    (`taken`). `close` (always, when the loop ends) forgets the channel, so a canvas left over
-    from an interrupted run stops asking.
+    Each run calls `mount` once, with its first frame, then `draw` for every next one. Every
+    frame goes to the view's channel in `ui.frames`, and the browser pulls it from there once it
+    has drawn the one before (`taken`). The component's data stays the same from run to run
+    while the channel lives, so a re-mount redraws nothing: the first frame after a slider
+    change does not wait behind the session's Streamlit messages (slider state, stats, traces),
+    and a re-mount that arrives late cannot draw an older frame over a newer one (the canvas
+    also draws no frame older than the one it shows: frames carry their sequence numbers).
     """
 
-    def __init__(
-        self,
-        spins: np.ndarray,
-        length: int,
-        caption: str,
-        *,
-        key: str,
-        width: int | None = 520,
-        frame: int = 0,
-    ) -> None:
+    def __init__(self, *, key: str, width: int | None = 520) -> None:
+        self.key, self.width = key, width
+        self.channel: str | None = None
+        self.length = 0
+        self._data: dict | None = None  # what the component is mounted with on this channel
+
+    def mount(self, spins: np.ndarray, length: int, caption: str, frame: int) -> None:
+        """Show the canvas in this run, with its first frame: spins (L·L,) of ±1, its caption
+        and its number. A channel that has closed (idle for `ui.frames.IDLE_SECONDS`) is
+        replaced by a new one, and the canvas is mounted with new data."""
+        if self.channel is None or not EXCHANGE.renew(self.channel):
+            self.channel, self._data = EXCHANGE.open(), None
         self.length = length
-        self.channel = EXCHANGE.open()
-        lattice_canvas(
-            spins, length, caption, key=key, width=width, frame=frame, channel=self.channel
-        )
+        fields = _frame(spins, length, caption, frame)
+        sequence = EXCHANGE.publish(self.channel, fields)
+        if self._data is None:  # shown at once, and where no route serves the frames
+            self._data = _data(fields, self.width, self.channel, sequence)
+        _MOUNT(key=self.key, data=self._data, height="content")
 
     def draw(self, spins: np.ndarray, caption: str, frame: int) -> None:
-        """Publish the next frame: spins (L·L,) of ±1, its caption and its number."""
+        """Publish the next frame of this run: spins (L·L,) of ±1, its caption and its number."""
         EXCHANGE.publish(self.channel, _frame(spins, self.length, caption, frame))
 
     def taken(self) -> bool:
-        """Whether the browser has taken the last frame `draw` published."""
+        """Whether the browser has taken the last frame published."""
         return EXCHANGE.taken(self.channel)
-
-    def close(self) -> None:
-        EXCHANGE.close(self.channel)

@@ -15,8 +15,9 @@ MAGNETIZATION = re.compile(r"\|m\|\s*=\s*([0-9.]+)")
 
 
 def read_magnetization(page) -> float:
-    text = page.get_by_text(MAGNETIZATION).first.inner_text()
-    return float(MAGNETIZATION.search(text).group(1))
+    """|m| as the caption under the lattice shows it (the traces' captions show Onsager's)."""
+    caption = page.locator('[data-testid="stBidiComponentIsolated"] .caption')  # (shadow DOM)
+    return float(MAGNETIZATION.search(caption.inner_text()).group(1))
 
 
 def click_slider(page, label: str, fraction: float) -> None:
@@ -54,7 +55,7 @@ def samples(page, seconds: float) -> list[float]:
 def test_cooling_the_running_lattice_orders_it(page, streamlit_server, tmp_path):
     # Not `open_app`: the live view never reaches "script not running" while it animates.
     page.goto(streamlit_server + "/Ising_playground", wait_until="domcontentloaded")
-    page.get_by_text(MAGNETIZATION).first.wait_for(timeout=120_000)
+    page.get_by_text(MAGNETIZATION).first.wait_for(timeout=120_000)  # the first numbers
     # L = 32 (the 4th of 9 sizes in the sidebar) so that ordering takes seconds, not minutes.
     click_slider(page, "Side L", 3 / 8)
     page.get_by_text("32×32 square lattice").first.wait_for(timeout=30_000)
