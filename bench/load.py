@@ -170,11 +170,12 @@ async def drag_session(browser, url: str, changes: int, seed: int, ready: asynci
             except Exception:
                 timeouts += 1
                 continue
-            shown, _, made = await page.evaluate(
+            shown, _, made, arrived = await page.evaluate(
                 "(t) => window.__captions.find(([_, text]) => text && text.startsWith(t))",
                 target,
             )
-            part = split_latency(before, shown, made, **await page.evaluate(RECORDS))
+            records = await page.evaluate(RECORDS)
+            part = split_latency(before, shown, made, arrived, **records)
             parts.append(part)
             latencies.append(shown - before - part["harness_ms"])
             await asyncio.sleep(rng.uniform(0.2, 0.6))

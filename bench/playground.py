@@ -10,9 +10,9 @@ each lattice size measures, in the page's own clock:
   in the page) to the first frame whose caption shows the new temperature, split where the time
   goes: → the rerun request sent on the WebSocket (browser input), → the frame made (server:
   the rerun with its sweeps, read from the frame's `made_ms`, the server's clock, which is this
-  machine's clock too), → the frame's message received (delivery: the network and the page
-  getting round to the message), → caption drawn (browser: React, the component's canvas
-  drawing, up to one animation frame). Playwright's own time to
+  machine's clock too), → the frame reached the canvas's code (delivery: the network and the
+  page getting round to the frame's response), → caption drawn (browser: the canvas drawing,
+  up to one animation frame). Playwright's own time to
   deliver the click (harness) comes before the release; it is reported beside, not counted
   (earlier versions of this benchmark counted it: `latency_from_click_ms` keeps that figure);
 - engine time per frame, in this process: `LiveChain.advance` + bit-packing + base64 (what the
@@ -91,9 +91,12 @@ WATCHER = """
     const frame = root?.querySelector("canvas")?.dataset.frame ?? null;
     if (frame !== null && frame !== lastFrame) { lastFrame = frame; window.__frames.push(performance.now()); }
     const text = root?.querySelector(".caption")?.textContent ?? null;
-    // with the frame's server time (its data-made, ms since the epoch) in this page's clock
-    const made = Number(root?.querySelector("canvas")?.dataset.made) - performance.timeOrigin;
-    if (text !== lastCaption) { lastCaption = text; window.__captions.push([performance.now(), text, made]); }
+    // with the frame's server time (its data-made, ms since the epoch) in this page's clock, and
+    // when it reached the canvas's code (data-arrived, page clock)
+    const canvas = root?.querySelector("canvas");
+    const made = Number(canvas?.dataset.made) - performance.timeOrigin;
+    const arrived = Number(canvas?.dataset.arrived);
+    if (text !== lastCaption) { lastCaption = text; window.__captions.push([performance.now(), text, made, arrived]); }
   };
   const changed = () => { if (!pending) { pending = true; requestAnimationFrame(record); } };
   const inside = new MutationObserver(changed);
@@ -169,10 +172,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered)) - 1))]
 
 
-def breakdown(page, clicked: float, shown: float, made: float | None) -> dict[str, float]:
+def breakdown(
+    page, clicked: float, shown: float, made: float | None, arrived: float | None
+) -> dict[str, float]:
     """`split_latency` of one change, from the page's records (sync Playwright page)."""
     records = page.evaluate(RECORDS)
-    return split_latency(clicked, shown, made, **records)
+    return split_latency(clicked, shown, made, arrived, **records)
 
 
 # The page's records that `split_latency` reads, in one round trip.
@@ -183,26 +188,30 @@ def split_latency(
     clicked: float,
     shown: float,
     made: float | None,
+    arrived: float | None,
     released: list[float],
     sent: list[list[float]],
     received: list[list[float]],
 ) -> dict[str, float]:
     """Split one latency (ms, page clock) at the pointer release, the rerun request, the making
-    of the frame on the server and the frame's message.
+    of the frame on the server and its arrival in the page.
 
     harness: Playwright delivering the click to the page. input: the release → the slider's
     rerun request on the WebSocket. server: → the frame made (its `made_ms`, the server's wall
-    clock, which is this machine's clock too, as the page reads it). delivery: → the frame's
-    message received (the largest message before the caption changed: it carries the packed
-    spins). draw: → the new caption seen. made: the frame's time in page clock (None or NaN:
-    unknown, and delivery counts as server). released, sent, received: the SOCKET_SPY records
-    ([time, bytes] for messages).
+    clock, which is this machine's clock too, as the page reads it). delivery: → the frame
+    reached the canvas's code (`arrived`; None or NaN: unknown, and the largest WebSocket
+    message before the caption changed stands for it, as it carries a mounted frame's spins).
+    draw: → the new caption seen. made: the frame's time in page clock (None or NaN: unknown,
+    and delivery counts as server). released, sent, received: the SOCKET_SPY records ([time,
+    bytes] for messages).
     """
     release = next((t for t in released if t >= clicked), clicked)
     requests = [t for t, _ in sent if t >= release]
     request = requests[0] if requests and requests[0] <= shown else release
     after = [(t, n) for t, n in received if request <= t <= shown]
     frame = max(after, key=lambda item: item[1])[0] if after else request
+    if arrived is not None and not math.isnan(arrived):
+        frame = min(max(arrived, request), shown)
     made = frame if made is None or math.isnan(made) else min(max(made, request), frame)
     return {
         "harness_ms": release - clicked,
@@ -240,11 +249,11 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
             "(target) => window.__captions.some(([t, text]) => text && text.startsWith(target))",
             arg=target, timeout=30_000,
         )  # fmt: skip
-        shown, _, made = page.evaluate(
+        shown, _, made, arrived = page.evaluate(
             "(target) => window.__captions.find(([t, text]) => text && text.startsWith(target))",
             target,
         )
-        part = breakdown(page, before, shown, made)
+        part = breakdown(page, before, shown, made, arrived)
         parts.append(part)
         latencies.append(shown - before - part["harness_ms"])
         from_click.append(shown - before)
@@ -260,6 +269,7 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
         "latency_parts_ms_median": {
             name: statistics.median(part[name] for part in parts) for name in parts[0]
         },
+        "latency_parts_ms": parts,
     }
 
 
