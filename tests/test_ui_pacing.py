@@ -26,7 +26,33 @@ def requests(monkeypatch) -> ScriptRequests:
 def test_this_streamlit_still_exposes_the_request_state_it_relies_on():
     """If an upgrade renames these, the live view would silently fall back to plain sleeps."""
     assert "script_requests" in {field.name for field in dataclasses.fields(ScriptRunContext)}
-    assert hasattr(ScriptRequests(), "_state")
+    requests = ScriptRequests()
+    assert hasattr(requests, "_state") and isinstance(requests._rerun_data, RerunData)
+    fields = {field.name for field in dataclasses.fields(RerunData)}
+    assert {"fragment_id_queue", "is_fragment_scoped_rerun"} <= fields
+
+
+@pytest.mark.parametrize(
+    ("rerun", "interrupts"),
+    [
+        (RerunData(), True),  # the whole app: a widget outside the fragment
+        (RerunData(fragment_id_queue=["live"], is_fragment_scoped_rerun=True), True),  # st.rerun
+        (RerunData(fragment_id_queue=["live"]), False),  # a fragment's timer
+    ],
+    ids=["app", "fragment-scoped", "fragment-timer"],
+)
+def test_it_follows_streamlits_rule_for_which_requests_interrupt_a_run(
+    monkeypatch, rerun, interrupts
+):
+    """As Streamlit decides at the script's next element: `on_scriptrunner_yield` returns the
+    request that interrupts the run, None for one it queues behind it."""
+    ours, streamlits = ScriptRequests(), ScriptRequests()
+    ours.request_rerun(rerun)
+    streamlits.request_rerun(rerun)
+    context = SimpleNamespace(script_requests=ours)
+    monkeypatch.setattr(pacing, "get_script_run_ctx", lambda suppress_warning=False: context)
+    assert (streamlits.on_scriptrunner_yield() is not None) is interrupts
+    assert pacing.sleep_until_rerun(0.0) is interrupts
 
 
 def test_a_rerun_arriving_mid_sleep_ends_it_at_once(requests):
@@ -49,10 +75,15 @@ def test_without_requests_it_sleeps_the_whole_time(requests):
     assert time.monotonic() - started >= 0.1
 
 
-def test_a_request_waiting_before_the_sleep_does_not_make_a_loop_spin(requests):
-    requests.request_rerun(RerunData())  # e.g. a fragment's timer that may not interrupt
+def test_a_request_waiting_before_the_sleep_ends_it_at_once(requests):
+    requests.request_rerun(RerunData())  # came while the loop drew its frame
+    assert pacing.sleep_until_rerun(2.0) is True
+
+
+def test_a_fragment_timer_waiting_behind_the_run_does_not_end_it(requests):
+    requests.request_rerun(RerunData(fragment_id_queue=["live"]))  # Streamlit queues it
     started = time.monotonic()
-    assert pacing.sleep_until_rerun(0.1) is False
+    assert pacing.sleep_until_rerun(0.1) is False  # so an animation loop never spins on it
     assert time.monotonic() - started >= 0.1
 
 

@@ -4,12 +4,15 @@ A script run that animates (draw a frame, sleep, draw the next) only notices tha
 moved a widget at its next Streamlit element: Streamlit checks for a pending rerun each time the
 script sends something. A plain `time.sleep` between frames therefore adds up to one frame
 interval to every slider change (166 ms at 6 frames per second). `sleep_until_rerun` sleeps in
-short slices and returns as soon as a rerun or stop request arrives for this script run (or a
-condition the caller waits for holds).
+short slices and returns as soon as a request is pending that Streamlit will let interrupt this
+script run (a stop, a rerun of the app, a fragment-scoped rerun), or a condition the caller
+waits for holds. A fragment's timer, which Streamlit queues behind the running script instead,
+does not end the sleep, so an animation loop never spins on it.
 
 It reads Streamlit's request state, which has no public accessor (`ScriptRunContext.
-script_requests`, present since Streamlit 1.37); `tests/test_ui_pacing.py` checks that this
-Streamlit still has it. Where it is missing the sleep is a plain sleep, never an error.
+script_requests` and its `_state` and `_rerun_data`, present since Streamlit 1.37);
+`tests/test_ui_pacing.py` checks that this Streamlit still has them. Where they are missing the
+sleep is a plain sleep, never an error.
 """
 
 from __future__ import annotations
@@ -25,27 +28,32 @@ __all__ = ["sleep_until_rerun"]
 SLICE_SECONDS = 0.01
 
 
-def _request_state() -> ScriptRequestType | None:
-    """This script run's pending request (CONTINUE when none), None outside a script run."""
+def _interrupting_request() -> bool:
+    """Whether a request is pending that Streamlit will let interrupt this script run (False
+    outside a script run). Streamlit's rule: any stop, and any rerun except one that only
+    reruns fragments and was not scoped to them (a fragment's timer)."""
     requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
-    return getattr(requests, "_state", None)
+    state = getattr(requests, "_state", None)
+    if state is ScriptRequestType.STOP:
+        return True
+    if state is not ScriptRequestType.RERUN:
+        return False
+    rerun = getattr(requests, "_rerun_data", None)
+    queued_fragments_only = bool(getattr(rerun, "fragment_id_queue", None)) and not getattr(
+        rerun, "is_fragment_scoped_rerun", False
+    )
+    return not queued_fragments_only
 
 
 def sleep_until_rerun(seconds: float, until: Callable[[], bool] | None = None) -> bool:
-    """Sleep `seconds`, or less if a rerun or stop request arrives meanwhile (True then), or
-    once `until()` is true (checked every SLICE_SECONDS; False then).
-
-    Only a request that arrives during this sleep ends it early. One already waiting when the
-    sleep starts is a rerun that Streamlit does not let interrupt this run (a fragment's timer,
-    queued behind it), so the sleep then runs its full length (or until `until()`): an
-    animation loop never spins.
+    """Sleep `seconds`, or less if a request that interrupts this run is pending or arrives
+    meanwhile (True then), or once `until()` is true (checked every SLICE_SECONDS; False then).
     """
     deadline = time.monotonic() + seconds
-    pending = _request_state() is not ScriptRequestType.CONTINUE
     while (left := deadline - time.monotonic()) > 0:
+        if _interrupting_request():
+            return True
         if until is not None and until():
             return False
         time.sleep(min(SLICE_SECONDS, left))
-        if not pending and _request_state() is not ScriptRequestType.CONTINUE:
-            return True
-    return False
+    return _interrupting_request()
