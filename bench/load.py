@@ -17,7 +17,8 @@ the new temperature, in the page's clock, split as `bench/playground.py` splits 
 of that benchmark). The page load (open → live lattice, all sessions arriving at once) is
 timed on its own. Errors: a Streamlit exception block on the page, an uncaught page
 error, or a change whose frame never came (timeout). Server memory: the resident set size of
-the server process and its descendants (the training workers), sampled every 0.5 s.
+the server process and its descendants (the training workers), sampled every 0.5 s. CPU: the
+cores each of the server, its training workers and the browsers used during a phase.
 `--browser-nice` lowers the browsers' CPU priority: in a workshop they run on the participants'
 machines, here on the server's own cores. Target (issue 8): no errors, p95 ≤ 500 ms with 10
 sessions, memory bounded.
@@ -95,6 +96,33 @@ def resident_mb(pid: int) -> float | None:
         except OSError:
             continue
     return total if found else None
+
+
+def cpu_seconds(pids: list[int], *, reaped: bool = True) -> float:
+    """CPU time (user + system, s) of the processes `pids`, with (`reaped`) that of their
+    children which have ended and been waited for (a browser's closed renderers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in pids:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11 : 15 if reaped else 13])
+    return total / ticks
+
+
+def cpu_by_role(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server process, of its training workers, and of this
+    benchmark's browsers (Playwright's driver, chromium and its renderers)."""
+    server_tree = process_tree(pid)
+    browsers = [member for member in process_tree(os.getpid())[1:] if member not in server_tree]
+    server = cpu_seconds([pid], reaped=False)
+    return {
+        "server": server,
+        "trainings": cpu_seconds(server_tree) - server,
+        "browsers": cpu_seconds(browsers),
+    }
 
 
 async def sample_memory(pid: int, samples: list[float], stop: asyncio.Event) -> None:
@@ -249,14 +277,19 @@ async def run_phase(browser, url: str, pid: int, n_sessions: int, changes: int) 
     memory: list[float] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_memory(pid, memory, stop))
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_by_role(pid)
     ready = asyncio.Barrier(n_sessions)
     sessions = await asyncio.gather(
         *(drag_session(browser, url, changes, seed, ready) for seed in range(n_sessions))
     )
+    seconds, cpu_after = time.monotonic() - started, cpu_by_role(pid)
     stop.set()
     await sampler
-    return summarise_phase(list(sessions), memory, time.monotonic() - started)
+    summary = summarise_phase(list(sessions), memory, seconds)
+    summary["cpu_cores"] = {
+        role: (cpu_after[role] - cpu_before[role]) / seconds for role in cpu_before
+    }
+    return summary
 
 
 async def run(args: argparse.Namespace, url: str, pid: int) -> dict:
@@ -335,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{phase['sessions']} session(s): first change p50 {first_p50:.0f} ms, max "
                 f"{first_max:.0f} ms; later changes p50 {later_p50:.0f} ms, p95 {later_p95:.0f} ms"
             )
+    for phase in report["phases"]:
+        cores = ", ".join(f"{role} {used:.2f}" for role, used in phase["cpu_cores"].items())
+        print(f"{phase['sessions']} session(s): CPU cores used by {cores} (of {os.cpu_count()})")
     print(f"trainings running meanwhile: {args.trainings}; server RSS when they had started: "
           f"{report['server_rss_mb_after_training_start'] or 0:.0f} MiB")  # fmt: skip
     print(f"1-minute load average: {load_before} before, {load_after} after")

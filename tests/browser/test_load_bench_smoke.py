@@ -27,6 +27,9 @@ def test_quick_load_bench(tmp_path):
         assert phase["changes_timed"] == 2 * phase["sessions"]
         assert 0 < phase["latency_ms_p50"] <= phase["latency_ms_p95"] < 30_000
         assert phase["server_rss_mb_peak"] > 0
+        # the browsers drew frames and the server made them; no training ran
+        cores = phase["cpu_cores"]
+        assert cores["browsers"] > 0 and cores["server"] > 0 and cores["trainings"] == 0
         assert phase["page_load_ms_p50"] > 0
         by_session = phase["latency_ms_by_session"]
         assert phase["first_change_ms_max"] == max(latencies[0] for latencies in by_session)
