@@ -60,10 +60,25 @@ def request_for(store: RunStore, steps: int, **settings) -> dict:
 
 
 def priority_of(pid: int) -> str:
-    """ "SCHED_IDLE", or "nice N" for a process in the normal scheduling class."""
-    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(pid) == os.SCHED_IDLE:
-        return "SCHED_IDLE"
-    return f"nice {int(Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[16])}"
+    """ "SCHED_IDLE", or "nice N" for a process in the normal scheduling class; "mixed" if its
+    threads differ."""
+    priorities = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        thread = int(task.name)
+        if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(thread) == os.SCHED_IDLE:
+            priorities.add("SCHED_IDLE")
+        else:
+            priorities.add(f"nice {int((task / 'stat').read_text().rsplit(')', 1)[1].split()[16])}")
+    return priorities.pop() if len(priorities) == 1 else "mixed"
+
+
+def autogroup_of(pid: int) -> str | None:
+    """The scheduler group of `pid` and its nice, e.g. "/autogroup-12 nice 0"; None where the
+    system has no autogroups (then only the scheduling class matters)."""
+    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if not enabled.exists() or enabled.read_text().strip() != "1":
+        return None
+    return Path(f"/proc/{pid}/autogroup").read_text().strip()
 
 
 def test_a_training_runs_in_a_worker_and_reports_its_progress(tmp_path):
@@ -104,12 +119,16 @@ def test_the_worker_runs_at_lower_priority_and_a_killed_one_leaves_resumable_run
         record = store.get_run(run_id)
         if record.checkpoint_step and "priority" not in seen:
             seen["priority"] = priority_of(record.pid)
+            seen["group"] = autogroup_of(record.pid)
             os.kill(record.pid, signal.SIGKILL)
 
     with pytest.raises(WorkerDied, match="signal 9"):
         run_in_worker(request, Recorder(on_report=kill_after_a_checkpoint))
     expected = "SCHED_IDLE" if hasattr(os, "SCHED_IDLE") else f"nice {WORKER_NICE}"
     assert seen["priority"] == expected
+    if seen["group"] is not None:  # a group of its own, below every other (a browser's too)
+        assert seen["group"].endswith(f"nice {WORKER_NICE}")
+        assert seen["group"].split()[0] != autogroup_of(os.getpid()).split()[0]
     record = store.get_run(run_id)
     assert record.status == "interrupted" and "resume" in record.message
 

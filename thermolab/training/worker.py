@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from thermolab.jobs import JobFailed
@@ -36,7 +37,8 @@ from thermolab.training.trainer import Progress, TrainingResult, resume, train
 
 __all__ = ["WORKER_NICE", "WorkerDied", "lower_priority", "run_in_worker", "run_request"]
 
-#: The worker's Unix niceness (0–19) where the system has no idle scheduling class.
+#: The worker's Unix niceness (0–19) where the system has no idle scheduling class, and its
+#: autogroup's where the system has autogroups.
 WORKER_NICE = 19
 STOP_POLL_SECONDS = 0.2
 
@@ -164,18 +166,41 @@ def _send(message: dict[str, Any], lock: threading.Lock | None = None) -> None:
 
 
 def lower_priority() -> None:
-    """Put the calling thread, and the threads it starts later, below all interactive work.
+    """Put this process below all interactive work on the machine: every thread it has (the
+    libraries' pools started at import too, such as OpenBLAS's), and the threads it starts
+    later.
 
     Linux's SCHED_IDLE where there is one: a training then runs only on CPU time no session
     wants, and a session's thread that wakes takes the core at once, where a niced worker may
     keep it for the rest of a scheduler slice (a few ms) at each wake-up, and a slider change
     crosses many wake-ups (browser, server, browser). Elsewhere, niceness `WORKER_NICE`.
+
+    With autogroup scheduling (Linux's default for desktops), the scheduler first shares the
+    cores between sessions' groups, and only then between the processes of a group, so either
+    class alone yields only to the server: a browser on the same machine, in a session of its
+    own, still had to share equally with the trainings (measured with the load test: trainings
+    0.8 cores, ten browsers starved). So the worker also starts a session, hence a group, of its
+    own and gives the group the lowest weight (autogroup nice 19).
     """
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return
     with contextlib.suppress(OSError):
-        os.nice(WORKER_NICE)
+        os.setsid()  # a new session; the worker still ends with its server (end of stdin)
+        Path("/proc/self/autogroup").write_text(f"{WORKER_NICE}\n")  # absent: no autogroups
+    threads = _threads()
+    with contextlib.suppress(AttributeError, OSError):
+        for thread in threads:
+            os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        return
+    for thread in threads:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, thread, WORKER_NICE)
+
+
+def _threads() -> list[int]:
+    """This process's thread ids (Linux's /proc); elsewhere [0], which means the process."""
+    try:
+        return [int(task.name) for task in Path("/proc/self/task").iterdir()]
+    except OSError:
+        return [0]
 
 
 def main() -> int:
