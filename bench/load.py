@@ -189,19 +189,13 @@ async def drag_session(browser, url: str, changes: int, seed: int, ready: asynci
             before = await page.evaluate("performance.now()")
             await page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
             target = f"T = {float(await slider.get_attribute('aria-valuetext')):.2f}"
-            try:
-                await page.wait_for_function(
-                    "(t) => window.__captions.some(([_, text]) => text && text.startsWith(t))",
-                    arg=target,
-                    timeout=CHANGE_TIMEOUT_MS,
+            try:  # (a WATCHER promise: waiting polls nothing in the page)
+                shown, _, made, arrived = await page.evaluate(
+                    "([t, ms]) => window.__shown(t, ms)", [target, CHANGE_TIMEOUT_MS]
                 )
             except Exception:
                 timeouts += 1
                 continue
-            shown, _, made, arrived = await page.evaluate(
-                "(t) => window.__captions.find(([_, text]) => text && text.startsWith(t))",
-                target,
-            )
             records = await page.evaluate(RECORDS)
             part = split_latency(before, shown, made, arrived, **records)
             parts.append(part)

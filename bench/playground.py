@@ -76,13 +76,24 @@ window.WebSocket = class extends NativeWebSocket {
 # page with nothing new runs no frame loop (a loop polling every animation frame cost each of the
 # load test's ten pages a 60 Hz render loop). Called again for the next size, it only empties
 # the records: a second watcher would count every frame twice (as the image-based version of
-# this benchmark did for its second size).
+# this benchmark did for its second size). `window.__shown(target, ms)` resolves to the first
+# caption record starting with `target` once it is recorded (rejects after `ms`): waiting for
+# it polls nothing, where Playwright's `wait_for_function` runs its test every animation frame
+# and so kept every page rendering at 60 Hz, which with ten pages was load of its own.
 WATCHER = """
 () => {
   window.__frames = [];
   window.__captions = [];
   if (window.__watching) return;
   window.__watching = true;
+  const awaiting = new Set();  // {target, resolve}
+  window.__shown = (target, ms) => new Promise((resolve, reject) => {
+    const hit = window.__captions.find(([t, text]) => text && text.startsWith(target));
+    if (hit) return resolve(hit);
+    const waiter = {target, resolve};
+    awaiting.add(waiter);
+    setTimeout(() => { if (awaiting.delete(waiter)) reject(new Error(`no "${target}" within ${ms} ms`)); }, ms);
+  });
   const host = () => document.querySelector('[data-testid="stBidiComponentIsolated"]')?.shadowRoot ?? null;
   let lastFrame = null, lastCaption = null, pending = false, watched = null;
   const record = () => {
@@ -96,7 +107,14 @@ WATCHER = """
     const canvas = root?.querySelector("canvas");
     const made = Number(canvas?.dataset.made) - performance.timeOrigin;
     const arrived = Number(canvas?.dataset.arrived);
-    if (text !== lastCaption) { lastCaption = text; window.__captions.push([performance.now(), text, made, arrived]); }
+    if (text !== lastCaption) {
+      lastCaption = text;
+      const record = [performance.now(), text, made, arrived];
+      window.__captions.push(record);
+      for (const waiter of awaiting) {
+        if (text && text.startsWith(waiter.target)) { awaiting.delete(waiter); waiter.resolve(record); }
+      }
+    }
   };
   const changed = () => { if (!pending) { pending = true; requestAnimationFrame(record); } };
   const inside = new MutationObserver(changed);
@@ -245,14 +263,7 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
         before = page.evaluate("performance.now()")
         page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
         target = f"T = {float(handle.get_attribute('aria-valuetext')):.2f}"
-        page.wait_for_function(
-            "(target) => window.__captions.some(([t, text]) => text && text.startsWith(target))",
-            arg=target, timeout=30_000,
-        )  # fmt: skip
-        shown, _, made, arrived = page.evaluate(
-            "(target) => window.__captions.find(([t, text]) => text && text.startsWith(target))",
-            target,
-        )
+        shown, _, made, arrived = page.evaluate("(t) => window.__shown(t, 30000)", target)
         part = breakdown(page, before, shown, made, arrived)
         parts.append(part)
         latencies.append(shown - before - part["harness_ms"])
