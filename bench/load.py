@@ -173,11 +173,9 @@ async def drag_session(browser, url: str, changes: int, seed: int, ready: asynci
         await page.get_by_text("|m|").first.wait_for(timeout=PAGE_TIMEOUT_MS)
         loaded_ms = (time.monotonic() - started) * 1000
         await page.evaluate(WATCHER)
+        # the temperature slider is drawn with the lattice's canvas
         slider = page.locator('input[type="range"][aria-label="Temperature T"]').first
-        track = page.locator('[data-testid="stSlider"]').filter(has_text="Temperature T")
-        box = await track.locator('[role="group"] > div').first.bounding_box(
-            timeout=PAGE_TIMEOUT_MS
-        )
+        box = await slider.bounding_box(timeout=PAGE_TIMEOUT_MS)
         arrived = True
         await ready.wait()
         for index in range(changes):
@@ -188,7 +186,7 @@ async def drag_session(browser, url: str, changes: int, seed: int, ready: asynci
             )
             before = await page.evaluate("performance.now()")
             await page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
-            target = f"T = {float(await slider.get_attribute('aria-valuetext')):.2f}"
+            target = f"T = {float(await slider.input_value()):.2f}"
             try:  # (a WATCHER promise: waiting polls nothing in the page)
                 shown, _, made, arrived = await page.evaluate(
                     "([t, ms]) => window.__shown(t, ms)", [target, CHANGE_TIMEOUT_MS]

@@ -8,13 +8,14 @@ each lattice size measures, in the page's own clock:
   attribute, read once per animation frame);
 - latency: time from a temperature change (a click on the slider's track: its pointer release
   in the page) to the first frame whose caption shows the new temperature, split where the time
-  goes: → the rerun request sent on the WebSocket (browser input), → the frame made (server:
-  the rerun with its sweeps, read from the frame's `made_ms`, the server's clock, which is this
-  machine's clock too), → the frame reached the canvas's code (delivery: the network and the
-  page getting round to the frame's response), → caption drawn (browser: the canvas drawing,
-  up to one animation frame). Playwright's own time to
-  deliver the click (harness) comes before the release; it is reported beside, not counted
-  (earlier versions of this benchmark counted it: `latency_from_click_ms` keeps that figure);
+  goes: → the value sent (browser input: the POST of the slider drawn with the canvas, see
+  ui/frames.py), → the frame made (server: the live view taking the value and sweeping, read
+  from the frame's `made_ms`, the server's clock, which is this machine's clock too), → the
+  frame reached the canvas's code (delivery: the network and the page getting round to the
+  frame's response), → caption drawn (browser: the canvas drawing, up to one animation frame).
+  Playwright's own time to deliver the click (harness) comes before the release; it is reported
+  beside, not counted (earlier versions of this benchmark counted it: `latency_from_click_ms`
+  keeps that figure);
 - engine time per frame, in this process: `LiveChain.advance` + bit-packing + base64 (what the
   server computes for each frame), without the browser.
 
@@ -50,8 +51,8 @@ SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)  # the page's "Side L" options, 
 SWEEPS_PER_FRAME = 5  # the page's default
 TARGET_LATENCY_MS, TARGET_FPS = 100.0, 20.0  # at L = 256
 
-# Before the page loads: time-stamp every pointer release and every WebSocket message sent and
-# received (page clock).
+# Before the page loads: time-stamp every pointer release, every WebSocket message sent and
+# received, and every POST (the canvas's slider sending its value) (page clock).
 SOCKET_SPY = """
 window.__released = [];
 window.addEventListener("pointerup", (event) => window.__released.push(event.timeStamp), true);
@@ -69,6 +70,13 @@ window.WebSocket = class extends NativeWebSocket {
     window.__socket.sent.push([performance.now(), data.byteLength ?? data.size ?? data.length]);
     return super.send(data);
   }
+};
+const nativeFetch = window.fetch;
+window.fetch = function (resource, options) {
+  if (options?.method === "POST") {
+    window.__socket.sent.push([performance.now(), options.body?.length ?? 0]);
+  }
+  return nativeFetch.apply(this, arguments);
 };
 """
 # Records the time of every new canvas frame and of every caption change, in page time: at the
@@ -211,11 +219,12 @@ def split_latency(
     sent: list[list[float]],
     received: list[list[float]],
 ) -> dict[str, float]:
-    """Split one latency (ms, page clock) at the pointer release, the rerun request, the making
+    """Split one latency (ms, page clock) at the pointer release, the value sent, the making
     of the frame on the server and its arrival in the page.
 
     harness: Playwright delivering the click to the page. input: the release → the slider's
-    rerun request on the WebSocket. server: → the frame made (its `made_ms`, the server's wall
+    value sent (the canvas slider's POST; a Streamlit widget's rerun request on the WebSocket).
+    server: → the frame made (its `made_ms`, the server's wall
     clock, which is this machine's clock too, as the page reads it). delivery: → the frame
     reached the canvas's code (`arrived`; None or NaN: unknown, and the largest WebSocket
     message before the caption changed stands for it, as it carries a mounted frame's spins).
@@ -252,9 +261,8 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
     if len(in_window) > 2:
         fps = (len(in_window) - 1) / ((in_window[-1] - in_window[0]) / 1000)
     latencies, parts, from_click = [], [], []
-    handle = slider_input(page, "Temperature T")
-    track = page.locator('[data-testid="stSlider"]').filter(has_text="Temperature T")
-    box = track.locator('[role="group"] > div').first.bounding_box()
+    handle = slider_input(page, "Temperature T")  # drawn with the lattice's canvas
+    box = handle.bounding_box()
     for index in range(changes):
         # Click the track (what a person does), alternating between T ≈ 2.0 and T ≈ 2.6.
         temperature = 2.0 if index % 2 == 0 else 2.6
@@ -262,7 +270,7 @@ def measure_browser(page, length: int, seconds: float, changes: int) -> dict:
         page.evaluate("window.__captions = []; window.__socket.sent = []; window.__released = []")
         before = page.evaluate("performance.now()")
         page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
-        target = f"T = {float(handle.get_attribute('aria-valuetext')):.2f}"
+        target = f"T = {float(handle.input_value()):.2f}"
         shown, _, made, arrived = page.evaluate("(t) => window.__shown(t, 30000)", target)
         part = breakdown(page, before, shown, made, arrived)
         parts.append(part)

@@ -21,7 +21,7 @@ from thermolab.jobs import attach_session, get_manager
 from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
-from ui.lattice_canvas import LatticeStream, lattice_canvas
+from ui.lattice_canvas import LatticeStream, Slider, lattice_canvas
 from ui.pacing import sleep_until_rerun
 from ui.server import share_cores
 
@@ -45,6 +45,7 @@ LIVE_VIEW_KEY = "live_view"  # the drawing fragment's name, for st.rerun
 # How long the live view waits for the browser to take a frame before it draws the next anyway
 # (a browser that is gone, hidden or very slow then costs the server a frame this often).
 TAKE_SECONDS = 1.0
+T_MIN, T_MAX, T_STEP, T_DEFAULT = 0.05, 6.0, 0.01, 3.0  # the live view's temperature slider
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
 MAX_TEMPERING_SPINS = 256 * 256
@@ -172,6 +173,12 @@ def frame_budget() -> FrameBudget:
 # --------------------------------------------------------------------------- live view
 
 
+def graph_temperature_changed() -> None:
+    """Callback of a graph's temperature slider (a lattice's is drawn with its canvas)."""
+    STATE["live_temperature"] = STATE["temperature"]
+    rerun_live_view()
+
+
 def rerun_live_view() -> None:
     """Callback of the live view's sliders: rerun only the drawing fragment, at once.
 
@@ -183,13 +190,20 @@ def rerun_live_view() -> None:
 
 
 def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveChain:
-    """The live view's widgets and its chain (made once, kept in session state)."""
+    """The live view's widgets and its chain (made once, kept in session state).
+
+    A lattice's temperature slider is drawn with its canvas (`live_view`), and its moves reach
+    the running chain without a Streamlit rerun; a graph's is a Streamlit slider.
+    """
+    temperature = STATE.setdefault("live_temperature", T_DEFAULT)
     columns = st.columns(2)
-    columns[0].slider(
-        "Temperature T", 0.05, 6.0, 3.0, 0.01, key="temperature", on_change=rerun_live_view,
-        help="Moving it changes the temperature of the running chain; nothing restarts.",
-    )  # fmt: skip
-    columns[1].select_slider(
+    if model.lattice is None:
+        columns[0].slider(
+            "Temperature T", T_MIN, T_MAX, temperature, T_STEP, key="temperature",
+            on_change=graph_temperature_changed,
+            help="Moving it changes the temperature of the running chain; nothing restarts.",
+        )  # fmt: skip
+    columns[0 if model.lattice is not None else 1].select_slider(
         "Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf", on_change=rerun_live_view
     )
     chain: LiveChain | None = STATE.get("chain")
@@ -213,15 +227,17 @@ def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveCh
 def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
     """Draw frames for up to LIVE_SECONDS, paced by the server's frame budget (one if paused).
 
-    One fragment run sends many frames, each a few sweeps at the sliders' temperature with its
-    numbers (E/n, |m|, frames/s) in its caption, and the traces every 30 frames. No rerun per
-    frame. Streamlit starts a new run before the one it replaces has stopped (it stops at its
-    next element), so each run claims the chain, under its lock, and a superseded loop ends at
-    once instead of advancing it once more. With many sessions drawing at once each gets its
-    share of the server's frames (`FrameBudget`), and a frame waits until the browser has taken
-    the one before (`ui.frames`), so slider changes never queue behind animation.
+    One fragment run sends many frames, each a few sweeps with its numbers (T, E/n, |m|,
+    frames/s) in its caption, and the traces every 30 frames. No rerun per frame, and none per
+    move of a lattice's temperature slider: the canvas posts its value, which the loop takes
+    before its next frame. Streamlit starts a new run before the one it replaces has stopped
+    (it stops at its next element), so each run claims the chain, under its lock, and a
+    superseded loop ends at once instead of advancing it once more. With many sessions drawing
+    at once each gets its share of the server's frames (`FrameBudget`), and a frame waits until
+    the browser has taken the one before (`ui.frames`), so slider changes never queue behind
+    animation.
     """
-    temperature, sweeps = STATE["temperature"], STATE["spf"]
+    temperature, sweeps = STATE["live_temperature"], STATE["spf"]
     paused = STATE.get("paused", False)
     one_frame = paused or LIVE_SECONDS <= 0
     energy_ref, magnet_ref = onsager_reference(model, temperature)
@@ -229,10 +245,12 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
     # The canvas goes straight into its column: in an `st.empty` slot, a rerun's first delta
     # (an empty slot) unmounted it whenever the browser rendered that delta on its own.
     graph_slot = left.empty() if model.lattice is None else None  # a figure per frame
-    stats_slot, trace_slot = right.empty(), st.empty()
-    header = f"**T** = {temperature:.2f} · **β** = {1 / temperature:.3f}"
+    # stop_slot: an element to send when a rerun is pending (frames are not Streamlit elements,
+    # and Streamlit stops a run only at one)
+    stop_slot, trace_slot = right.empty(), right.empty()
     this_run, view = object(), STATE.setdefault("live_view_id", secrets.token_hex(8))
     stream: LatticeStream = STATE.setdefault("live_stream", LatticeStream(key="live_lattice"))
+    moved = stream.has_controls if model.lattice is not None else lambda: False
     with chain.lock:
         STATE["live_view_run"] = this_run
     budget, starts = frame_budget(), deque(maxlen=16)  # starts: for the frame rate
@@ -241,6 +259,11 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
         for frame in itertools.count():
             started = time.monotonic()
             interval = budget.interval(view) if not one_frame else 0.0
+            if model.lattice is not None and stream.channel is not None:
+                wanted = stream.controls().get("temperature")  # the canvas's slider moved
+                if wanted is not None and not paused:
+                    temperature = STATE["live_temperature"] = min(max(wanted, T_MIN), T_MAX)
+                    energy_ref, magnet_ref = onsager_reference(model, temperature)
             with chain.lock:
                 if STATE.get("live_view_run") is not this_run:
                     return
@@ -256,28 +279,31 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                     numbers += f" · {(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
                     if (drawing := budget.drawing) > 1:
                         numbers += f" ({drawing} live views share this server's frames)"
-            caption = f"T = {temperature:.2f} · sweep {done}\n{numbers}"
+            caption = f"T = {temperature:.2f} · β = {1 / temperature:.3f} · sweep {done}\n{numbers}"
             if graph_slot is not None:
                 with graph_slot.container():
                     show_graph(model, spins, caption)
             elif frame == 0:
+                slider = Slider(
+                    "temperature", "Temperature T", T_MIN, T_MAX, T_STEP, temperature, paused
+                )
                 with left:
-                    stream.mount(spins, model.lattice.length, caption, done)
+                    stream.mount(spins, model.lattice.length, caption, done, (slider,))
             else:
                 stream.draw(spins, caption, done)
-            if frame == 0:
-                stats_slot.markdown(header)
                 with trace_slot.container():
                     live_traces(chain, energy_ref, magnet_ref)
             if one_frame or started >= deadline:
                 return
-            woken = False  # by a rerun request: a slider moved, a button was pressed
-            if model.lattice is not None:  # the browser takes one frame at a time
-                woken = sleep_until_rerun(TAKE_SECONDS, until=stream.taken)
+            # Woken by a rerun request (a widget changed, a button was pressed), or the canvas's
+            # slider moved: then the next frame comes at once, but never above MAX_FPS.
+            woken = sleep_until_rerun(1.0 / MAX_FPS - (time.monotonic() - started))
+            if not woken and model.lattice is not None:  # the browser takes a frame at a time
+                woken = sleep_until_rerun(TAKE_SECONDS, until=lambda: stream.taken() or moved())
             if not woken:
-                woken = sleep_until_rerun(interval - (time.monotonic() - started))
-            if woken:  # frames are not Streamlit elements: this one lets Streamlit stop the run
-                stats_slot.markdown(header)
+                woken = sleep_until_rerun(interval - (time.monotonic() - started), until=moved)
+            if woken:
+                stop_slot.empty()
     finally:
         budget.release(view)
 

@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from thermolab.backends.numpy_backend import NumpyBackend
+from ui.frames import EXCHANGE
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
@@ -99,6 +100,14 @@ def new_app(page: str, timeout: float = 120) -> AppTest:
     app.run()
     assert_no_exception(app)
     return app
+
+
+def move_temperature(app: AppTest, value: float) -> AppTest:
+    """Move the playground's temperature slider, which is drawn with the live lattice's canvas:
+    its value goes to the view's frame channel (`ui.frames` controls, as the browser posts it),
+    and the running view takes it at its next frame; here that is the next run."""
+    EXCHANGE.set_controls(app.session_state["live_stream"].channel, {"temperature": value})
+    return app.run()
 
 
 def assert_no_exception(app: AppTest) -> None:

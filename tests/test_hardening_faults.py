@@ -18,6 +18,7 @@ from hardening_support import (
     assert_no_exception,
     errors,
     faulty_backend_registered,
+    move_temperature,
     no_job_left_running,
 )
 from hardening_support import new_app as new_page
@@ -75,7 +76,7 @@ def test_a_sampler_fault_in_the_live_view_pauses_it_with_a_message(faulty):
     app = playground(("select_slider", "L", 16), ("selectbox", "backend", "faulty"))
     assert app.session_state["chain"].sweeps > 0  # it ran on the faulty backend until now
     faulty.arm(0)
-    app.slider(key="temperature").set_value(1.5).run()
+    move_temperature(app, 1.5)
     assert_no_exception(app)
     assert any(FAULT in e and "paused" in e for e in errors(app)), errors(app)
     assert app.session_state["paused"]

@@ -88,12 +88,13 @@ PLAYGROUND = [
     Case("number_input:h", -INF, CLAMPED, 0.0),
     Case("number_input:seed", -1, CLAMPED, 3),
     Case("number_input:seed", 2**70, CLAMPED, 3),
-    # live view
-    Case("slider:temperature", 0.0, CLAMPED, 2.0, SMALL),
-    Case("slider:temperature", -1.0, CLAMPED, 2.0, SMALL),
-    Case("slider:temperature", NAN, CLAMPED, 2.0, SMALL),
-    Case("slider:temperature", INF, CLAMPED, 2.0, SMALL),
-    Case("slider:temperature", 0.05, ACCEPTED, 2.0, SMALL),  # coldest allowed
+    # live view: a graph's temperature slider (a lattice's is drawn with its canvas, and its
+    # values are checked where they arrive: tests/test_ui_frames.py, test_playground_page.py)
+    Case("slider:temperature", 0.0, CLAMPED, 2.0, GRAPH),
+    Case("slider:temperature", -1.0, CLAMPED, 2.0, GRAPH),
+    Case("slider:temperature", NAN, CLAMPED, 2.0, GRAPH),
+    Case("slider:temperature", INF, CLAMPED, 2.0, GRAPH),
+    Case("slider:temperature", 0.05, ACCEPTED, 2.0, GRAPH),  # coldest allowed
     # annealing
     Case("number_input:anneal_t0", 0.0, CLAMPED, 4.0, ANNEAL),
     Case("number_input:anneal_t0", NAN, CLAMPED, 4.0, ANNEAL),

@@ -11,6 +11,7 @@ from hardening_support import (
     assert_no_exception,
     distinct_sessions,
     errors,
+    move_temperature,
     new_app,
     no_job_left_running,
 )
@@ -38,22 +39,22 @@ def buttons(app) -> set[str]:
 def test_playground_chains_and_temperatures_are_per_session():
     alice, bob = new_app("playground"), new_app("playground")
     alice.select_slider(key="L").set_value(16).run()
-    alice.slider(key="temperature").set_value(1.2).run()
+    move_temperature(alice, 1.2)
     assert_no_exception(alice)
-    alice.run()  # the whole page again (a slider may rerun only the live view's fragment)
     chain = alice.session_state["chain"]
     sweeps = chain.sweeps
     spins = chain.spins.copy()
     for value in (0.5, 5.0, 2.0):  # bob plays with his own slider
-        bob.slider(key="temperature").set_value(value).run()
+        move_temperature(bob, value)
         assert_no_exception(bob)
-        bob.run()
     assert bob.session_state["chain"] is not chain
+    assert bob.session_state["live_stream"].channel != alice.session_state["live_stream"].channel
     assert bob.session_state["thermolab.problem"].n_spins == 128**2
     assert alice.session_state["thermolab.problem"].n_spins == 16**2
     assert chain.sweeps == sweeps and (chain.spins == spins).all()  # untouched by bob
-    assert bob.slider(key="temperature").value == 2.0
-    assert alice.slider(key="temperature").value == 1.2
+    assert bob.session_state["live_temperature"] == 2.0
+    assert alice.session_state["live_temperature"] == 1.2
+    assert chain.temperatures[-1] == pytest.approx(1.2)
 
 
 def test_a_sweep_job_belongs_to_its_session_and_only_it_can_stop_it(owner):

@@ -20,6 +20,7 @@ from hardening_support import (
     assert_no_exception,
     distinct_sessions,
     errors,
+    move_temperature,
     new_app,
     no_job_left_running,
 )
@@ -70,7 +71,7 @@ def test_a_session_state_does_not_grow_with_frames():
     start = size()
     for frame in range(200):
         if frame % 10 == 0:
-            app.slider(key="temperature").set_value(1.0 + frame / 100).run()
+            move_temperature(app, 1.0 + frame / 100)
         else:
             app.run()
     assert_no_exception(app)

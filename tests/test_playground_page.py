@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hardening_support import move_temperature
 from streamlit.testing.v1 import AppTest
 
 from ui import frames
@@ -28,10 +29,6 @@ def app(monkeypatch) -> AppTest:
 
 def ok(app: AppTest) -> None:
     assert not app.exception, [e.value for e in app.exception]
-
-
-def markdown_value(app: AppTest, prefix: str) -> str:
-    return next(m.value for m in app.markdown if m.value.startswith(prefix))
 
 
 def lattice_frame(app: AppTest, key: str = "live_lattice") -> dict:
@@ -68,21 +65,27 @@ def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(mon
     ok(app)
     chain = app.session_state["chain"]
     mounted = lattice_frame(app)
-    assert mounted["length"] == 128 and mounted["caption"].startswith("T = 3.00 · sweep ")
+    assert mounted["length"] == 128 and mounted["caption"].startswith("T = 3.00 · β = 0.333 · ")
+    (slider,) = mounted["sliders"]  # the temperature slider is drawn with the canvas
+    assert (slider["name"], slider["label"], slider["value"]) == ("temperature", "Temperature T", 3)
+    assert not slider["disabled"]
     streamed = published[mounted["channel"]]  # every frame of the run, the first one too
     assert len(streamed) > 1 and streamed[0]["frame"] == mounted["frame"]
     assert mounted["sequence"] == 1
     last = streamed[-1]
     assert last["frame"] == chain.sweeps > mounted["frame"]
     title, numbers = last["caption"].split("\n")
-    assert title == f"T = 3.00 · sweep {chain.sweeps}"
+    assert title == f"T = 3.00 · β = 0.333 · sweep {chain.sweeps}"
     assert numbers.startswith(f"E/n = {chain.energy_per_spin:.4f} · |m| = ")
     np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
     app.button(key="pause").click().run()
     ok(app)
-    # Paused: one frame per run. The canvas keeps its channel and its data (a re-mount draws
-    # nothing: no stale frame can come late), and gets the chain's state on the channel.
-    assert lattice_frame(app) == mounted
+    # Paused: one frame per run. The canvas keeps its channel and its first frame (a re-mount
+    # draws nothing: no stale frame can come late); its slider is disabled; it gets the chain's
+    # state on the channel.
+    paused = lattice_frame(app)
+    assert paused["sliders"][0]["disabled"]
+    assert {**paused, "sliders": None} == {**mounted, "sliders": None}
     last = published[mounted["channel"]][-1]
     assert last["frame"] == chain.sweeps
     np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
@@ -107,19 +110,20 @@ def test_live_controls_change_the_state(app, monkeypatch):
     published = record_published(monkeypatch)
     chain = app.session_state["chain"]
     start = chain.sweeps
-    app.slider(key="temperature").set_value(1.2).run()
+    move_temperature(app, 1.2)  # the canvas's slider: its value reaches the running chain
     ok(app)
-    # Only the drawing fragment reran (AppTest then holds just its elements: no page title),
-    # and it continued the same chain at the new temperature.
-    assert not app.title
-    assert app.session_state["chain"] is chain
-    assert markdown_value(app, "**T**") == "**T** = 1.20 · **β** = 0.833"
+    assert app.session_state["chain"] is chain  # the same chain, at the new temperature
+    assert app.session_state["live_temperature"] == 1.2
     assert chain.sweeps > start
     assert chain.temperatures[-1] == pytest.approx(1.2)
     frame = last_published(published, app)
-    assert frame["caption"].startswith(f"T = 1.20 · sweep {chain.sweeps}")
+    assert frame["caption"].startswith(f"T = 1.20 · β = 0.833 · sweep {chain.sweeps}")
     np.testing.assert_array_equal(drawn_spins(frame["spins"], 128), chain.spins)
-    app.run()  # the whole page again, as a browser keeps it
+    move_temperature(app, 99.0)  # hand-made requests beyond the slider: the range's ends
+    assert chain.temperatures[-1] == pytest.approx(6.0)
+    move_temperature(app, -1.0)
+    assert chain.temperatures[-1] == pytest.approx(0.05)
+    move_temperature(app, 1.2)
     app.select_slider(key="spf").set_value(20).run()
     ok(app)
     assert not app.title and chain.temperatures[-20] == pytest.approx(1.2)

@@ -113,3 +113,64 @@ def test_the_route_answers_frames_timeouts_and_bad_requests(monkeypatch):
     assert ask(channel, "after=zero")[0] == 400
     exchange.close(channel)
     assert ask(channel, "after=1")[0] == 404
+
+
+def post(channel: str, body: bytes) -> int:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": frames.FRAMES_PATH + channel + "/controls",
+        "path_params": {"channel": channel},
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+    }
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return run(frames._post_controls(Request(scope, receive))).status_code
+
+
+def test_controls_are_posted_to_a_channel_and_taken_once_the_newest_winning(monkeypatch):
+    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+    channel, other = exchange.open(), exchange.open()
+    assert not exchange.has_controls(channel) and exchange.take_controls(channel) == {}
+    assert post(channel, b'{"temperature": 2.5}') == 204
+    assert post(channel, b'{"temperature": 1.25, "sweeps": 5}') == 204
+    assert exchange.has_controls(channel) and not exchange.has_controls(other)
+    assert exchange.take_controls(channel) == {"temperature": 1.25, "sweeps": 5}
+    assert exchange.take_controls(channel) == {} and not exchange.has_controls(channel)
+    exchange.close(channel)
+    assert post(channel, b'{"temperature": 2.5}') == 404
+    assert exchange.take_controls(channel) == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[2.5]",
+        b"{}",
+        b'{"temperature": "hot"}',
+        b'{"temperature": true}',
+        b'{"temperature": NaN}',
+        b'{"temperature": Infinity}',
+        b'{"temperature": null}',
+        json.dumps({f"c{k}": 1 for k in range(frames.MAX_CONTROLS + 1)}).encode(),
+    ],
+)
+def test_a_bad_controls_request_is_refused_and_changes_nothing(monkeypatch, body):
+    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+    channel = exchange.open()
+    assert post(channel, body) == 400
+    assert not exchange.has_controls(channel)
+
+
+def test_an_oversized_controls_request_is_refused(monkeypatch):
+    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+    channel = exchange.open()
+    padding = " " * frames.MAX_CONTROLS_BYTES
+    assert post(channel, f'{{"temperature": 2.5{padding}}}'.encode()) == 413
+    assert not exchange.has_controls(channel)

@@ -13,10 +13,18 @@ waits until its frame was taken before it draws another (`FrameExchange.taken`),
 frame is ever in flight and a slow browser simply gets fewer. A channel is a random 128-bit
 name that only the session that drew the canvas knows, so no session can read another's frames.
 
-A live view keeps its channel across its runs, so the first frame after a slider change is
-pulled too, instead of riding on the canvas's re-mount behind the session's queued Streamlit
-messages. A channel nobody has published to or asked of for `IDLE_SECONDS` (its session ended,
-or its view stopped drawing and its browser stopped asking) is forgotten when the next one opens.
+The way back is the channel's controls: the canvas's own sliders post their values with
+``POST /thermolab/frames/{channel}/controls`` (a JSON object of numbers), and the live view
+takes them between frames (`take_controls`). Moving such a slider costs no Streamlit rerun: a
+rerun re-renders the page's React tree, measured at about 160 ms of a browser's CPU per change,
+so ten people changing a value every half second would need more than this machine's two cores
+for that alone.
+
+A live view keeps its channel across its runs, so the first frame after a change made through
+Streamlit (a button, another widget) is pulled too, instead of riding on the canvas's re-mount
+behind the session's queued Streamlit messages. A channel nobody has published to or asked of
+for `IDLE_SECONDS` (its session ended, or its view stopped drawing and its browser stopped
+asking) is forgotten when the next one opens.
 
 `ROUTES` are mounted by app.py (`st.App`); the pages run without them too (`AppTest`, or a page
 started on its own), and the canvas then shows the frame it was mounted with.
@@ -25,6 +33,8 @@ started on its own), and the canvas then shows the frame it was mounted with.
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import secrets
 import threading
 import time
@@ -40,6 +50,8 @@ __all__ = ["EXCHANGE", "FRAMES_PATH", "ROUTES", "FrameExchange"]
 FRAMES_PATH = "/thermolab/frames/"
 LONG_POLL_SECONDS = 10.0  # a request with no newer frame by then is answered 204 (ask again)
 IDLE_SECONDS = 60.0  # a channel unused this long, with nobody waiting on it, is forgotten
+MAX_CONTROLS_BYTES = 1024  # a controls request's body
+MAX_CONTROLS = 8  # values in one controls request
 
 
 @dataclass
@@ -48,6 +60,7 @@ class _Channel:
     frame: dict[str, Any] | None = None
     taken: int = 0  # sequence of the newest frame a browser has taken
     used: float = field(default_factory=time.monotonic)  # last publish, request or renewal
+    controls: dict[str, float] = field(default_factory=dict)  # posted, not yet taken
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = field(default_factory=list)
 
 
@@ -133,6 +146,29 @@ class FrameExchange:
                     if (loop, waiter) in state.waiters:
                         state.waiters.remove((loop, waiter))
 
+    def set_controls(self, channel: str, values: dict[str, float]) -> None:
+        """Post control values (name → number) for the channel's live view to take; a value
+        not yet taken is replaced. KeyError if the channel is closed."""
+        with self._lock:
+            state = self._channels[channel]
+            state.used = time.monotonic()
+            state.controls.update(values)
+
+    def has_controls(self, channel: str) -> bool:
+        """Whether control values are waiting to be taken."""
+        with self._lock:
+            state = self._channels.get(channel)
+            return state is not None and bool(state.controls)
+
+    def take_controls(self, channel: str) -> dict[str, float]:
+        """The control values posted since the last take (empty if none, or closed)."""
+        with self._lock:
+            state = self._channels.get(channel)
+            if state is None:
+                return {}
+            values, state.controls = state.controls, {}
+            return values
+
     def _wake(self, state: _Channel) -> None:
         with self._lock:
             waiters, state.waiters = state.waiters, []
@@ -164,4 +200,36 @@ async def _next_frame(request: Request) -> Response:
     return JSONResponse(frame, headers={"Cache-Control": "no-store"})
 
 
-ROUTES = [Route(FRAMES_PATH + "{channel}", _next_frame, methods=["GET"])]
+async def _post_controls(request: Request) -> Response:
+    """POST /thermolab/frames/{channel}/controls with a JSON object of finite numbers (at most
+    MAX_CONTROLS, MAX_CONTROLS_BYTES): 204 once posted, 400 for another body, 404 for a closed
+    or unknown channel. Which names and ranges mean something is the live view's business."""
+    body = await request.body()
+    if len(body) > MAX_CONTROLS_BYTES:
+        return PlainTextResponse("too large for control values", status_code=413)
+    try:
+        values = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return PlainTextResponse("control values must be a JSON object", status_code=400)
+    if (
+        not isinstance(values, dict)
+        or not 0 < len(values) <= MAX_CONTROLS
+        or not all(
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            for value in values.values()
+        )
+    ):
+        return PlainTextResponse(
+            f"control values must be 1 to {MAX_CONTROLS} finite numbers by name", status_code=400
+        )
+    try:
+        EXCHANGE.set_controls(request.path_params["channel"], values)
+    except KeyError:
+        return PlainTextResponse("no such live view (it has ended)", status_code=404)
+    return Response(status_code=204)
+
+
+ROUTES = [
+    Route(FRAMES_PATH + "{channel}", _next_frame, methods=["GET"]),
+    Route(FRAMES_PATH + "{channel}/controls", _post_controls, methods=["POST"]),
+]

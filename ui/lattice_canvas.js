@@ -13,7 +13,10 @@
 // On a channel, sequence numbers order the frames: one no newer than the frame shown (a
 // re-mount with the data the canvas started from) is not drawn.
 // data also holds colours ([r, g, b] of spin -1, [r, g, b] of spin +1) and width (CSS pixels,
-// or null for the container's width; the canvas is scaled up without smoothing).
+// or null for the container's width; the canvas is scaled up without smoothing), and sliders
+// ([{name, label, minimum, maximum, step, value, disabled}], drawn above the canvas): moving
+// one posts {name: value} to the channel's controls (POST ... + "/controls"), at most one
+// request in flight and the newest value sent next; no Streamlit rerun (ui/frames.py says why).
 
 // What one canvas keeps between calls (this function runs again whenever data changes).
 const views = new WeakMap(); // canvas -> {canvas, context, image, label, channel, shown, puller}
@@ -30,6 +33,10 @@ function view(parentElement) {
       channel: null,
       shown: 0, // sequence number of the frame shown, on this channel
       puller: null, // token of the running pull loop (null: none)
+      sliders: parentElement.querySelector(".sliders"),
+      url: null, // of the channel's controls
+      posting: false, // a controls request is in flight
+      unsent: {}, // values moved since it was sent
     };
     views.set(canvas, state);
   }
@@ -65,6 +72,53 @@ function show(state, frame, colours) {
   draw(state, frame, colours);
 }
 
+// The sliders of data.sliders: made once each (a person may be dragging one), then only
+// enabled or disabled.
+function sliders(state, specs) {
+  for (const spec of specs ?? []) {
+    let input = state.sliders.querySelector(`input[name="${spec.name}"]`);
+    if (input === null) {
+      const label = document.createElement("label");
+      input = document.createElement("input");
+      Object.assign(input, { type: "range", name: spec.name, min: spec.minimum });
+      Object.assign(input, { max: spec.maximum, step: spec.step, value: spec.value });
+      input.setAttribute("aria-label", spec.label);
+      const text = document.createElement("span");
+      const say = () => (text.textContent = `${spec.label} = ${Number(input.value).toFixed(2)}`);
+      input.addEventListener("input", () => {
+        say();
+        state.unsent[spec.name] = Number(input.value);
+        post(state);
+      });
+      say();
+      label.append(text, input);
+      state.sliders.append(label);
+    }
+    input.disabled = spec.disabled;
+    input.title = spec.disabled ? "Press Run to change it" : "";
+  }
+}
+
+// Sends the values moved since the last request, one request at a time.
+async function post(state) {
+  if (state.posting || state.url === null || Object.keys(state.unsent).length === 0) return;
+  const values = state.unsent;
+  state.unsent = {};
+  state.posting = true;
+  try {
+    await fetch(state.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(values),
+    });
+  } catch {
+    // the server is restarting: the next move sends again
+  } finally {
+    state.posting = false;
+  }
+  post(state);
+}
+
 const painted = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -95,11 +149,15 @@ async function pull(state, data, token) {
 export default function ({ data, parentElement }) {
   const state = view(parentElement);
   state.canvas.style.width = data.width === null ? "100%" : `${data.width}px`;
+  state.sliders.style.maxWidth = state.canvas.style.width;
   if (data.channel !== state.channel) {
     state.channel = data.channel;
     state.shown = 0;
     state.puller = null;
+    const path = data.frames_path + encodeURIComponent(data.channel) + "/controls";
+    state.url = data.channel === null ? null : new URL(path, window.location.href);
   }
+  sliders(state, data.sliders);
   show(state, data, data.colours);
   if (data.channel !== null && state.puller === null) {
     state.puller = {};

@@ -14,7 +14,9 @@ twice in one run, and a component given a new key is a new element, which the br
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +25,16 @@ import streamlit as st
 from thermolab.viz.ising import SPIN_COLOURS, pack_spins
 from ui.frames import EXCHANGE, FRAMES_PATH
 
-__all__ = ["LatticeStream", "lattice_canvas"]
+__all__ = ["LatticeStream", "Slider", "lattice_canvas"]
 
-_HTML = '<canvas></canvas><div class="caption"></div>'
+_HTML = '<div class="sliders"></div><canvas></canvas><div class="caption"></div>'
 _CSS = """
 canvas { display: block; max-width: 100%; image-rendering: pixelated; }
 .caption { font-size: 0.875rem; color: var(--st-text-color); opacity: 0.7; padding-top: 0.25rem;
   white-space: pre-line; }
+.sliders label { display: block; font-size: 0.875rem; color: var(--st-text-color);
+  padding-bottom: 0.5rem; }
+.sliders input { display: block; width: 100%; accent-color: var(--st-primary-color); }
 """
 _MOUNT = st.components.v2.component(
     "thermolab.lattice_canvas",
@@ -91,6 +96,22 @@ def lattice_canvas(
     _MOUNT(key=key, data=_data(_frame(spins, length, caption, frame), width), height="content")
 
 
+@dataclass(frozen=True)
+class Slider:
+    """A slider drawn with the canvas, whose value goes straight to the live view (`ui.frames`
+    controls), not through a Streamlit rerun: `name` is its control's name, `label` what the
+    page shows (and its accessible name), `value` where it starts, `disabled` whether it can
+    be moved now."""
+
+    name: str
+    label: str
+    minimum: float
+    maximum: float
+    step: float
+    value: float
+    disabled: bool = False
+
+
 class LatticeStream:
     """A lattice canvas that a live view redraws many times, within a run and across its runs;
     keep one per view in session state.
@@ -98,10 +119,11 @@ class LatticeStream:
     Each run calls `mount` once, with its first frame, then `draw` for every next one. Every
     frame goes to the view's channel in `ui.frames`, and the browser pulls it from there once it
     has drawn the one before (`taken`). The component's data stays the same from run to run
-    while the channel lives, so a re-mount redraws nothing: the first frame after a slider
-    change does not wait behind the session's Streamlit messages (slider state, stats, traces),
-    and a re-mount that arrives late cannot draw an older frame over a newer one (the canvas
-    also draws no frame older than the one it shows: frames carry their sequence numbers).
+    while the channel lives (and its sliders do not change), so a re-mount redraws nothing: the
+    first frame after a change does not wait behind the session's Streamlit messages, and a
+    re-mount that arrives late cannot draw an older frame over a newer one (the canvas also draws
+    no frame older than the one it shows: frames carry their sequence numbers). The sliders'
+    values come back through `controls`.
     """
 
     def __init__(self, *, key: str, width: int | None = 520) -> None:
@@ -110,10 +132,18 @@ class LatticeStream:
         self.length = 0
         self._data: dict | None = None  # what the component is mounted with on this channel
 
-    def mount(self, spins: np.ndarray, length: int, caption: str, frame: int) -> None:
-        """Show the canvas in this run, with its first frame: spins (L·L,) of ±1, its caption
-        and its number. A channel that has closed (idle for `ui.frames.IDLE_SECONDS`) is
-        replaced by a new one, and the canvas is mounted with new data."""
+    def mount(
+        self,
+        spins: np.ndarray,
+        length: int,
+        caption: str,
+        frame: int,
+        sliders: tuple[Slider, ...] = (),
+    ) -> None:
+        """Show the canvas in this run, with its first frame (spins (L·L,) of ±1, its caption
+        and its number) and `sliders`. A channel that has closed (idle for
+        `ui.frames.IDLE_SECONDS`) is replaced by a new one, and the canvas is mounted with new
+        data. A slider's `value` counts only where the browser has no such slider yet."""
         if self.channel is None or not EXCHANGE.renew(self.channel):
             self.channel, self._data = EXCHANGE.open(), None
         self.length = length
@@ -121,6 +151,9 @@ class LatticeStream:
         sequence = EXCHANGE.publish(self.channel, fields)
         if self._data is None:  # shown at once, and where no route serves the frames
             self._data = _data(fields, self.width, self.channel, sequence)
+        specs = [dataclasses.asdict(slider) for slider in sliders]
+        if self._data.get("sliders") != specs:
+            self._data = {**self._data, "sliders": specs}
         _MOUNT(key=self.key, data=self._data, height="content")
 
     def draw(self, spins: np.ndarray, caption: str, frame: int) -> None:
@@ -130,3 +163,11 @@ class LatticeStream:
     def taken(self) -> bool:
         """Whether the browser has taken the last frame published."""
         return EXCHANGE.taken(self.channel)
+
+    def has_controls(self) -> bool:
+        """Whether slider values are waiting to be taken."""
+        return EXCHANGE.has_controls(self.channel)
+
+    def controls(self) -> dict[str, float]:
+        """The sliders' values posted since the last call (name → value; only those moved)."""
+        return EXCHANGE.take_controls(self.channel)
