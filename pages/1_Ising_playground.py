@@ -35,6 +35,7 @@ TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one fram
 # The live traces and τ_int: every 30 frames (once a second at full rate, less often while the
 # server's frames are shared), first at the 5th frame (never the first after a change: it must
 # be quick).
+TRACE_EVERY_FRAMES, FIRST_TRACE_FRAME = 30, 5
 # The numbers under the lattice (E/n, |m|, frames/s) change at most this often (seconds): nobody
 # reads 30 numbers a second.
 STATS_SECONDS = 0.1
@@ -291,6 +292,7 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                     stream.mount(spins, model.lattice.length, caption, done, (slider,))
             else:
                 stream.draw(spins, caption, done)
+            if one_frame or frame % TRACE_EVERY_FRAMES == FIRST_TRACE_FRAME:
                 with trace_slot.container():
                     live_traces(chain, energy_ref, magnet_ref)
             if one_frame or started >= deadline:
