@@ -168,6 +168,16 @@ def test_a_bad_controls_request_is_refused_and_changes_nothing(monkeypatch, body
     assert not exchange.has_controls(channel)
 
 
+def test_controls_waiting_are_bounded_in_number(monkeypatch):
+    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+    channel = exchange.open()
+    for k in range(frames.MAX_CONTROLS):
+        assert post(channel, json.dumps({f"c{k}": k}).encode()) == 204
+    assert post(channel, b'{"c0": 5}') == 204  # a waiting name is replaced
+    assert post(channel, b'{"another": 1}') == 400
+    assert len(exchange.take_controls(channel)) == frames.MAX_CONTROLS
+
+
 def test_an_oversized_controls_request_is_refused(monkeypatch):
     monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
     channel = exchange.open()

@@ -148,9 +148,12 @@ class FrameExchange:
 
     def set_controls(self, channel: str, values: dict[str, float]) -> None:
         """Post control values (name → number) for the channel's live view to take; a value
-        not yet taken is replaced. KeyError if the channel is closed."""
+        not yet taken is replaced. KeyError if the channel is closed; ValueError if more than
+        MAX_CONTROLS names would wait."""
         with self._lock:
             state = self._channels[channel]
+            if len(state.controls.keys() | values.keys()) > MAX_CONTROLS:
+                raise ValueError(f"more than {MAX_CONTROLS} controls")
             state.used = time.monotonic()
             state.controls.update(values)
 
@@ -226,6 +229,8 @@ async def _post_controls(request: Request) -> Response:
         EXCHANGE.set_controls(request.path_params["channel"], values)
     except KeyError:
         return PlainTextResponse("no such live view (it has ended)", status_code=404)
+    except ValueError as error:
+        return PlainTextResponse(str(error), status_code=400)
     return Response(status_code=204)
 
 

@@ -19,7 +19,7 @@
 // request in flight and the newest value sent next; no Streamlit rerun (ui/frames.py says why).
 
 // What one canvas keeps between calls (this function runs again whenever data changes).
-const views = new WeakMap(); // canvas -> {canvas, context, image, label, channel, shown, puller}
+const views = new WeakMap(); // canvas -> its state (see `view`)
 
 function view(parentElement) {
   const canvas = parentElement.querySelector("canvas");

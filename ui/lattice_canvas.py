@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +95,7 @@ def lattice_canvas(
     _MOUNT(key=key, data=_data(_frame(spins, length, caption, frame), width), height="content")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Slider:
     """A slider drawn with the canvas, whose value goes straight to the live view (`ui.frames`
     controls), not through a Streamlit rerun: `name` is its control's name, `label` what the
