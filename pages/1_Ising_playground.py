@@ -32,6 +32,9 @@ MAX_FPS = 30.0  # one live view draws at most this many frames per second
 # Frames per second this server draws for all live views together (they share it fairly).
 SERVER_FPS = float(os.environ.get("THERMOLAB_SERVER_FPS", "60"))
 TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one frame per run
+# A graph's live view draws a Plotly figure per frame; at the lattice's rate each was replaced
+# before the browser had drawn it, and the figure stayed blank.
+GRAPH_FRAME_SECONDS = 0.5
 # The live traces and τ_int: every 30 frames (once a second at full rate, less often while the
 # server's frames are shared), first at the 5th frame (never the first after a change: it must
 # be quick).
@@ -260,6 +263,8 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
         for frame in itertools.count():
             started = time.monotonic()
             interval = budget.interval(view) if not one_frame else 0.0
+            if graph_slot is not None:  # a new figure per frame: give the browser time to draw it
+                interval = max(interval, GRAPH_FRAME_SECONDS)
             if model.lattice is not None and stream.channel is not None:
                 wanted = stream.controls().get("temperature")  # the canvas's slider moved
                 if wanted is not None and not paused:

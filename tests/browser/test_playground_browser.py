@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
 
@@ -116,4 +117,29 @@ def test_cooling_the_running_lattice_orders_it(page, streamlit_server, tmp_path)
         page.get_by_role("button", name="Lattice (PNG)").click()
     exported = np.asarray(Image.open(download.value.path()).convert("RGB"))[::2, ::2, 0] == 244
     np.testing.assert_array_equal(drawn["up"], exported)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_graph_problem_is_drawn_live(page, streamlit_server):
+    """A graph's live view draws a Plotly figure per frame, which the browser must get to draw
+    before the next replaces it (it stayed blank at the lattice's frame rate)."""
+    page.goto(streamlit_server + "/Ising_playground", wait_until="domcontentloaded")
+    page.get_by_text(MAGNETIZATION).first.wait_for(timeout=120_000)
+    page.get_by_text("Graph", exact=True).click()
+    page.get_by_text("ring n=64").first.wait_for(timeout=30_000)
+    # The ring's spins as markers coloured by their spin (WebGL: read from screenshots of the
+    # left column, where the figure is; each frame's figure replaces the last). Drawn in most
+    # of eight screenshots half a second apart, not in a lucky one.
+    page.wait_for_timeout(2000)
+    left = {"x": 300, "y": 0, "width": 600, "height": 1000}
+    drawn = []
+    for _ in range(8):
+        pixels = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=left))).convert("RGB"))
+        coloured = sum(
+            int((np.abs(pixels.astype(int) - colour).sum(axis=-1) < 30).sum())
+            for colour in ((244, 165, 130), (33, 102, 172))
+        )
+        drawn.append(coloured >= 64 * 20)  # 64 markers of some 50 pixels each when drawn
+        page.wait_for_timeout(500)
+    assert sum(drawn) >= 6, drawn
     assert page.locator('[data-testid="stException"]').count() == 0
