@@ -8,7 +8,7 @@ the store back — on a timer while the job runs — and draws it with `thermola
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,6 +38,7 @@ DRAWN_METRICS = (
     "kl_per_token",
     "temperature",
 )
+PROGRESS_METRICS = ("train_loss", "val_loss", "step_seconds")  # the progress table's
 CORPORA = {
     "default": "Offline default (Python's own documentation)",
     "tinyshakespeare": "Tiny Shakespeare (downloaded once, checksum-verified)",
@@ -557,13 +558,25 @@ def resume_button(eng, store, group: str, records: Mapping[str, Any]) -> None:
         st.rerun(scope="app")
 
 
-def read_group(eng, store, group: str):
+def read_progress(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the progress table needs, by mode: its metric series and the energy rows."""
+    return {
+        mode: {
+            "metrics": store.metrics(record.id, PROGRESS_METRICS),
+            "energy": store.energy(record.id),
+        }
+        for mode, record in records.items()
+    }
+
+
+def read_group(eng, store, group: str, read: Callable[..., dict]):
     """The group's records, this session's launch of it (or None), whether it is still training,
-    and its runs' data; None after saying why if the store could not be read."""
+    and its runs' data as `read(store, records)` reads it; None after saying why if the store
+    could not be read."""
     try:
         records = eng.browse.group_records(store, group)
         launch = my_launch(group)
-        return records, launch, is_active(records, launch), read_runs(store, records)
+        return records, launch, is_active(records, launch), read(store, records)
     except eng.runs.StoreError as error:
         st.error(f"The run store could not be read: {error}")
         return None
@@ -573,7 +586,7 @@ def group_progress(eng, store, group: str, polling: bool) -> None:
     """The group's status and progress table; a fragment that polls every POLL_SECONDS while it
     trains, and reruns the page once when it has ended."""
     attach_session()  # a session still watching keeps its job from being reaped as idle
-    if (read := read_group(eng, store, group)) is None:
+    if (read := read_group(eng, store, group, read_progress)) is None:
         return
     records, launch, active, data = read
     if polling and not active:
@@ -594,7 +607,7 @@ def group_progress(eng, store, group: str, polling: bool) -> None:
 def group_figures(eng, store, group: str) -> None:
     """The group's figures and samples, then (once it has ended) its results; a fragment that
     polls every FIGURE_SECONDS while it trains."""
-    if (read := read_group(eng, store, group)) is None:
+    if (read := read_group(eng, store, group, read_runs)) is None:
         return
     records, _, active, data = read
     summaries = {mode: record.summary or {} for mode, record in records.items()}
