@@ -87,7 +87,8 @@ window.fetch = function (resource, options) {
 # this benchmark did for its second size). `window.__shown(target, ms)` resolves to the first
 # caption record starting with `target` once it is recorded (rejects after `ms`): waiting for
 # it polls nothing, where Playwright's `wait_for_function` runs its test every animation frame
-# and so kept every page rendering at 60 Hz, which with ten pages was load of its own.
+# in the waiting page (no measurable difference in the load test, but a harness should add no
+# work to what it measures).
 WATCHER = """
 () => {
   window.__frames = [];
