@@ -74,11 +74,15 @@ def priority_of(pid: int) -> str:
 
 def autogroup_of(pid: int) -> str | None:
     """The scheduler group of `pid` and its nice, e.g. "/autogroup-12 nice 0"; None where the
-    system has no autogroups (then only the scheduling class matters)."""
+    system has no autogroups (then only the scheduling class matters).
+
+    The kernel shows nothing for the default group (init's, which every process is in until a
+    session of its own is made), so that one is named "default nice 0" here.
+    """
     enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
     if not enabled.exists() or enabled.read_text().strip() != "1":
         return None
-    return Path(f"/proc/{pid}/autogroup").read_text().strip()
+    return Path(f"/proc/{pid}/autogroup").read_text().strip() or "default nice 0"
 
 
 def test_a_training_runs_in_a_worker_and_reports_its_progress(tmp_path):
