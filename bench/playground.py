@@ -8,11 +8,12 @@ each lattice size measures, in the page's own clock:
   attribute, read once per animation frame);
 - latency: time from a temperature change (a click on the slider's track: its pointer release
   in the page) to the first frame whose caption shows the new temperature, split where the time
-  goes: → the value sent (browser input: the POST of the slider drawn with the canvas, see
-  ui/frames.py), → the frame made (server: the live view taking the value and sweeping, read
-  from the frame's `made_ms`, the server's clock, which is this machine's clock too), → the
-  frame reached the canvas's code (delivery: the network and the page getting round to the
-  frame's response), → caption drawn (browser: the canvas drawing, up to one animation frame).
+  goes: → the value sent (browser input: the controls message of the slider drawn with the
+  canvas, on its frame socket, see ui/frames.py), → the frame made (server: the live view
+  taking the value and sweeping, read from the frame's `made_ms`, the server's clock, which is
+  this machine's clock too), → the frame reached the canvas's code (delivery: the network and
+  the page getting round to the frame's message), → caption drawn (browser: the canvas
+  drawing, up to one animation frame).
   Playwright's own time to deliver the click (harness) comes before the release; it is reported
   beside, not counted (earlier versions of this benchmark counted it: `latency_from_click_ms`
   keeps that figure);
@@ -51,8 +52,9 @@ SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)  # the page's "Side L" options, 
 SWEEPS_PER_FRAME = 5  # the page's default
 TARGET_LATENCY_MS, TARGET_FPS = 100.0, 20.0  # at L = 256
 
-# Before the page loads: time-stamp every pointer release, every WebSocket message sent and
-# received, and every POST (the canvas's slider sending its value) (page clock).
+# Before the page loads: time-stamp every pointer release, and every WebSocket message sent and
+# received (page clock), except the canvas's requests for its next frame on its frame socket
+# (`{"after": N}`, sent after every frame drawn), which are not input.
 SOCKET_SPY = """
 window.__released = [];
 window.addEventListener("pointerup", (event) => window.__released.push(event.timeStamp), true);
@@ -67,16 +69,11 @@ window.WebSocket = class extends NativeWebSocket {
     });
   }
   send(data) {
-    window.__socket.sent.push([performance.now(), data.byteLength ?? data.size ?? data.length]);
+    if (!(typeof data === "string" && data.startsWith('{"after":'))) {
+      window.__socket.sent.push([performance.now(), data.byteLength ?? data.size ?? data.length]);
+    }
     return super.send(data);
   }
-};
-const nativeFetch = window.fetch;
-window.fetch = function (resource, options) {
-  if (options?.method === "POST") {
-    window.__socket.sent.push([performance.now(), options.body?.length ?? 0]);
-  }
-  return nativeFetch.apply(this, arguments);
 };
 """
 # Records the time of every new canvas frame and of every caption change, in page time: at the
@@ -224,7 +221,7 @@ def split_latency(
     of the frame on the server and its arrival in the page.
 
     harness: Playwright delivering the click to the page. input: the release → the slider's
-    value sent (the canvas slider's POST; a Streamlit widget's rerun request on the WebSocket).
+    value sent (the canvas slider's controls message; a Streamlit widget's rerun request).
     server: → the frame made (its `made_ms`, the server's wall
     clock, which is this machine's clock too, as the page reads it). delivery: → the frame
     reached the canvas's code (`arrived`; None or NaN: unknown, and the largest WebSocket

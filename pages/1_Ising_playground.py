@@ -233,7 +233,7 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
 
     One fragment run sends many frames, each a few sweeps with its numbers (T, E/n, |m|,
     frames/s) in its caption, and the traces every 30 frames. No rerun per frame, and none per
-    move of a lattice's temperature slider: the canvas posts its value, which the loop takes
+    move of a lattice's temperature slider: the canvas sends its value, which the loop takes
     before its next frame. Streamlit starts a new run before the one it replaces has stopped
     (it stops at its next element), so each run claims the chain, under its lock, and a
     superseded loop ends at once instead of advancing it once more. With many sessions drawing

@@ -104,7 +104,7 @@ def new_app(page: str, timeout: float = 120) -> AppTest:
 
 def move_temperature(app: AppTest, value: float) -> AppTest:
     """Move the playground's temperature slider, which is drawn with the live lattice's canvas:
-    its value goes to the view's frame channel (`ui.frames` controls, as the browser posts it),
+    its value goes to the view's frame channel (`ui.frames` controls, as the browser sends it),
     and the running view takes it at its next frame; here that is the next run."""
     EXCHANGE.set_controls(app.session_state["live_stream"].channel, {"temperature": value})
     return app.run()

@@ -39,7 +39,7 @@ def lattice_frame(app: AppTest, key: str = "live_lattice") -> dict:
 
 
 def record_published(monkeypatch) -> dict[str, list[dict]]:
-    """Every frame the live view publishes for its browser to pull, by channel."""
+    """Every frame the live view publishes for its browser to take, by channel."""
     published: dict[str, list[dict]] = {}
     publish = EXCHANGE.publish
 

@@ -1,4 +1,4 @@
-"""`ui.frames`: the newest frame per channel, taken one at a time, and its HTTP route."""
+"""`ui.frames`: the newest frame per channel, taken one at a time, and its WebSocket."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from starlette.requests import Request
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from ui import frames
 from ui.frames import FrameExchange
+
+pytestmark = pytest.mark.timeout(60)  # a socket the server wrongly keeps open fails, not hangs
 
 
 def run(coroutine):
@@ -89,98 +93,130 @@ def test_an_idle_channel_is_closed_when_another_opens_unless_renewed(monkeypatch
     assert waiting.result(5.0) == {"frame": 2, "sequence": 1}
 
 
-def ask(channel: str, query: str) -> tuple[int, dict | None]:
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": frames.FRAMES_PATH + channel,
-        "path_params": {"channel": channel},
-        "query_string": query.encode(),
-        "headers": [],
-    }
-    response = run(frames._next_frame(Request(scope)))
-    body = json.loads(response.body) if response.status_code == 200 else None
-    return response.status_code, body
-
-
-def test_the_route_answers_frames_timeouts_and_bad_requests(monkeypatch):
+@pytest.fixture
+def exchange(monkeypatch) -> FrameExchange:
+    """The exchange the socket serves, new for the test."""
     monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
-    monkeypatch.setattr(frames, "LONG_POLL_SECONDS", 0.05)
+    monkeypatch.setattr(frames, "WAIT_SECONDS", 0.05)  # renewals while it waits, often
+    return exchange
+
+
+@pytest.fixture
+def client():
+    """A client of a server with the frame socket's route (its Host is "testserver")."""
+    with TestClient(Starlette(routes=frames.ROUTES)) as client:
+        yield client
+
+
+def connect(client: TestClient, channel: str, origin: str | None = "http://testserver"):
+    headers = {} if origin is None else {"origin": origin}
+    return client.websocket_connect(frames.FRAMES_PATH + channel, headers=headers)
+
+
+def closed_with(socket) -> int:
+    """The code the server closes `socket` with (it must close it)."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        socket.receive_text()
+    return closed.value.code
+
+
+def test_the_socket_sends_each_frame_asked_for_once_there_is_one(exchange, client):
     channel = exchange.open()
-    assert ask(channel, "after=0") == (204, None)  # nothing yet: ask again
     exchange.publish(channel, {"frame": 3, "caption": "T = 2.00"})
-    assert ask(channel, "after=0") == (200, {"frame": 3, "caption": "T = 2.00", "sequence": 1})
-    assert ask(channel, "after=zero")[0] == 400
-    exchange.close(channel)
-    assert ask(channel, "after=1")[0] == 404
+    with connect(client, channel) as socket:
+        socket.send_json({"after": 0})
+        assert socket.receive_json() == {"frame": 3, "caption": "T = 2.00", "sequence": 1}
+        assert exchange.taken(channel)
+        socket.send_json({"after": 1})  # nothing newer yet: the answer waits for one
+        threading.Timer(0.2, exchange.publish, (channel, {"frame": 4})).start()
+        assert socket.receive_json() == {"frame": 4, "sequence": 2}
 
 
-def post(channel: str, body: bytes) -> int:
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": frames.FRAMES_PATH + channel + "/controls",
-        "path_params": {"channel": channel},
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
-    }
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return run(frames._post_controls(Request(scope, receive))).status_code
+def test_a_second_frame_asked_for_before_the_first_came_closes_the_socket(exchange, client):
+    channel = exchange.open()
+    with connect(client, channel) as socket:
+        socket.send_json({"after": 0})
+        socket.send_json({"after": 0})
+        assert closed_with(socket) == frames.REFUSED
 
 
-def test_controls_are_posted_to_a_channel_and_taken_once_the_newest_winning(monkeypatch):
-    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+def test_a_socket_without_a_page_origin_is_served_and_another_sites_is_refused(exchange, client):
+    channel = exchange.open()
+    exchange.publish(channel, {"frame": 1})
+    with connect(client, channel, origin=None) as socket:  # not a browser
+        socket.send_json({"after": 0})
+        assert socket.receive_json()["frame"] == 1
+    with connect(client, channel, origin="http://elsewhere.example") as socket:
+        assert closed_with(socket) == frames.REFUSED
+
+
+def test_a_socket_is_closed_when_its_channel_is_or_gets_closed(exchange, client):
+    with connect(client, "guessed") as socket:
+        assert closed_with(socket) == frames.CHANNEL_GONE
+    channel = exchange.open()
+    with connect(client, channel) as socket:
+        socket.send_json({"after": 0})
+        threading.Timer(0.2, exchange.close, (channel,)).start()
+        assert closed_with(socket) == frames.CHANNEL_GONE
+
+
+def test_controls_sent_on_the_socket_are_taken_once_the_newest_winning(exchange, client):
     channel, other = exchange.open(), exchange.open()
+    exchange.publish(channel, {"frame": 1})
     assert not exchange.has_controls(channel) and exchange.take_controls(channel) == {}
-    assert post(channel, b'{"temperature": 2.5}') == 204
-    assert post(channel, b'{"temperature": 1.25, "sweeps": 5}') == 204
+    with connect(client, channel) as socket:
+        socket.send_json({"controls": {"temperature": 2.5}})
+        socket.send_json({"controls": {"temperature": 1.25, "sweeps": 5}})
+        socket.send_json({"after": 0})
+        socket.receive_json()  # the socket reads in order: the controls are set by now
     assert exchange.has_controls(channel) and not exchange.has_controls(other)
     assert exchange.take_controls(channel) == {"temperature": 1.25, "sweeps": 5}
     assert exchange.take_controls(channel) == {} and not exchange.has_controls(channel)
-    exchange.close(channel)
-    assert post(channel, b'{"temperature": 2.5}') == 404
-    assert exchange.take_controls(channel) == {}
 
 
 @pytest.mark.parametrize(
-    "body",
+    "message",
     [
-        b"",
-        b"not json",
-        b"\xff\xfe",
-        b"[2.5]",
-        b"{}",
-        b'{"temperature": "hot"}',
-        b'{"temperature": true}',
-        b'{"temperature": NaN}',
-        b'{"temperature": Infinity}',
-        b'{"temperature": null}',
-        json.dumps({f"c{k}": 1 for k in range(frames.MAX_CONTROLS + 1)}).encode(),
+        "",
+        "not json",
+        "[2.5]",
+        "{}",
+        '{"after": -1}',
+        '{"after": "0"}',
+        '{"after": 1.5}',
+        '{"after": 0, "controls": {"temperature": 2.5}}',
+        '{"controls": {}}',
+        '{"controls": [2.5]}',
+        '{"controls": {"temperature": "hot"}}',
+        '{"controls": {"temperature": true}}',
+        '{"controls": {"temperature": NaN}}',
+        '{"controls": {"temperature": Infinity}}',
+        '{"controls": {"temperature": null}}',
+        json.dumps({"controls": {f"c{k}": 1 for k in range(frames.MAX_CONTROLS + 1)}}),
+        '{"controls": {"temperature": 2.5' + " " * frames.MAX_MESSAGE_BYTES + "}}",
+        b'{"after": 0}',
     ],
 )
-def test_a_bad_controls_request_is_refused_and_changes_nothing(monkeypatch, body):
-    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+def test_a_bad_message_closes_the_socket_and_changes_nothing(exchange, client, message):
     channel = exchange.open()
-    assert post(channel, body) == 400
-    assert not exchange.has_controls(channel)
+    exchange.publish(channel, {"frame": 1})
+    with connect(client, channel) as socket:
+        if isinstance(message, bytes):
+            socket.send_bytes(message)
+        else:
+            socket.send_text(message)
+        assert closed_with(socket) == frames.REFUSED
+    assert not exchange.has_controls(channel) and not exchange.taken(channel)
 
 
-def test_controls_waiting_are_bounded_in_number(monkeypatch):
-    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
+def test_controls_waiting_are_bounded_in_number(exchange, client):
     channel = exchange.open()
-    for k in range(frames.MAX_CONTROLS):
-        assert post(channel, json.dumps({f"c{k}": k}).encode()) == 204
-    assert post(channel, b'{"c0": 5}') == 204  # a waiting name is replaced
-    assert post(channel, b'{"another": 1}') == 400
-    assert len(exchange.take_controls(channel)) == frames.MAX_CONTROLS
-
-
-def test_an_oversized_controls_request_is_refused(monkeypatch):
-    monkeypatch.setattr(frames, "EXCHANGE", exchange := FrameExchange())
-    channel = exchange.open()
-    padding = " " * frames.MAX_CONTROLS_BYTES
-    assert post(channel, f'{{"temperature": 2.5{padding}}}'.encode()) == 413
-    assert not exchange.has_controls(channel)
+    with connect(client, channel) as socket:
+        for k in range(frames.MAX_CONTROLS):
+            socket.send_json({"controls": {f"c{k}": k}})
+        socket.send_json({"controls": {"c0": 5}})  # a waiting name is replaced
+        socket.send_json({"controls": {"another": 1}})
+        assert closed_with(socket) == frames.REFUSED
+    assert exchange.take_controls(channel) == {"c0": 5} | {
+        f"c{k}": k for k in range(1, frames.MAX_CONTROLS)
+    }

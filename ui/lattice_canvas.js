@@ -7,16 +7,18 @@
 // data-made, and the page's clock when it reached this code as data-arrived). Frames arrive
 // two ways (lattice_canvas.py says why):
 // - as this component's data, each time Python mounts it with new data;
-// - while data.channel is set, pulled from the server one at a time: GET
-//   data.frames_path + channel + "?after=" + the last frame's sequence number waits for a newer
-//   one (ui/frames.py), which is drawn and painted before the next one is asked for.
+// - while data.channel is set, one at a time from the channel's WebSocket (ui/frames.py,
+//   data.frames_path + channel): the canvas sends {"after": N}, N the sequence number of the
+//   frame it shows, and the server answers with the first newer frame, which is drawn and
+//   painted before the next one is asked for. A socket that drops (the server restarting) is
+//   opened again a second later; one closed with code 4404 (the channel has ended) is not.
 // On a channel, sequence numbers order the frames: one no newer than the frame shown (a
 // re-mount with the data the canvas started from) is not drawn.
 // data also holds colours ([r, g, b] of spin -1, [r, g, b] of spin +1) and width (CSS pixels,
 // or null for the container's width; the canvas is scaled up without smoothing), and sliders
 // ([{name, label, minimum, maximum, step, value, disabled}], drawn above the canvas): moving
-// one posts {name: value} to the channel's controls (POST ... + "/controls"), at most one
-// request in flight and the newest value sent next; no Streamlit rerun (ui/frames.py says why).
+// one sends {"controls": {name: value}} on the socket (values moved while it is not open go
+// when it opens); no Streamlit rerun (ui/frames.py says why).
 
 // What one canvas keeps between calls (this function runs again whenever data changes).
 const views = new WeakMap(); // canvas -> its state (see `view`)
@@ -32,11 +34,9 @@ function view(parentElement) {
       label: parentElement.querySelector(".caption"),
       channel: null,
       shown: 0, // sequence number of the frame shown, on this channel
-      puller: null, // token of the running pull loop (null: none)
+      socket: null, // the channel's WebSocket (null: none, or waiting to open it again)
       sliders: parentElement.querySelector(".sliders"),
-      url: null, // of the channel's controls
-      posting: false, // a controls request is in flight
-      unsent: {}, // values moved since it was sent
+      unsent: {}, // slider values moved and not yet sent
     };
     views.set(canvas, state);
   }
@@ -88,7 +88,7 @@ function sliders(state, specs) {
       input.addEventListener("input", () => {
         say();
         state.unsent[spec.name] = Number(input.value);
-        post(state);
+        sendControls(state);
       });
       say();
       label.append(text, input);
@@ -99,51 +99,56 @@ function sliders(state, specs) {
   }
 }
 
-// Sends the values moved since the last request, one request at a time.
-async function post(state) {
-  if (state.posting || state.url === null || Object.keys(state.unsent).length === 0) return;
-  const values = state.unsent;
-  state.unsent = {};
-  state.posting = true;
-  try {
-    await fetch(state.url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(values),
-    });
-  } catch {
-    // the server is restarting: the next move sends again
-  } finally {
-    state.posting = false;
+function send(state, message) {
+  state.socket.send(JSON.stringify(message));
+}
+
+// Sends the slider values moved since the last call, once the socket is open.
+function sendControls(state) {
+  if (state.socket?.readyState !== WebSocket.OPEN || Object.keys(state.unsent).length === 0) {
+    return;
   }
-  post(state);
+  send(state, { controls: state.unsent });
+  state.unsent = {};
 }
 
 const painted = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const CHANNEL_GONE = 4404; // the server's close code for a channel that has ended
 
-// Draws the channel's frames until the canvas is unmounted or mounted with another channel
-// (state.puller is no longer this loop's token), or the server says the channel is gone (404).
-async function pull(state, data, token) {
+// Opens the channel's socket and draws its frames until it is closed: by `stop` (unmounted,
+// or mounted with another channel), or by the server (channel ended, or restarting: then
+// opened again a second later).
+function connect(state, data) {
   const url = new URL(data.frames_path + encodeURIComponent(data.channel), window.location.href);
-  while (state.puller === token) {
-    url.searchParams.set("after", state.shown);
-    let response;
-    try {
-      response = await fetch(url, { cache: "no-store" });
-    } catch {
-      await pause(1000); // the server is restarting or the network dropped: try again
-      continue;
-    }
-    if (response.status === 204) continue; // nothing new within the server's wait
-    if (!response.ok) break;
-    const frame = await response.json();
-    if (state.channel !== data.channel) break;
-    show(state, frame, data.colours); // taken from the server: draw it even if this loop ends
-    if (state.puller !== token) break;
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(url);
+  state.socket = socket;
+  socket.onopen = () => {
+    send(state, { after: state.shown });
+    sendControls(state);
+  };
+  socket.onmessage = async (event) => {
+    if (state.socket !== socket) return; // stopped
+    show(state, JSON.parse(event.data), data.colours);
     await painted(); // shown before the next is asked for: a slow page is sent fewer
-  }
-  if (state.puller === token) state.puller = null;
+    if (state.socket === socket && socket.readyState === WebSocket.OPEN) {
+      send(state, { after: state.shown });
+    }
+  };
+  socket.onclose = (event) => {
+    if (state.socket !== socket) return; // stopped
+    state.socket = null;
+    if (event.code === CHANNEL_GONE) return;
+    setTimeout(() => {
+      if (state.socket === null && state.channel === data.channel) connect(state, data);
+    }, 1000);
+  };
+}
+
+function stop(state) {
+  const socket = state.socket;
+  state.socket = null;
+  socket?.close();
 }
 
 export default function ({ data, parentElement }) {
@@ -151,19 +156,18 @@ export default function ({ data, parentElement }) {
   state.canvas.style.width = data.width === null ? "100%" : `${data.width}px`;
   state.sliders.style.maxWidth = state.canvas.style.width;
   if (data.channel !== state.channel) {
+    stop(state);
     state.channel = data.channel;
     state.shown = 0;
-    state.puller = null;
-    const path = data.frames_path + encodeURIComponent(data.channel) + "/controls";
-    state.url = data.channel === null ? null : new URL(path, window.location.href);
   }
   sliders(state, data.sliders);
   show(state, data, data.colours);
-  if (data.channel !== null && state.puller === null) {
-    state.puller = {};
-    pull(state, data, state.puller);
-  }
+  if (data.channel !== null && state.socket === null) connect(state, data);
   return () => {
-    state.puller = null; // unmounted: the loop ends after its current request
+    // Streamlit calls this before it calls the function again with new data, too: close the
+    // socket only once the canvas has left the page.
+    setTimeout(() => {
+      if (!state.canvas.isConnected) stop(state);
+    }, 0);
   };
 }

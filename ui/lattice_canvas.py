@@ -5,10 +5,11 @@ the browser paints them with `putImageData` onto an L × L canvas scaled up with
 
 One frame per script (or fragment) run: `lattice_canvas`. Many frames in one run (an animation
 loop), and across runs: `LatticeStream`, which mounts the canvas with the same data in every run
-and lets the browser pull every frame from `ui.frames` (one in flight at a time; that module says
-why). A loop cannot simply mount the component again for every frame: Streamlit refuses a key
-twice in one run, and a component given a new key is a new element, which the browser re-mounts
-(measured: about one animation frame in five blank, the page jumping).
+and lets the browser take every frame from `ui.frames` on a WebSocket of its own (one in flight
+at a time; that module says why). A loop cannot simply mount the component again for every
+frame: Streamlit refuses a key twice in one run, and a component given a new key is a new
+element, which the browser re-mounts (measured: about one animation frame in five blank, the
+page jumping).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _frame(
 
 def _data(fields: dict, width: int | None, channel: str | None = None, sequence: int = 0) -> dict:
     """The component's data: a frame's fields, the colours, the width (CSS pixels, None: the
-    container's), and the channel it pulls later frames from, if any (with this frame's
+    container's), and the channel it takes later frames from, if any (with this frame's
     sequence number there)."""
     return {
         **fields,
@@ -116,7 +117,7 @@ class LatticeStream:
     keep one per view in session state.
 
     Each run calls `mount` once, with its first frame, then `draw` for every next one. Every
-    frame goes to the view's channel in `ui.frames`, and the browser pulls it from there once it
+    frame goes to the view's channel in `ui.frames`, and the browser takes it from there once it
     has drawn the one before (`taken`). The component's data stays the same from run to run
     while the channel lives (and its sliders do not change), so a re-mount redraws nothing: the
     first frame after a change does not wait behind the session's Streamlit messages, and a
@@ -168,5 +169,5 @@ class LatticeStream:
         return EXCHANGE.has_controls(self.channel)
 
     def controls(self) -> dict[str, float]:
-        """The sliders' values posted since the last call (name → value; only those moved)."""
+        """The sliders' values sent since the last call (name → value; only those moved)."""
         return EXCHANGE.take_controls(self.channel)

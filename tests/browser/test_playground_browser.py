@@ -62,14 +62,15 @@ def samples(page, seconds: float) -> list[float]:
     return values
 
 
-# Counts the messages Streamlit's WebSocket brings the page.
+# Counts the messages that Streamlit's WebSocket and the canvas's frame socket bring the page.
 COUNT_MESSAGES = """
-window.__messages = 0;
+window.__messages = {streamlit: 0, frames: 0};
 const NativeWebSocket = window.WebSocket;
 window.WebSocket = class extends NativeWebSocket {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", () => window.__messages++);
+  constructor(url, ...rest) {
+    super(url, ...rest);
+    const socket = String(url).includes("/thermolab/frames/") ? "frames" : "streamlit";
+    this.addEventListener("message", () => window.__messages[socket]++);
   }
 };
 """
@@ -83,11 +84,12 @@ def test_cooling_the_running_lattice_orders_it(page, streamlit_server, tmp_path)
     # L = 32 (the 4th of 9 sizes in the sidebar) so that ordering takes seconds, not minutes.
     click_slider(page, "Side L", 3 / 8)
     page.get_by_text("32×32 square lattice").first.wait_for(timeout=30_000)
-    # The frames come by HTTP; Streamlit's WebSocket brings only the traces, every 30 frames
-    # (about once a second at this size), not a message per frame.
-    page.evaluate("window.__messages = 0")
+    # The frames come on the canvas's own socket; Streamlit's WebSocket brings only the
+    # traces, every 30 frames (about once a second at this size), not a message per frame.
+    page.evaluate("window.__messages = {streamlit: 0, frames: 0}")
     page.wait_for_timeout(5000)
-    assert 1 <= page.evaluate("window.__messages") <= 60
+    messages = page.evaluate("window.__messages")
+    assert 1 <= messages["streamlit"] <= 60 and messages["frames"] >= 50
     hot = samples(page, 3.0)
     # T from 0.05 to 6.0: T ≈ 2.0, below T_c ≈ 2.27, is at fraction (2.0 − 0.05) / 5.95.
     temperature = move_canvas_slider(page, "Temperature T", (2.0 - 0.05) / 5.95)
