@@ -11,7 +11,8 @@
 //   data.frames_path + channel): the canvas sends {"after": N}, N the sequence number of the
 //   frame it shows, and the server answers with the first newer frame, which is drawn and
 //   painted before the next one is asked for. A socket that drops (the server restarting) is
-//   opened again a second later; one closed with code 4404 (the channel has ended) is not.
+//   opened again a second later; one closed with code 4404 (the channel has ended) or 1008
+//   (refused) is not.
 // On a channel, sequence numbers order the frames: one no newer than the frame shown (a
 // re-mount with the data the canvas started from) is not drawn.
 // data also holds colours ([r, g, b] of spin -1, [r, g, b] of spin +1) and width (CSS pixels,
@@ -113,11 +114,13 @@ function sendControls(state) {
 }
 
 const painted = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
-const CHANNEL_GONE = 4404; // the server's close code for a channel that has ended
+// The server's close codes that another try would meet again: the channel has ended, or the
+// socket was refused (another site's page, or a message it does not take).
+const FINAL = new Set([4404, 1008]);
 
 // Opens the channel's socket and draws its frames until it is closed: by `stop` (unmounted,
-// or mounted with another channel), or by the server (channel ended, or restarting: then
-// opened again a second later).
+// or mounted with another channel), or by the server (for good: FINAL; or dropped, as when
+// the server restarts: then opened again a second later).
 function connect(state, data) {
   const url = new URL(data.frames_path + encodeURIComponent(data.channel), window.location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -138,7 +141,7 @@ function connect(state, data) {
   socket.onclose = (event) => {
     if (state.socket !== socket) return; // stopped
     state.socket = null;
-    if (event.code === CHANNEL_GONE) return;
+    if (FINAL.has(event.code)) return;
     setTimeout(() => {
       if (state.socket === null && state.channel === data.channel) connect(state, data);
     }, 1000);
@@ -164,8 +167,8 @@ export default function ({ data, parentElement }) {
   show(state, data, data.colours);
   if (data.channel !== null && state.socket === null) connect(state, data);
   return () => {
-    // Streamlit calls this before it calls the function again with new data, too: close the
-    // socket only once the canvas has left the page.
+    // Streamlit calls this at unmount, and also at once for a call whose data was superseded
+    // while it ran: close the socket only once the canvas has left the page.
     setTimeout(() => {
       if (!state.canvas.isConnected) stop(state);
     }, 0);
