@@ -296,7 +296,7 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                 with left:
                     stream.mount(spins, model.lattice.length, caption, done, (slider,))
             else:
-                stream.draw(spins, caption, done)
+                stream.draw(spins, model.lattice.length, caption, done)
             if one_frame or frame % TRACE_EVERY_FRAMES == FIRST_TRACE_FRAME:
                 with trace_slot.container():
                     live_traces(chain, energy_ref, magnet_ref)

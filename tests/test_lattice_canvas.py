@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from thermolab.viz.ising import pack_spins
-from ui.lattice_canvas import _frame
+from ui import lattice_canvas
+from ui.frames import FrameExchange
+from ui.lattice_canvas import LatticeStream, _frame
 
 
 def js_unpack(packed: bytes, n: int) -> np.ndarray:
@@ -32,3 +36,17 @@ def test_a_frame_is_base64_of_the_packed_lattice():
     assert base64.b64decode(frame["spins"])[:2] == b"\xe0\x00"
     with pytest.raises(ValueError, match="do not fill"):
         _frame(spins, 15, "", 0)
+
+
+def test_a_runs_frames_keep_their_size_when_a_superseded_run_mounts_meanwhile(monkeypatch):
+    """Streamlit starts a new run (here L = 16) before the one it replaces (L = 32) has stopped;
+    the old one may still mount the shared stream once. The new run's next frame is whole."""
+    monkeypatch.setattr(lattice_canvas, "EXCHANGE", exchange := FrameExchange())
+    stream = LatticeStream(key="live")
+    small, large = np.ones(16 * 16, dtype=np.int8), np.ones(32 * 32, dtype=np.int8)
+    stream.mount(small, 16, "new run", 0)
+    stream.mount(large, 32, "superseded run", 0)
+    stream.draw(small, 16, "new run", 1)
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (another test may leave one here)
+        frame = pool.submit(asyncio.run, exchange.next(stream.channel, 0, 1.0)).result()
+    assert frame["length"] == 16 and frame["caption"] == "new run"

@@ -129,7 +129,6 @@ class LatticeStream:
     def __init__(self, *, key: str, width: int | None = 520) -> None:
         self.key, self.width = key, width
         self.channel: str | None = None
-        self.length = 0
         self._data: dict | None = None  # what the component is mounted with on this channel
 
     def mount(
@@ -146,7 +145,6 @@ class LatticeStream:
         data. A slider's `value` counts only where the browser has no such slider yet."""
         if self.channel is None or not EXCHANGE.renew(self.channel):
             self.channel, self._data = EXCHANGE.open(), None
-        self.length = length
         fields = _frame(spins, length, caption, frame)
         sequence = EXCHANGE.publish(self.channel, fields)
         if self._data is None:  # shown at once, and where no route serves the frames
@@ -156,9 +154,11 @@ class LatticeStream:
             self._data = {**self._data, "sliders": specs}
         _MOUNT(key=self.key, data=self._data, height="content")
 
-    def draw(self, spins: np.ndarray, caption: str, frame: int) -> None:
-        """Publish the next frame of this run: spins (L·L,) of ±1, its caption and its number."""
-        EXCHANGE.publish(self.channel, _frame(spins, self.length, caption, frame))
+    def draw(self, spins: np.ndarray, length: int, caption: str, frame: int) -> None:
+        """Publish the next frame of this run: spins (L·L,) of ±1, the side L, its caption and
+        its number. The side comes with every frame: a run that Streamlit has superseded may
+        still mount the stream once, with its own lattice, before it notices."""
+        EXCHANGE.publish(self.channel, _frame(spins, length, caption, frame))
 
     def taken(self) -> bool:
         """Whether the browser has taken the last frame published."""
