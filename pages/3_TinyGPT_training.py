@@ -64,8 +64,7 @@ def engine() -> SimpleNamespace:
     """The training engine and its figures, imported once per server process."""
     from thermolab import data, runs, training
     from thermolab.energy import ledger, meters, probe_meters
-    from thermolab.models.tinygpt import PRESETS
-    from thermolab.nn.bayes import STOCHASTIC_CHOICES
+    from thermolab.models.tinygpt import PRESETS, STOCHASTIC_CHOICES
     from thermolab.training import browse
     from thermolab.training.config import DEVICES, NOISE_METHODS
     from thermolab.training.schedules import T_SCHEDULES

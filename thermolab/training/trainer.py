@@ -32,8 +32,14 @@ from thermolab.backends.base import derived_seed
 from thermolab.data import CharVocab, Corpus, check_split, get_batch, load_corpus, split_tokens
 from thermolab.energy.ledger import EnergyLedger, project_operations
 from thermolab.energy.meters import EnergyMeter, MeterUnavailable, open_meter
-from thermolab.models.tinygpt import TinyGPT, load_checkpoint, preset_config, save_checkpoint
-from thermolab.nn.bayes import make_stochastic, n_stochastic_parameters, total_entropy, total_kl
+from thermolab.models.tinygpt import (
+    TinyGPT,
+    load_checkpoint,
+    make_stochastic,
+    preset_config,
+    save_checkpoint,
+)
+from thermolab.nn.bayes import n_stochastic_parameters, total_entropy, total_kl
 from thermolab.runs import RunRecord, RunStore
 from thermolab.training.config import MODES, TrainConfig
 from thermolab.training.evaluation import Evaluation, evaluate, generate_text
