@@ -18,7 +18,9 @@ def run_json(capsys, *args: str) -> dict:
 def test_backends_json(capsys):
     rows = run_json(capsys, "backends")["backends"]
     assert {"jax", "numpy", "torch"} <= {row["name"] for row in rows}
-    assert set(rows[0]) >= {"name", "available", "reason", "device", "version"}
+    assert set(rows[0]) >= {"name", "available", "reason", "device", "version", "capabilities"}
+    numpy_row = next(row for row in rows if row["name"] == "numpy")
+    assert numpy_row["capabilities"]["algorithms"] == ["gibbs", "metropolis"]
 
 
 def test_ising_contract(capsys):
