@@ -16,9 +16,15 @@ import numpy as np
 import streamlit as st
 
 from thermolab import exact, problems
-from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
+from thermolab.backends import (
+    ALGORITHMS,
+    DEFAULT_BACKEND,
+    BackendUnavailable,
+    backend_names,
+    temperature_schedule,
+)
 from thermolab.jobs import attach_session, get_manager
-from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
+from thermolab.live import FrameBudget, LiveChain, LiveTempering
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
 from ui.lattice_canvas import LatticeStream, Slider, lattice_canvas
@@ -146,20 +152,6 @@ def current_problem(settings: dict):
     return STATE["thermolab.problem"]
 
 
-def onsager_reference(model: problems.IsingModel, temperature: float):
-    """Onsager's exact (L = ∞) energy and |m| when the model is a zero-field ferro lattice."""
-    coupling = model.uniform_coupling
-    if (
-        model.lattice is None or not model.lattice.periodic or coupling is None
-        or coupling <= 0 or np.any(model.fields != 0)
-    ):  # fmt: skip
-        return None, None
-    return (
-        float(exact.onsager_energy_per_spin(temperature, coupling)),
-        float(exact.onsager_magnetization(temperature, coupling)),
-    )
-
-
 def show_graph(model: problems.IsingModel, spins: np.ndarray, caption: str) -> None:
     """A graph problem's spins as a network figure (lattices use the lattice canvas)."""
     if "layout" not in STATE:
@@ -244,7 +236,7 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
     temperature, sweeps = STATE["live_temperature"], STATE["spf"]
     paused = STATE.get("paused", False)
     one_frame = paused or LIVE_SECONDS <= 0
-    energy_ref, magnet_ref = onsager_reference(model, temperature)
+    energy_ref, magnet_ref = exact.onsager_reference(model, temperature) or (None, None)
     left, right = st.columns([3, 2])
     # The canvas goes straight into its column: in an `st.empty` slot, a rerun's first delta
     # (an empty slot) unmounted it whenever the browser rendered that delta on its own.
@@ -269,7 +261,10 @@ def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
                 wanted = stream.controls().get("temperature")  # the canvas's slider moved
                 if wanted is not None and not paused:
                     temperature = STATE["live_temperature"] = min(max(wanted, T_MIN), T_MAX)
-                    energy_ref, magnet_ref = onsager_reference(model, temperature)
+                    energy_ref, magnet_ref = exact.onsager_reference(model, temperature) or (
+                        None,
+                        None,
+                    )
             with chain.lock:
                 if STATE.get("live_view_run") is not this_run:
                     return
@@ -383,11 +378,7 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     n_sweeps = columns[2].number_input("Sweeps", 10, 20_000, 1000, 10, key="anneal_sweeps")
     kind = columns[3].selectbox("Schedule", ["geometric", "linear"], key="anneal_kind")
     if columns[4].button("Start annealing", type="primary", key="anneal_start"):
-        temperatures = (
-            np.geomspace(t_start, t_end, n_sweeps)
-            if kind == "geometric"
-            else np.linspace(t_start, t_end, n_sweeps)
-        )
+        temperatures = 1.0 / temperature_schedule(t_start, t_end, n_sweeps, kind)
         chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
         STATE["anneal"] = {"chain": chain, "temperatures": temperatures, "done": 0}
         st.rerun()
@@ -424,11 +415,9 @@ def anneal_frame(model: problems.IsingModel) -> None:
         plan["done"] += len(chunk)
         if plan["done"] >= len(temperatures):
             st.rerun()  # stop the timer
-    ground = None
-    if model.n_spins <= exact.MAX_ENUMERATION_SPINS:
-        ground = exact.ground_states(model)[0] / model.n_spins
-    elif (bound := ground_energy_bound(model)) is not None:
-        ground = bound / model.n_spins
+    ground = exact.ground_energy_reference(model)
+    if ground is not None:
+        ground /= model.n_spins
     left, right = st.columns([2, 3])
     caption = f"sweep {plan['done']} / {len(temperatures)}"
     with left:

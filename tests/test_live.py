@@ -10,7 +10,7 @@ import pytest
 from thermolab import exact, problems
 from thermolab.backends import get_backend
 from thermolab.backends.jax_backend import _run_chains
-from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
+from thermolab.live import FrameBudget, LiveChain, LiveTempering
 from thermolab.measure import MAX_SWEEP_UPDATES, exact_check, temperature_sweep
 
 
@@ -85,15 +85,6 @@ def test_exact_check_converges_to_the_sampling_floor():
     assert check.chi_square_p_value > 1e-3
     with pytest.raises(ValueError, match="16 spins"):
         exact_check(get_backend("numpy"), problems.ring(20), 1.0, sweep_counts=[1])
-
-
-def test_ground_energy_bound():
-    assert ground_energy_bound(problems.square_lattice(8, 1.0, 0.5)) == -128 - 32
-    assert ground_energy_bound(problems.square_lattice(8, -1.0)) == -128
-    assert ground_energy_bound(problems.square_lattice(5, -1.0)) is None  # frustrated
-    assert ground_energy_bound(problems.ring(6)) is None
-    model = problems.square_lattice(4, -1.0)
-    assert ground_energy_bound(model) == exact.ground_states(model)[0]
 
 
 def test_live_trace_figure_stays_small():

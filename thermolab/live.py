@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from thermolab.backends import Backend
 from thermolab.backends.base import derived_seed
 from thermolab.problems import IsingModel
 
-__all__ = ["TRACE_LENGTH", "FrameBudget", "LiveChain", "LiveTempering", "ground_energy_bound"]
+__all__ = ["TRACE_LENGTH", "FrameBudget", "LiveChain", "LiveTempering"]
 
 TRACE_LENGTH = 4000  # sweeps of history kept per chain (bounded memory)
 
@@ -134,9 +133,7 @@ class LiveChain:
         energies, _ = self.recent(window)
         if energies.size < 50:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # short runs are expected here
-            tau = diagnostics.integrated_autocorrelation_time(energies)
+        _, _, tau = diagnostics.mean_with_error(energies)  # short runs are expected here
         return tau, energies.size / tau
 
 
@@ -239,21 +236,3 @@ class FrameBudget:
         with self._lock:
             now = self._clock()
             return sum(now - asked <= self.stale_seconds for asked in self._last_asked.values())
-
-
-def ground_energy_bound(model: IsingModel) -> float | None:
-    """Exact ground energy where it is known without search, else None.
-
-    For a lattice with uniform |J| and h on a bipartite (even periodic or open) lattice the
-    ordered or Néel state is a ground state when h = 0, and an all-aligned state when J > 0.
-    """
-    lattice, coupling = model.lattice, model.uniform_coupling
-    if lattice is None or coupling is None or not model.has_uniform_fields:
-        return None
-    field_value = float(model.fields[0])
-    bipartite = not lattice.periodic or lattice.length % 2 == 0
-    if coupling > 0:
-        return -coupling * model.n_edges - abs(field_value) * model.n_spins
-    if bipartite and field_value == 0:
-        return coupling * model.n_edges
-    return None
