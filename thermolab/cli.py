@@ -30,8 +30,8 @@ from thermolab.backends import (
 from thermolab.energy.meters import MeterUnavailable
 from thermolab.runs import StoreError
 
-GRAPHS = ("sk", "regular", "er", "ring", "lattice")
-QAOA_GRAPHS = ("ring", "regular", "er")
+GRAPHS = tuple(problems.MODEL_FAMILIES)
+QAOA_GRAPHS = tuple(problems.GRAPH_FAMILIES)
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -210,28 +210,20 @@ def _build_parser(with_train_options: bool = True) -> _Parser:
     return parser
 
 
+def _family_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The problem-family options (`problems.ProblemFamily.parameters`) this command has."""
+    names = ("degree", "edge_probability", "seed", "coupling", "field", "spin_glass")
+    return {name: getattr(args, name) for name in names if hasattr(args, name)}
+
+
 def _build_graph(args: argparse.Namespace) -> problems.WeightedGraph:
-    """The ring, random regular or Erdős–Rényi graph that --graph and its options describe."""
-    n = args.nodes
-    return {
-        "ring": lambda: problems.ring_graph(n),
-        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
-        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
-    }[args.graph]()
+    """The graph that --graph, --nodes and their options describe."""
+    return problems.build_graph(args.graph, args.nodes, **_family_options(args))
 
 
 def _build_model(args: argparse.Namespace) -> problems.IsingModel:
-    n = args.nodes
-    if args.graph == "sk":
-        return problems.sherrington_kirkpatrick(n, seed=args.seed, field=args.field)
-    if args.graph == "lattice":
-        length = math.isqrt(n)
-        if length * length != n:
-            raise ValueError(f"--graph lattice needs a square number of nodes, got {n}")
-        return problems.square_lattice(length, args.coupling, args.field)
-    return problems.ising_from_graph(
-        _build_graph(args), args.coupling, args.field, spin_glass=args.spin_glass, seed=args.seed
-    )
+    """The Ising model that --graph, --nodes and their options describe."""
+    return problems.build_model(args.graph, args.nodes, **_family_options(args))
 
 
 def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
