@@ -432,6 +432,13 @@ except BackendUnavailable as error:
 except Exception as error:  # a broken plugin: a message, and the other backends still work
     st.error(f"The backend {settings['backend']!r} failed to start: {sampler_failure(error)}")
     st.stop()
+capabilities = backend.capabilities  # declared by the backend, not guessed here
+if settings["algorithm"] not in capabilities.algorithms:
+    st.error(
+        f"The {backend.name} backend runs {', '.join(capabilities.algorithms)} only: "
+        "choose one of those, or another backend."
+    )
+    st.stop()
 st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
 
 mode = st.segmented_control(
