@@ -14,11 +14,10 @@ import numpy as np
 from thermolab.backends.base import (
     Backend,
     Capabilities,
-    Recorder,
     SweepRecords,
+    SweepRequest,
     check_categorical_energies,
 )
-from thermolab.problems import IsingModel
 
 
 class DemoBackend(Backend):
@@ -39,20 +38,11 @@ class DemoBackend(Backend):
     def version(self) -> str:
         return "0.1"
 
-    def _run_sweeps(
-        self,
-        model: IsingModel,
-        betas: np.ndarray,
-        start: np.ndarray,
-        *,
-        algorithm: str,
-        seed: int,
-        record_every: int,
-    ) -> SweepRecords:
-        rng = np.random.default_rng(seed)
-        spins = start.astype(np.float64)
-        recorder = Recorder(model, start, len(betas), record_every)
-        for sweep, beta in enumerate(betas):
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        model, rng = request.model, np.random.default_rng(request.seed)
+        spins = request.start.astype(np.float64)
+        recorder = request.recorder()
+        for sweep, beta in enumerate(request.betas):
             for site in range(model.n_spins):  # one p-bit at a time: h_i = Σ_j J_ij s_j + h_i
                 local = spins @ model.couplings[site] + model.fields[site]
                 spins[:, site] = np.where(

@@ -31,6 +31,7 @@ __all__ = [
     "Recorder",
     "SampleResult",
     "SweepRecords",
+    "SweepRequest",
     "TemperingResult",
     "beta_schedule",
     "check_categorical_energies",
@@ -155,6 +156,35 @@ class TemperingResult:
     round_trips: int
     best_energy: float
     best_state: np.ndarray
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What a backend's sweep kernel is asked to run (checked by `Backend.sample_ising`).
+
+    betas: β per sweep and chain, (n_sweeps, n_chains) float64. start: initial spins,
+    (n_chains, n) int8 of ±1. The kernel records after every `record_every`-th sweep
+    (`record_layout`), draws from `seed` alone, and uses one uniform per spin update.
+    """
+
+    model: IsingModel
+    betas: np.ndarray
+    start: np.ndarray
+    algorithm: str
+    seed: int
+    record_every: int
+
+    @property
+    def n_sweeps(self) -> int:
+        return self.betas.shape[0]
+
+    @property
+    def n_chains(self) -> int:
+        return self.betas.shape[1]
+
+    def recorder(self) -> Recorder:
+        """A `Recorder` for a kernel that hands its spins back at each record."""
+        return Recorder(self.model, self.start, self.n_sweeps, self.record_every)
 
 
 @dataclass(frozen=True)
@@ -356,9 +386,7 @@ class Backend(ABC):
         betas = beta_schedule(beta, n_sweeps, n_chains)
         start = initial_states(model, n_chains, seed, initial_state)
         _, _, recorded = record_layout(n_sweeps, record_every)
-        records = self._run_sweeps(
-            model, betas, start, algorithm=algorithm, seed=seed, record_every=record_every
-        )
+        records = self._run_sweeps(SweepRequest(model, betas, start, algorithm, seed, record_every))
         self.counter.add(
             spin_updates=n_sweeps * n_chains * model.n_spins,
             random_numbers=n_sweeps * n_chains * model.n_spins,
@@ -373,23 +401,10 @@ class Backend(ABC):
         )
 
     @abstractmethod
-    def _run_sweeps(
-        self,
-        model: IsingModel,
-        betas: np.ndarray,
-        start: np.ndarray,
-        *,
-        algorithm: str,
-        seed: int,
-        record_every: int,
-    ) -> SweepRecords:
-        """The kernel: `betas.shape[0]` sweeps of `start.shape[0]` chains from `start`.
-
-        betas: β per sweep and chain, (n_sweeps, n_chains) float64, checked. start: (n_chains, n)
-        int8 of ±1. Records after every `record_every`-th sweep (`record_layout`; a `Recorder`
-        keeps them for a kernel that can hand its spins back). Draws from `seed` alone, and uses
-        exactly one uniform per spin update (the counter is told so).
-        """
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        """The kernel: `request.n_sweeps` sweeps of `request.n_chains` chains from
+        `request.start` (see `SweepRequest`; a `Recorder` keeps the records for a kernel that
+        can hand its spins back)."""
 
     @abstractmethod
     def bernoulli(self, probabilities: Any, *, seed: int | None = None) -> Any:

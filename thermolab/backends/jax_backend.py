@@ -26,6 +26,7 @@ from thermolab.backends.base import (
     Backend,
     Capabilities,
     SweepRecords,
+    SweepRequest,
     check_categorical_energies,
     record_layout,
 )
@@ -247,19 +248,11 @@ class JaxBackend(Backend):
             self._params[model] = (lattice, params)
         return self._params[model]
 
-    def _run_sweeps(
-        self,
-        model: IsingModel,
-        betas: np.ndarray,
-        start: np.ndarray,
-        *,
-        algorithm: str,
-        seed: int,
-        record_every: int,
-    ) -> SweepRecords:
-        n_sweeps, n_chains = betas.shape
-        betas = betas.astype(np.float32)
-        n_records, _, _ = record_layout(n_sweeps, record_every)
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        model, start, record_every = request.model, request.start, request.record_every
+        n_chains = request.n_chains
+        betas = request.betas.astype(np.float32)
+        n_records, _, _ = record_layout(request.n_sweeps, record_every)
         lattice, params = self._model_params(model)
         if lattice:
             length = model.lattice.length
@@ -270,11 +263,11 @@ class JaxBackend(Backend):
         record_betas = betas[:split].reshape(n_records, record_every, n_chains)
         final, (energies, spin_sums), best = _run_chains(
             state,
-            jax.random.key(seed),
+            jax.random.key(request.seed),
             jnp.asarray(record_betas),
             jnp.asarray(betas[split:]),
             params,
-            algorithm=algorithm,
+            algorithm=request.algorithm,
             lattice=lattice,
         )
         if lattice:

@@ -13,11 +13,10 @@ from scipy.special import expit
 from thermolab.backends.base import (
     Backend,
     Capabilities,
-    Recorder,
     SweepRecords,
+    SweepRequest,
     check_categorical_energies,
 )
-from thermolab.problems import IsingModel
 
 
 class NumpyBackend(Backend):
@@ -41,23 +40,14 @@ class NumpyBackend(Backend):
     def _generator(self, seed: int | None) -> np.random.Generator:
         return self._rng if seed is None else np.random.default_rng(seed)
 
-    def _run_sweeps(
-        self,
-        model: IsingModel,
-        betas: np.ndarray,
-        start: np.ndarray,
-        *,
-        algorithm: str,
-        seed: int,
-        record_every: int,
-    ) -> SweepRecords:
-        spins = start.astype(np.float64)
-        rng = np.random.default_rng(seed)
-        n_sweeps = betas.shape[0]
-        recorder = Recorder(model, start, n_sweeps, record_every)
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        model, algorithm = request.model, request.algorithm
+        spins = request.start.astype(np.float64)
+        rng = np.random.default_rng(request.seed)
+        recorder = request.recorder()
         rows = [model.couplings[block] for block in model.colouring]  # (|block|, n) each
-        for sweep in range(n_sweeps):
-            beta_now = betas[sweep][:, None]  # (n_chains, 1)
+        for sweep, betas in enumerate(request.betas):
+            beta_now = betas[:, None]  # (n_chains, 1)
             for block, block_rows in zip(model.colouring, rows, strict=True):
                 local = (block_rows @ spins.T).T + model.fields[block]  # (n_chains, |block|)
                 uniform = rng.random(local.shape)

@@ -13,11 +13,9 @@ import functools
 import math
 from typing import Any, Literal
 
-import numpy as np
 import torch
 
-from thermolab.backends.base import Backend, Capabilities, Recorder, SweepRecords
-from thermolab.problems import IsingModel
+from thermolab.backends.base import Backend, Capabilities, SweepRecords, SweepRequest
 
 # Bytes of weights, running sums and search state per block of rows in `categorical`.
 _BLOCK_BYTES = 3 << 19
@@ -50,32 +48,22 @@ class TorchBackend(Backend):
             self._generators[device] = torch.Generator(device=device).manual_seed(self._seed)
         return self._generators[device]
 
-    def _run_sweeps(
-        self,
-        model: IsingModel,
-        betas: np.ndarray,
-        start: np.ndarray,
-        *,
-        algorithm: str,
-        seed: int,
-        record_every: int,
-    ) -> SweepRecords:
-        device = self._device
-        n_sweeps, n_chains = betas.shape
-        betas_t = torch.tensor(betas, dtype=torch.float32).to(device)
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        device, model, algorithm = self._device, request.model, request.algorithm
+        betas_t = torch.tensor(request.betas, dtype=torch.float32).to(device)
         n = model.n_spins
         # Slot n is a dummy spin: padded neighbours point there with coupling 0.
-        spins = torch.ones((n_chains, n + 1), dtype=torch.float32, device=device)
-        spins[:, :n] = torch.as_tensor(start, dtype=torch.float32, device=device)
+        spins = torch.ones((request.n_chains, n + 1), dtype=torch.float32, device=device)
+        spins[:, :n] = torch.as_tensor(request.start, dtype=torch.float32, device=device)
         neighbours, couplings = model.neighbour_table()
         neighbours_t = torch.as_tensor(neighbours, dtype=torch.long, device=device)
         couplings_t = torch.as_tensor(couplings, dtype=torch.float32, device=device)
         fields_t = torch.tensor(model.fields, dtype=torch.float32, device=device)
         blocks = [torch.tensor(b, dtype=torch.long, device=device) for b in model.colouring]
-        generator = self._generator(device, seed)
-        recorder = Recorder(model, start, n_sweeps, record_every)
+        generator = self._generator(device, request.seed)
+        recorder = request.recorder()
         with torch.no_grad():
-            for sweep in range(n_sweeps):
+            for sweep in range(request.n_sweeps):
                 beta_now = betas_t[sweep][:, None]
                 for block in blocks:
                     local = (spins[:, neighbours_t[block]] * couplings_t[block]).sum(-1)
