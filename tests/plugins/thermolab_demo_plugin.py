@@ -26,17 +26,12 @@ class DemoBackend(Backend):
     name = "demo"
     features = Capabilities(algorithms=("gibbs",), array_type="numpy.ndarray")
 
+    device = property(lambda self: "cpu (the demo chip, simulated)")
+    version = property(lambda self: "0.1")
+
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
-        self._rng = np.random.default_rng(seed)
-
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    @property
-    def version(self) -> str:
-        return "0.1"
+        self._rng = np.random.default_rng(seed)  # for draws that bring no seed of their own
 
     def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
         model, rng = request.model, np.random.default_rng(request.seed)
