@@ -5,53 +5,46 @@ The page holds widgets and figures only; chains, sweeps and checks come from `th
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import secrets
-import time
-from collections import deque
 
 import numpy as np
 import streamlit as st
 
 from thermolab import exact, problems
-from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
+from thermolab.backends import (
+    ALGORITHMS,
+    DEFAULT_BACKEND,
+    BackendUnavailable,
+    backend_names,
+    temperature_schedule,
+)
 from thermolab.jobs import attach_session, get_manager
-from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
+from thermolab.live import LiveChain, LiveTempering
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
-from ui.lattice_canvas import LatticeStream, Slider, lattice_canvas
-from ui.pacing import sleep_until_rerun
+from ui.lattice_canvas import lattice_canvas
+from ui.live_view import (
+    LiveSettings,
+    LiveView,
+    rerun_live_view,
+    sampler_failure,
+    show_graph,
+    take_graph_temperature,
+)
 from ui.server import share_cores
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
 share_cores()  # one BLAS thread per call: the sessions share the cores
 
-MAX_FPS = 30.0  # one live view draws at most this many frames per second
-# Frames per second this server draws for all live views together (they share it fairly).
-SERVER_FPS = float(os.environ.get("THERMOLAB_SERVER_FPS", "60"))
+LIVE = LiveSettings.from_environment()  # the live view's limits and pacing
 TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one frame per run
-# A graph's live view draws a Plotly figure per frame; at the lattice's rate each was replaced
-# before the browser had drawn it, and the figure stayed blank.
-GRAPH_FRAME_SECONDS = 0.5
-# The live traces and τ_int: every 30 frames (once a second at full rate, less often while the
-# server's frames are shared), first at the 5th frame (never the first after a change: it must
-# be quick).
-TRACE_EVERY_FRAMES, FIRST_TRACE_FRAME = 30, 5
-# The numbers under the lattice (E/n, |m|, frames/s) change at most this often (seconds): nobody
-# reads 30 numbers a second.
-STATS_SECONDS = 0.1
-# How long one run of the live view keeps drawing before it reruns itself; tests set 0 (one
-# frame per run) through this environment variable.
-LIVE_SECONDS = float(os.environ.get("THERMOLAB_LIVE_SECONDS", "30"))
-LIVE_VIEW_KEY = "live_view"  # the drawing fragment's name, for st.rerun
-# How long the live view waits for the browser to take a frame before it draws the next anyway
-# (a browser that is gone, hidden or very slow then costs the server a frame this often).
-TAKE_SECONDS = 1.0
-T_MIN, T_MAX, T_STEP, T_DEFAULT = 0.05, 6.0, 0.01, 3.0  # the live view's temperature slider
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
+# The graph families offered, by label (a lattice has its own controls).
+GRAPH_LABELS = [
+    *(family.label for family in problems.GRAPH_FAMILIES.values()),
+    problems.MODEL_FAMILIES["sk"].label,
+]
 MAX_TEMPERING_SPINS = 256 * 256
 STATE = st.session_state
 
@@ -70,27 +63,12 @@ def cached_backend_names() -> list[str]:
     return backend_names()
 
 
-def sampler_failure(error: Exception) -> str:
-    """A sampler's failure as one line for the page (the traceback stays in the server log)."""
-    return f"{type(error).__name__}: {error}".splitlines()[0]
-
-
 def build_problem(settings: dict) -> problems.IsingModel:
     if settings["kind"] == "Square lattice":
         return problems.square_lattice(settings["length"], settings["coupling"], settings["field"])
-    n, seed = settings["nodes"], settings["seed"]
-    graph = settings["graph"]
-    if graph == "Sherrington–Kirkpatrick":
-        return problems.sherrington_kirkpatrick(n, seed=seed, field=settings["field"])
-    factories = {
-        "ring": lambda: problems.ring_graph(n),
-        "random 3-regular": lambda: problems.random_regular_graph(n, 3, seed=seed),
-        "Erdős–Rényi": lambda: problems.erdos_renyi_graph(n, settings["edge_probability"], seed),
-    }
-    return problems.ising_from_graph(
-        factories[graph](), settings["coupling"], settings["field"],
-        spin_glass=settings["spin_glass"], seed=seed,
-    )  # fmt: skip
+    family = problems.family_by_label(problems.MODEL_FAMILIES, settings["graph"])
+    options = {key: settings[key] for key in family.parameters if key in settings}
+    return family.build(settings["nodes"], **options)
 
 
 def sidebar() -> dict:
@@ -101,10 +79,7 @@ def sidebar() -> dict:
         if kind == "Square lattice":
             settings["length"] = st.select_slider("Side L", LATTICE_SIZES, value=128, key="L")
         else:
-            settings["graph"] = st.selectbox(
-                "Graph", ["ring", "random 3-regular", "Erdős–Rényi", "Sherrington–Kirkpatrick"],
-                key="graph",
-            )  # fmt: skip
+            settings["graph"] = st.selectbox("Graph", GRAPH_LABELS, key="graph")
             settings["nodes"] = st.number_input(
                 "Spins n", 4, MAX_GRAPH_NODES, 64, key="nodes",
                 help=f"Drawn as a network; at most {MAX_GRAPH_NODES} spins.",
@@ -146,70 +121,27 @@ def current_problem(settings: dict):
     return STATE["thermolab.problem"]
 
 
-def onsager_reference(model: problems.IsingModel, temperature: float):
-    """Onsager's exact (L = ∞) energy and |m| when the model is a zero-field ferro lattice."""
-    coupling = model.uniform_coupling
-    if (
-        model.lattice is None or not model.lattice.periodic or coupling is None
-        or coupling <= 0 or np.any(model.fields != 0)
-    ):  # fmt: skip
-        return None, None
-    return (
-        float(exact.onsager_energy_per_spin(temperature, coupling)),
-        float(exact.onsager_magnetization(temperature, coupling)),
-    )
-
-
-def show_graph(model: problems.IsingModel, spins: np.ndarray, caption: str) -> None:
-    """A graph problem's spins as a network figure (lattices use the lattice canvas)."""
-    if "layout" not in STATE:
-        STATE["layout"] = viz.graph_layout(model)
-    st.plotly_chart(viz.graph_figure(model, spins, STATE["layout"]), key=f"g{caption}")
-    st.caption(caption.replace("\n", "  \n"))  # a line break in markdown
-
-
-@st.cache_resource
-def frame_budget() -> FrameBudget:
-    """The server's frame rate, shared by every session's live view (one per process)."""
-    return FrameBudget(total_fps=max(SERVER_FPS, MAX_FPS), max_fps=MAX_FPS)
-
-
 # --------------------------------------------------------------------------- live view
-
-
-def graph_temperature_changed() -> None:
-    """Callback of a graph's temperature slider (a lattice's is drawn with its canvas)."""
-    STATE["live_temperature"] = STATE["temperature"]
-    rerun_live_view()
-
-
-def rerun_live_view() -> None:
-    """Callback of the live view's sliders: rerun only the drawing fragment, at once.
-
-    Without it a slider change reruns the whole script. With it Streamlit stops the drawing loop
-    at its next frame (the chain keeps every sweep it has done) and starts it again at the new
-    setting, without running the rest of the page.
-    """
-    st.rerun(LIVE_VIEW_KEY)
 
 
 def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveChain:
     """The live view's widgets and its chain (made once, kept in session state).
 
-    A lattice's temperature slider is drawn with its canvas (`live_view`), and its moves reach
+    A lattice's temperature slider is drawn with its canvas (`ui.live_view`), and its moves reach
     the running chain without a Streamlit rerun; a graph's is a Streamlit slider.
     """
-    temperature = STATE.setdefault("live_temperature", T_DEFAULT)
+    temperature = STATE.setdefault("live_temperature", LIVE.t_default)
     columns = st.columns(2)
     if model.lattice is None:
         columns[0].slider(
-            "Temperature T", T_MIN, T_MAX, temperature, T_STEP, key="temperature",
-            on_change=graph_temperature_changed,
+            "Temperature T", LIVE.t_min, LIVE.t_max, temperature, LIVE.t_step,
+            key="temperature", on_change=take_graph_temperature, args=(LIVE.fragment_key,),
             help="Moving it changes the temperature of the running chain; nothing restarts.",
         )  # fmt: skip
     columns[0 if model.lattice is not None else 1].select_slider(
-        "Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf", on_change=rerun_live_view
-    )
+        "Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf",
+        on_change=rerun_live_view, args=(LIVE.fragment_key,),
+    )  # fmt: skip
     chain: LiveChain | None = STATE.get("chain")
     if chain is None or chain.backend is not backend or chain.algorithm != settings["algorithm"]:
         chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
@@ -228,112 +160,6 @@ def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveCh
     return chain
 
 
-def live_view(model: problems.IsingModel, chain: LiveChain) -> None:
-    """Draw frames for up to LIVE_SECONDS, paced by the server's frame budget (one if paused).
-
-    One fragment run sends many frames, each a few sweeps with its numbers (T, E/n, |m|,
-    frames/s) in its caption, and the traces every 30 frames. No rerun per frame, and none per
-    move of a lattice's temperature slider: the canvas sends its value, which the loop takes
-    before its next frame. Streamlit starts a new run before the one it replaces has stopped
-    (it stops at its next element), so each run claims the chain, under its lock, and a
-    superseded loop ends at once instead of advancing it once more. With many sessions drawing
-    at once each gets its share of the server's frames (`FrameBudget`), and a frame waits until
-    the browser has taken the one before (`ui.frames`), so slider changes never queue behind
-    animation.
-    """
-    temperature, sweeps = STATE["live_temperature"], STATE["spf"]
-    paused = STATE.get("paused", False)
-    one_frame = paused or LIVE_SECONDS <= 0
-    energy_ref, magnet_ref = onsager_reference(model, temperature)
-    left, right = st.columns([3, 2])
-    # The canvas goes straight into its column: in an `st.empty` slot, a rerun's first delta
-    # (an empty slot) unmounted it whenever the browser rendered that delta on its own.
-    graph_slot = left.empty() if model.lattice is None else None  # a figure per frame
-    # stop_slot: an element to send when a rerun is pending (frames are not Streamlit elements,
-    # and Streamlit stops a run only at one)
-    stop_slot, trace_slot = right.empty(), right.empty()
-    this_run, view = object(), STATE.setdefault("live_view_id", secrets.token_hex(8))
-    stream: LatticeStream = STATE.setdefault("live_stream", LatticeStream(key="live_lattice"))
-    moved = stream.has_controls if model.lattice is not None else lambda: False
-    with chain.lock:
-        STATE["live_view_run"] = this_run
-    budget, starts = frame_budget(), deque(maxlen=16)  # starts: for the frame rate
-    deadline, numbers, numbers_due = time.monotonic() + LIVE_SECONDS, "", 0.0
-    try:
-        for frame in itertools.count():
-            started = time.monotonic()
-            interval = budget.interval(view) if not one_frame else 0.0
-            if graph_slot is not None:  # a new figure per frame: give the browser time to draw it
-                interval = max(interval, GRAPH_FRAME_SECONDS)
-            if model.lattice is not None and stream.channel is not None:
-                wanted = stream.controls().get("temperature")  # the canvas's slider moved
-                if wanted is not None and not paused:
-                    temperature = STATE["live_temperature"] = min(max(wanted, T_MIN), T_MAX)
-                    energy_ref, magnet_ref = onsager_reference(model, temperature)
-            with chain.lock:
-                if STATE.get("live_view_run") is not this_run:
-                    return
-                if not paused or STATE.pop("step_once", False):
-                    chain.advance(temperature, sweeps)
-                spins, done = chain.spins, chain.sweeps
-                energy, magnetization = chain.energy_per_spin, chain.abs_magnetization
-            starts.append(started)
-            if started >= numbers_due:  # numbers a person can read: ≤ 10 per second
-                numbers_due = started + STATS_SECONDS
-                numbers = f"E/n = {energy:.4f} · |m| = {magnetization:.3f}"
-                if len(starts) > 1:
-                    numbers += f" · {(len(starts) - 1) / (starts[-1] - starts[0]):.0f} frames/s"
-                    if (drawing := budget.drawing) > 1:
-                        numbers += f" ({drawing} live views share this server's frames)"
-            caption = f"T = {temperature:.2f} · β = {1 / temperature:.3f} · sweep {done}\n{numbers}"
-            if graph_slot is not None:
-                with graph_slot.container():
-                    show_graph(model, spins, caption)
-            elif frame == 0:
-                slider = Slider(
-                    "temperature", "Temperature T", T_MIN, T_MAX, T_STEP, temperature, paused
-                )
-                with left:
-                    stream.mount(spins, model.lattice.length, caption, done, (slider,))
-            else:
-                stream.draw(spins, model.lattice.length, caption, done)
-            if one_frame or frame % TRACE_EVERY_FRAMES == FIRST_TRACE_FRAME:
-                with trace_slot.container():
-                    live_traces(chain, energy_ref, magnet_ref)
-            if one_frame or started >= deadline:
-                return
-            # Woken by a rerun request (a widget changed, a button was pressed), or the canvas's
-            # slider moved: then the next frame comes at once, but never above MAX_FPS.
-            woken = sleep_until_rerun(1.0 / MAX_FPS - (time.monotonic() - started))
-            if not woken and model.lattice is not None:  # the browser takes a frame at a time
-                woken = sleep_until_rerun(TAKE_SECONDS, until=lambda: stream.taken() or moved())
-            if not woken:
-                woken = sleep_until_rerun(interval - (time.monotonic() - started), until=moved)
-            if woken:
-                stop_slot.empty()
-    finally:
-        budget.release(view)
-
-
-def live_traces(chain: LiveChain, energy_ref: float | None, magnet_ref: float | None) -> None:
-    """Traces of E/n and |m| with Onsager's values, and τ_int / ESS since T last changed."""
-    if energy_ref is not None:
-        st.caption(
-            f"Onsager (infinite lattice, exact): E/n = {energy_ref:.4f}, |m| = {magnet_ref:.3f}"
-        )
-    correlation = chain.autocorrelation()
-    if correlation is None:
-        st.caption("τ_int and ESS appear after 50 sweeps at this temperature.")
-    else:
-        tau, ess = correlation
-        st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
-    _, energies, magnetizations = chain.traces()
-    st.plotly_chart(
-        viz.trace_figure(energies, magnetizations, energy_ref, magnet_ref),
-        key=f"traces-{chain.sweeps}",
-    )
-
-
 def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
     rows = zip(*chain.traces(), strict=True)
     csv = "temperature,energy_per_spin,magnetization\n" + "".join(
@@ -348,31 +174,6 @@ def live_exports(model: problems.IsingModel, chain: LiveChain) -> None:
         )  # fmt: skip
 
 
-def live_view_guarded(model: problems.IsingModel, chain: LiveChain) -> None:
-    """`live_view`, with a sampler that fails mid-run pausing the chain behind a message.
-
-    The message stays while the view is paused; pressing Run tries the sampler again.
-    """
-    was_running = not STATE.get("paused", False)
-    if was_running:
-        STATE.pop("live_error", None)
-    shown = STATE.get("live_error")
-    if shown:
-        st.error(shown)
-    try:
-        live_view(model, chain)
-    except Exception as error:
-        STATE["paused"] = True
-        STATE["live_error"] = (
-            f"The live view failed: {sampler_failure(error)}. It is paused: press Run to try "
-            "again, or change the problem or the backend."
-        )
-        if was_running:
-            st.rerun(scope="app")  # redraw the controls as paused (once: no rerun loop)
-        if STATE["live_error"] != shown:
-            st.error(STATE["live_error"])
-
-
 # --------------------------------------------------------------------------- annealing
 
 
@@ -383,11 +184,7 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     n_sweeps = columns[2].number_input("Sweeps", 10, 20_000, 1000, 10, key="anneal_sweeps")
     kind = columns[3].selectbox("Schedule", ["geometric", "linear"], key="anneal_kind")
     if columns[4].button("Start annealing", type="primary", key="anneal_start"):
-        temperatures = (
-            np.geomspace(t_start, t_end, n_sweeps)
-            if kind == "geometric"
-            else np.linspace(t_start, t_end, n_sweeps)
-        )
+        temperatures = 1.0 / temperature_schedule(t_start, t_end, n_sweeps, kind)
         chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
         STATE["anneal"] = {"chain": chain, "temperatures": temperatures, "done": 0}
         st.rerun()
@@ -424,11 +221,9 @@ def anneal_frame(model: problems.IsingModel) -> None:
         plan["done"] += len(chunk)
         if plan["done"] >= len(temperatures):
             st.rerun()  # stop the timer
-    ground = None
-    if model.n_spins <= exact.MAX_ENUMERATION_SPINS:
-        ground = exact.ground_states(model)[0] / model.n_spins
-    elif (bound := ground_energy_bound(model)) is not None:
-        ground = bound / model.n_spins
+    ground = exact.ground_energy_reference(model)
+    if ground is not None:
+        ground /= model.n_spins
     left, right = st.columns([2, 3])
     caption = f"sweep {plan['done']} / {len(temperatures)}"
     with left:
@@ -637,6 +432,13 @@ except BackendUnavailable as error:
 except Exception as error:  # a broken plugin: a message, and the other backends still work
     st.error(f"The backend {settings['backend']!r} failed to start: {sampler_failure(error)}")
     st.stop()
+capabilities = backend.capabilities  # declared by the backend, not guessed here
+if settings["algorithm"] not in capabilities.algorithms:
+    st.error(
+        f"The {backend.name} backend runs {', '.join(capabilities.algorithms)} only: "
+        "choose one of those, or another backend."
+    )
+    st.stop()
 st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
 
 mode = st.segmented_control(
@@ -646,8 +448,9 @@ if mode == "Live" or mode is None:
     chain = live_controls(model, backend, settings)
     running = not STATE.get("paused", False)
     # The timer restarts the drawing loop when it ends, so the chain keeps running.
-    restart = LIVE_SECONDS if running and LIVE_SECONDS > 0 else None
-    st.fragment(live_view_guarded, key=LIVE_VIEW_KEY, run_every=restart)(model, chain)
+    restart = LIVE.run_seconds if running and LIVE.run_seconds > 0 else None
+    view = LiveView(model, chain, LIVE)
+    st.fragment(view.run_guarded, key=LIVE.fragment_key, run_every=restart)()
     if running:
         st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
     else:

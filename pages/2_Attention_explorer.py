@@ -10,6 +10,7 @@ import math
 
 import streamlit as st
 
+from ui.engine import lazy_engine
 from ui.server import share_cores
 
 st.set_page_config(page_title="Attention explorer · ThermoLab", page_icon="🌡️", layout="wide")
@@ -30,19 +31,17 @@ DEFAULT_SENTENCE = "The cat sat on the mat because it was warm."
 MAX_TEXT_CHARS = 1000
 
 
-@st.cache_resource(show_spinner="Loading the attention engine (PyTorch)…")
-def engine():
-    """The lab and viz modules, imported once per server process."""
-    import thermolab.attention_lab as lab
-    import thermolab.viz.attention as viz
-
-    return lab, viz
+engine = lazy_engine(
+    "Loading the attention engine (PyTorch)…",
+    lab="thermolab.attention_lab",
+    viz="thermolab.viz.attention",
+)
 
 
 @st.cache_data(show_spinner="Estimating gradients…", max_entries=64)
 def estimator_rows(tau: float, seed: int) -> tuple[list[dict], dict[str, int]]:
     """The estimator panel's rows (independent of T and of the input) and what they cost."""
-    lab, _ = engine()
+    lab = engine().lab
     backend = lab.new_backend(seed)
     temperatures = [10 ** (-1 + 2 * i / 8) for i in range(9)]
     rows = lab.estimator_study(temperatures, gumbel_temperature=tau, backend=backend, seed=seed)
@@ -55,7 +54,7 @@ def fail(message: str) -> None:
 
 
 try:
-    lab, viz = engine()
+    lab, viz = engine().lab, engine().viz
 except Exception as exc:  # a missing engine piece must read as text, not a traceback
     fail(f"The attention engine could not be loaded: {type(exc).__name__}: {exc}")
 

@@ -17,6 +17,8 @@ from typing import Any
 import streamlit as st
 
 from thermolab.jobs import attach_session, streamlit_session_alive
+from thermolab.runs import ACTIVE_STATUSES
+from ui.engine import lazy_engine
 from ui.server import share_cores
 
 st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
@@ -27,18 +29,7 @@ POLL_SECONDS = 1.5  # the live view rereads the store this often while a trainin
 # ... and redraws its figures (Plotly) this often: redrawn at every poll, they kept a browser
 # watching one training at 0.27 cores, every 5 s at 0.17 (measured on this 2-core machine).
 FIGURE_SECONDS = 5.0
-ACTIVE = frozenset({"queued", "running"})
 MAX_GROUPS_LISTED = 50  # the run browser offers this session the newest this many trainings
-DRAWN_METRICS = (
-    "train_loss",
-    "val_loss",
-    "val_loss_mean_weights",
-    "step_seconds",
-    "weight_entropy",
-    "kl_per_token",
-    "temperature",
-)
-PROGRESS_METRICS = ("train_loss", "val_loss", "step_seconds")  # the progress table's
 CORPORA = {
     "default": "Offline default (Python's own documentation)",
     "tinyshakespeare": "Tiny Shakespeare (downloaded once, checksum-verified)",
@@ -59,35 +50,24 @@ METER_LABELS = {
 }
 
 
-@st.cache_resource(show_spinner="Loading torch and the training engine…")
-def engine() -> SimpleNamespace:
-    """The training engine and its figures, imported once per server process."""
-    from thermolab import data, runs, training
-    from thermolab.energy import ledger, meters, probe_meters
-    from thermolab.models.tinygpt import PRESETS
-    from thermolab.nn.bayes import STOCHASTIC_CHOICES
-    from thermolab.training import browse
-    from thermolab.training.config import DEVICES, NOISE_METHODS
-    from thermolab.training.schedules import T_SCHEDULES
-    from thermolab.training.verdict import verdict
-    from thermolab.viz import training as viz
-
-    return SimpleNamespace(
-        data=data,
-        runs=runs,
-        training=training,
-        browse=browse,
-        ledger=ledger,
-        meters=meters,
-        probe_meters=probe_meters,
-        presets=PRESETS,
-        layer_choices=STOCHASTIC_CHOICES,
-        t_schedules=T_SCHEDULES,
-        noise_methods=NOISE_METHODS,
-        devices=DEVICES,
-        verdict=verdict,
-        viz=viz,
-    )
+engine = lazy_engine(
+    "Loading torch and the training engine…",
+    data="thermolab.data",
+    runs="thermolab.runs",
+    training="thermolab.training",
+    browse="thermolab.training.browse",
+    metric_names="thermolab.training.metric_names",
+    ledger="thermolab.energy.ledger",
+    meters="thermolab.energy.meters",
+    probe_meters="thermolab.energy:probe_meters",
+    presets="thermolab.models.tinygpt:PRESETS",
+    layer_choices="thermolab.models.tinygpt:STOCHASTIC_CHOICES",
+    t_schedules="thermolab.training.schedules:T_SCHEDULES",
+    noise_methods="thermolab.training.config:NOISE_METHODS",
+    devices="thermolab.training.config:DEVICES",
+    verdict="thermolab.training.verdict:verdict",
+    viz="thermolab.viz.training",
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -382,7 +362,7 @@ def is_active(records: Mapping[str, Any], launch) -> bool:
     """Whether the group is still training (or waiting to): the live view keeps polling."""
     if launch is not None and launch.job.finished:
         return False
-    return any(record.status in ACTIVE for record in records.values())
+    return any(record.status in ACTIVE_STATUSES for record in records.values())
 
 
 def job_status(launch, records: Mapping[str, Any]) -> None:
@@ -402,7 +382,11 @@ def job_status(launch, records: Mapping[str, Any]) -> None:
             st.toast("Stopping after the current step…")
     for mode, record in records.items():
         # a running run's message is the one it started with; the table below counts steps
-        message = f" · {record.message}" if record.message and record.status not in ACTIVE else ""
+        message = (
+            f" · {record.message}"
+            if record.message and record.status not in ACTIVE_STATUSES
+            else ""
+        )
         st.caption(f"**{mode}** · {record.status}{message}")
 
 
@@ -410,7 +394,8 @@ def drawn_metrics(train: Mapping[str, Any]) -> list[str]:
     """The metric series the page draws (a run logs more; reading only these keeps polls light)."""
     preset = engine().presets.get(train.get("preset"))
     layers = preset.n_layer if preset is not None else 0
-    return [*DRAWN_METRICS, *(f"attention_entropy_l{layer}" for layer in range(layers))]
+    names = engine().metric_names
+    return [*names.DRAWN, *(names.attention_entropy(layer) for layer in range(layers))]
 
 
 def read_runs(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -562,7 +547,7 @@ def read_progress(store, records: Mapping[str, Any]) -> dict[str, dict[str, Any]
     """What the progress table needs, by mode: its metric series and the energy rows."""
     return {
         mode: {
-            "metrics": store.metrics(record.id, PROGRESS_METRICS),
+            "metrics": store.metrics(record.id, engine().metric_names.PROGRESS),
             "energy": store.energy(record.id),
         }
         for mode, record in records.items()

@@ -18,7 +18,9 @@ def run_json(capsys, *args: str) -> dict:
 def test_backends_json(capsys):
     rows = run_json(capsys, "backends")["backends"]
     assert {"jax", "numpy", "torch"} <= {row["name"] for row in rows}
-    assert set(rows[0]) >= {"name", "available", "reason", "device", "version"}
+    assert set(rows[0]) >= {"name", "available", "reason", "device", "version", "capabilities"}
+    numpy_row = next(row for row in rows if row["name"] == "numpy")
+    assert numpy_row["capabilities"]["algorithms"] == ["gibbs", "metropolis"]
 
 
 def test_ising_contract(capsys):
@@ -134,3 +136,17 @@ def test_python_dash_m_entry_point():
     )
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
+
+
+def test_train_options_take_their_defaults_from_train_config():
+    """One source for the training defaults: the CLI's are TrainConfig's fields' (threads 1)."""
+    from thermolab.cli import TRAIN_OPTIONS, _build_parser
+    from thermolab.training import TrainConfig
+
+    args = _build_parser().parse_args(["train", "--mode", "tsu"])
+    defaults = TrainConfig()
+    for name, *_ in TRAIN_OPTIONS:
+        assert getattr(args, name) == getattr(defaults, name), name
+    assert args.threads == 1
+    changed = _build_parser().parse_args(["train", "--mode", "tsu", "--lr", "0.01"])
+    assert changed.learning_rate == 0.01

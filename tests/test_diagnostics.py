@@ -27,6 +27,7 @@ from thermolab.diagnostics import (
     integrated_autocorrelation_time,
     jackknife,
     kl_divergence,
+    mean_with_error,
     split_rhat,
     susceptibility,
     total_variation,
@@ -490,3 +491,26 @@ def test_chi_square_rejects_frequencies_and_too_few_bins():
         chi_square_test([3, 2], [0.5, 0.5])  # expected 2.5 each: one pooled bin
     with pytest.raises(ValueError, match="min_expected"):
         chi_square_test([30, 20], [0.5, 0.5], min_expected=-1.0)
+
+
+def test_mean_with_error_of_independent_samples_is_the_textbook_one():
+    """i.i.d. N(0, 1): τ_int ≈ 1, so the error is σ/√N; the mean lies within 4 of them of 0."""
+    trace = np.random.default_rng(3).normal(size=(20_000, 2))
+    mean, error, tau = mean_with_error(trace)
+    assert tau == pytest.approx(1.0, abs=0.1)
+    assert error == pytest.approx(trace.std() * np.sqrt(tau / trace.size))
+    assert abs(mean) < 4 * error
+
+
+def test_mean_with_error_reports_a_short_run_in_notes():
+    """An AR(1) chain with ρ = 0.99 (τ_int ≈ 199) of 500 samples is far shorter than 50 τ."""
+    rng = np.random.default_rng(4)
+    trace = np.zeros(500)
+    for t in range(1, trace.size):
+        trace[t] = 0.99 * trace[t - 1] + rng.normal()
+    notes: list[str] = []
+    mean_with_error(trace, notes)
+    assert len(notes) == 1 and "τ_int" in notes[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # silenced without notes: nothing raised
+        mean_with_error(trace)

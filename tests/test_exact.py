@@ -95,3 +95,35 @@ def test_onsager_scales_with_the_coupling():
     )
     with pytest.raises(ValueError):
         exact.onsager_magnetization(1.0, coupling=-1.0)
+
+
+def test_ground_energy_bound():
+    assert exact.ground_energy_bound(problems.square_lattice(8, 1.0, 0.5)) == -128 - 32
+    assert exact.ground_energy_bound(problems.square_lattice(8, -1.0)) == -128
+    assert exact.ground_energy_bound(problems.square_lattice(5, -1.0)) is None  # frustrated
+    assert exact.ground_energy_bound(problems.ring(6)) is None
+    model = problems.square_lattice(4, -1.0)
+    assert exact.ground_energy_bound(model) == exact.ground_states(model)[0]
+
+
+def test_ground_energy_reference_enumerates_small_models_and_knows_big_lattices():
+    ring = problems.ring(8, coupling=-1.0, field=0.3)
+    assert exact.ground_energy_reference(ring) == exact.ground_states(ring)[0]
+    assert exact.ground_energy_reference(problems.square_lattice(64, 1.0)) == -2 * 64 * 64
+    assert exact.ground_energy_reference(problems.sherrington_kirkpatrick(30, seed=1)) is None
+
+
+def test_onsager_reference_only_where_onsager_applies():
+    energy, magnet = exact.onsager_reference(problems.square_lattice(16, 1.0), 1.8)
+    assert energy == pytest.approx(float(exact.onsager_energy_per_spin(1.8)))
+    assert magnet == pytest.approx(float(exact.onsager_magnetization(1.8)))
+    assert exact.onsager_reference(problems.square_lattice(16, 2.0), 3.0)[0] == pytest.approx(
+        float(exact.onsager_energy_per_spin(3.0, 2.0))
+    )
+    for model in (
+        problems.square_lattice(16, 1.0, 0.1),  # a field
+        problems.square_lattice(16, -1.0),  # antiferromagnet
+        problems.square_lattice(16, 1.0, periodic=False),  # open edges
+        problems.ring(16),  # not a lattice
+    ):
+        assert exact.onsager_reference(model, 1.8) is None, model.name

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from hardening_support import assert_no_exception, new_app, no_job_left_running
+from hardening_support import assert_no_exception, new_app
 
 from thermolab.jobs import get_manager
 from thermolab.runs import RunStore
@@ -16,12 +16,7 @@ from thermolab.runs import RunStore
 REAPED = "stopped because its session was idle for 1800 s"
 
 
-@pytest.fixture(autouse=True)
-def quick(monkeypatch, tmp_path):
-    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
-    monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
-    with no_job_left_running():
-        yield
+pytestmark = pytest.mark.usefixtures("quick_pages")  # tests/conftest.py
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from hardening_support import (
     errors,
     faulty_backend_registered,
     move_temperature,
-    no_job_left_running,
 )
 from hardening_support import new_app as new_page
 
@@ -47,12 +46,7 @@ TINY = TrainConfig(
 PAGE_TINY = {"gpt.batch": 2, "gpt.block": 16, "gpt.eval_batches": 1, "gpt.k": 2}
 
 
-@pytest.fixture(autouse=True)
-def quick(monkeypatch, tmp_path):
-    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
-    monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
-    with no_job_left_running():
-        yield
+pytestmark = pytest.mark.usefixtures("quick_pages")  # tests/conftest.py
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hardening_support import assert_no_exception, errors, messages, new_app, no_job_left_running
+from hardening_support import assert_no_exception, errors, messages, new_app
 
 CLAMPED = "clamped"
 ACCEPTED = "accepted"
@@ -345,13 +345,7 @@ def ids(cases: list[Case]) -> list[str]:
     return [str(case) for case in cases]
 
 
-@pytest.fixture(autouse=True)
-def quick_pages(monkeypatch, tmp_path):
-    """One frame per live-view run, and a run store of the test's own."""
-    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
-    monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
-    with no_job_left_running():
-        yield
+pytestmark = pytest.mark.usefixtures("quick_pages")  # tests/conftest.py
 
 
 @pytest.mark.parametrize("case", PLAYGROUND, ids=ids(PLAYGROUND))

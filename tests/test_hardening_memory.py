@@ -22,7 +22,6 @@ from hardening_support import (
     errors,
     move_temperature,
     new_app,
-    no_job_left_running,
 )
 
 from thermolab import data, problems
@@ -35,12 +34,7 @@ from thermolab.training import TrainConfig
 TEXT = ("It was the best of times, it was the worst of times. " * 30).encode()
 
 
-@pytest.fixture(autouse=True)
-def quick(monkeypatch, tmp_path):
-    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
-    monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
-    with no_job_left_running():
-        yield
+pytestmark = pytest.mark.usefixtures("quick_pages")  # tests/conftest.py
 
 
 # --------------------------------------------------------------------------- playground

@@ -10,7 +10,7 @@ import pytest
 from thermolab import exact, problems
 from thermolab.backends import get_backend
 from thermolab.backends.jax_backend import _run_chains
-from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
+from thermolab.live import LiveChain, LiveTempering
 from thermolab.measure import MAX_SWEEP_UPDATES, exact_check, temperature_sweep
 
 
@@ -87,15 +87,6 @@ def test_exact_check_converges_to_the_sampling_floor():
         exact_check(get_backend("numpy"), problems.ring(20), 1.0, sweep_counts=[1])
 
 
-def test_ground_energy_bound():
-    assert ground_energy_bound(problems.square_lattice(8, 1.0, 0.5)) == -128 - 32
-    assert ground_energy_bound(problems.square_lattice(8, -1.0)) == -128
-    assert ground_energy_bound(problems.square_lattice(5, -1.0)) is None  # frustrated
-    assert ground_energy_bound(problems.ring(6)) is None
-    model = problems.square_lattice(4, -1.0)
-    assert ground_energy_bound(model) == exact.ground_states(model)[0]
-
-
 def test_live_trace_figure_stays_small():
     """The live view redraws it every second: at most TRACE_POINTS points per curve."""
     from thermolab.viz.ising import TRACE_POINTS, trace_figure
@@ -140,43 +131,3 @@ def test_two_threads_can_share_a_live_chain():
         thread.join()
     assert not errors and not mismatches, (errors, mismatches[:10])
     assert chain.sweeps == 1 + 2 * 300 * 3 == len(chain.energies)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_frame_budget_shares_the_server_rate_among_drawing_views():
-    clock = FakeClock()
-    budget = FrameBudget(total_fps=60, max_fps=30, stale_seconds=2.0, clock=clock)
-    assert budget.interval("alice") == pytest.approx(1 / 30)  # alone: the per-view cap
-    assert budget.interval("bob") == pytest.approx(1 / 30)  # 2 views × 30 fps = the budget
-    for name in "cdefghij":
-        budget.interval(name)
-    assert budget.drawing == 10
-    assert budget.interval("alice") == pytest.approx(10 / 60)  # 10 views share 60 fps
-    budget.release("bob")
-    assert budget.interval("alice") == pytest.approx(9 / 60)
-
-
-def test_frame_budget_forgets_views_that_stopped_asking():
-    clock = FakeClock()
-    budget = FrameBudget(total_fps=20, max_fps=10, stale_seconds=2.0, clock=clock)
-    for name in ("alice", "bob", "carol", "dave"):
-        budget.interval(name)
-    assert budget.interval("alice") == pytest.approx(4 / 20)
-    clock.now = 1.5
-    budget.interval("alice")
-    clock.now = 3.0  # bob, carol and dave last asked 3 s ago: their loops died
-    assert budget.drawing == 1
-    assert budget.interval("alice") == pytest.approx(1 / 10)
-
-
-@pytest.mark.parametrize(("total", "cap"), [(0, 0), (10, 20), (30, -1), (float("inf"), 30)])
-def test_frame_budget_refuses_nonsense_rates(total, cap):
-    with pytest.raises(ValueError, match="frames per second"):
-        FrameBudget(total_fps=total, max_fps=cap)

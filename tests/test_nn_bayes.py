@@ -14,13 +14,12 @@ from torch import nn
 from torch.distributions import Normal
 
 from thermolab.backends import get_backend
-from thermolab.models import GPTConfig, TinyGPT
+from thermolab.models import GPTConfig, TinyGPT, make_stochastic, stochastic_layer_names
 from thermolab.nn.bayes import (
     MeanFieldGaussianLinear,
     gaussian_layers,
-    make_stochastic,
+    make_gaussian,
     n_stochastic_parameters,
-    stochastic_layer_names,
     total_entropy,
     total_kl,
     weight_mode,
@@ -263,3 +262,16 @@ def test_totals_and_weight_mode_restores_on_exit():
     assert [layer.weight_mode for layer in layers] == ["mean", "sample", "sample", "sample"]
     with pytest.raises(ValueError, match="weight mode"), weight_mode(model, "median"):
         pass
+
+
+def test_make_gaussian_takes_any_module_and_the_names_it_is_given():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = torch.randn(5, 3)
+    before = model(x)
+    assert make_gaussian(model, ["2"], backend=get_backend("torch", seed=1)) == ["2"]
+    assert isinstance(model[2], MeanFieldGaussianLinear) and isinstance(model[0], nn.Linear)
+    with weight_mode(model, "mean"):
+        torch.testing.assert_close(model(x), before)  # μ copies the weights
+    with pytest.raises(ValueError, match="already stochastic"):
+        make_gaussian(model, ["2"])

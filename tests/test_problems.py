@@ -169,3 +169,34 @@ def test_model_is_immutable():
         model.fields[0] = 1.0
     with pytest.raises(AttributeError):
         model.name = "other"
+
+
+def test_problem_families_build_what_their_constructors_build():
+    """The registry's models equal the direct constructors' (same couplings and fields)."""
+
+    def same(a, b):
+        return (a.couplings != b.couplings).nnz == 0 and np.array_equal(a.fields, b.fields)
+
+    graph = problems.erdos_renyi_graph(12, 0.3, 4)
+    built = problems.build_model(
+        "er", 12, edge_probability=0.3, seed=4, coupling=-1.5, field=0.2, spin_glass=True
+    )
+    assert same(built, problems.ising_from_graph(graph, -1.5, 0.2, spin_glass=True, seed=4))
+    assert same(
+        problems.build_model("sk", 10, seed=2, field=0.1, coupling=9.0),  # SK takes no J
+        problems.sherrington_kirkpatrick(10, seed=2, field=0.1),
+    )
+    assert same(problems.build_model("lattice", 16, coupling=2.0), problems.square_lattice(4, 2.0))
+    regular = problems.build_graph("regular", 10, degree=4, seed=1)
+    assert np.array_equal(regular.edges, problems.random_regular_graph(10, 4, seed=1).edges)
+    assert set(problems.GRAPH_FAMILIES) <= set(problems.MODEL_FAMILIES)
+    labels = [family.label for family in problems.MODEL_FAMILIES.values()]
+    assert len(set(labels)) == len(labels)  # a page can find a family by its label
+    assert problems.family_by_label(problems.MODEL_FAMILIES, "Erdős–Rényi").name == "er"
+
+
+def test_problem_families_refuse_unknown_names_and_non_square_lattices():
+    with pytest.raises(ValueError, match="unknown problem family 'moon'"):
+        problems.build_model("moon", 4)
+    with pytest.raises(ValueError, match="square number"):
+        problems.build_model("lattice", 10)

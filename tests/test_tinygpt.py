@@ -22,7 +22,8 @@ from thermolab.models import (
     preset_config,
     save_checkpoint,
 )
-from thermolab.nn.bayes import gaussian_layers, make_stochastic, weight_mode
+from thermolab.models.tinygpt import make_stochastic
+from thermolab.nn.bayes import gaussian_layers, weight_mode
 
 VOCAB = CharVocab.from_text("abcdefghijklmnopqrstuvwxyz .,\n")
 

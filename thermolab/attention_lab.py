@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from thermolab.models.tinygpt import attention_head
 from thermolab.nn.attention import allowed_positions, attention_entropy, attention_weights
 from thermolab.nn.estimators import ESTIMATORS, exact_gradient, per_sample_gradients
 
@@ -160,23 +161,9 @@ def checkpoint_directory() -> Path | None:
 def checkpoint_input(
     directory: Path, text: str, *, layer: int = 0, head: int = 0
 ) -> AttentionInput:
-    """One head of a trained TinyGPT on `text`: its queries and keys.
-
-    The contract with `thermolab.models.tinygpt` (built elsewhere): a function
-    `attention_head(directory, text, layer, head)` returning (tokens, q (n, d), k (n, d)).
-    Raises ValueError, with the reason, when that module or function is not available.
-    """
-    try:
-        import thermolab.models.tinygpt as tinygpt  # type: ignore[import-not-found]
-    except ImportError as error:
-        raise ValueError(
-            f"checkpoints were found in {directory}, but this build has no TinyGPT model "
-            f"module to read them ({error})"
-        ) from error
-    reader = getattr(tinygpt, "attention_head", None)
-    if reader is None:
-        raise ValueError("thermolab.models.tinygpt has no attention_head(directory, text, …)")
-    tokens, q, k = reader(directory, text, layer, head)
+    """One head of a trained TinyGPT on `text`: its queries and keys
+    (`thermolab.models.tinygpt.attention_head`, which raises ValueError with the reason)."""
+    tokens, q, k = attention_head(directory, text, layer, head)
     return AttentionInput(
         tuple(str(t) for t in tokens),
         np.asarray(q, dtype=np.float32),

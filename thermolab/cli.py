@@ -13,7 +13,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,8 +30,8 @@ from thermolab.backends import (
 from thermolab.energy.meters import MeterUnavailable
 from thermolab.runs import StoreError
 
-GRAPHS = ("sk", "regular", "er", "ring", "lattice")
-QAOA_GRAPHS = ("ring", "regular", "er")
+GRAPHS = tuple(problems.MODEL_FAMILIES)
+QAOA_GRAPHS = tuple(problems.GRAPH_FAMILIES)
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -120,7 +120,38 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, default=0)
 
 
-def _build_parser() -> _Parser:
+# The `train` command's options: (TrainConfig field, flag, parser, help). Their defaults are
+# the fields' own, read in `_add_train_options`.
+TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str | None], ...] = (
+    ("corpus", "--corpus", str, "default, tinyshakespeare or a path"),
+    ("preset", "--preset", str, None),
+    ("steps", "--steps", _positive_int, None),
+    ("batch_size", "--batch-size", _positive_int, None),
+    ("learning_rate", "--lr", _positive_float, "peak learning rate"),
+    ("seed", "--seed", _seed, None),
+    ("eval_every", "--eval-every", _positive_int, None),
+    ("t_schedule", "--t-schedule", str, "T schedule (TSU)"),
+    ("t_start", "--t-start", _finite_float, None),
+    ("t_end", "--t-end", _finite_float, None),
+    ("kl_weight", "--kl-weight", _finite_float, "λ"),
+    ("stochastic_layers", "--stochastic-layers", str, None),
+    ("meter", "--meter", str, "auto, nvml, rapl, estimate or none"),
+    ("device", "--device", str, "auto, cpu or cuda"),
+    ("threads", "--threads", _non_negative_int, "torch threads (0: leave torch's setting)"),
+)
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    """TRAIN_OPTIONS, with TrainConfig's defaults (importing it imports torch, so only a
+    `train` command builds them)."""
+    from thermolab.training.config import TrainConfig
+
+    defaults = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
+    for name, flag, kind, text in TRAIN_OPTIONS:
+        parser.add_argument(flag, dest=name, type=kind, default=defaults[name], help=text)
+
+
+def _build_parser(with_train_options: bool = True) -> _Parser:
     parser = _Parser(prog="thermolab", description="ThermoLab: thermodynamic computing lab.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -172,63 +203,27 @@ def _build_parser() -> _Parser:
 
     train = commands.add_parser("train", help="train a TinyGPT (baseline or TSU)")
     train.add_argument("--mode", choices=("baseline", "tsu"), required=True)
-    train.add_argument("--corpus", default="default", help="default, tinyshakespeare or a path")
-    train.add_argument("--preset", default="cpu-quick")
-    train.add_argument("--steps", type=_positive_int, default=300)
-    train.add_argument("--batch-size", type=_positive_int, default=None)
-    train.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
-    train.add_argument("--seed", type=_seed, default=0)
-    train.add_argument("--eval-every", type=_positive_int, default=50)
-    train.add_argument("--t-schedule", default="constant", help="T schedule (TSU)")
-    train.add_argument("--t-start", type=_finite_float, default=1.0)
-    train.add_argument("--t-end", type=_finite_float, default=1.0)
-    train.add_argument("--kl-weight", type=_finite_float, default=1.0, help="λ")
-    train.add_argument("--stochastic-layers", default="first-qkv")
-    train.add_argument("--meter", default="auto", help="auto, nvml, rapl, estimate or none")
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    train.add_argument(
-        "--threads", type=_non_negative_int, default=0, help="torch threads (0: torch's default)"
-    )
+    if with_train_options:
+        _add_train_options(train)
     train.add_argument("--runs-dir", default=None, help="run store directory (default ./runs)")
     train.add_argument("--json", action="store_true")
     return parser
 
 
+def _family_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The problem-family options (`problems.ProblemFamily.parameters`) this command has."""
+    names = ("degree", "edge_probability", "seed", "coupling", "field", "spin_glass")
+    return {name: getattr(args, name) for name in names if hasattr(args, name)}
+
+
 def _build_graph(args: argparse.Namespace) -> problems.WeightedGraph:
-    """The ring, random regular or Erdős–Rényi graph that --graph and its options describe."""
-    n = args.nodes
-    return {
-        "ring": lambda: problems.ring_graph(n),
-        "regular": lambda: problems.random_regular_graph(n, args.degree, seed=args.seed),
-        "er": lambda: problems.erdos_renyi_graph(n, args.edge_probability, seed=args.seed),
-    }[args.graph]()
+    """The graph that --graph, --nodes and their options describe."""
+    return problems.build_graph(args.graph, args.nodes, **_family_options(args))
 
 
 def _build_model(args: argparse.Namespace) -> problems.IsingModel:
-    n = args.nodes
-    if args.graph == "sk":
-        return problems.sherrington_kirkpatrick(n, seed=args.seed, field=args.field)
-    if args.graph == "lattice":
-        length = math.isqrt(n)
-        if length * length != n:
-            raise ValueError(f"--graph lattice needs a square number of nodes, got {n}")
-        return problems.square_lattice(length, args.coupling, args.field)
-    return problems.ising_from_graph(
-        _build_graph(args), args.coupling, args.field, spin_glass=args.spin_glass, seed=args.seed
-    )
-
-
-def _mean_and_error(trace: np.ndarray, notes: list[str]) -> tuple[float, float, float]:
-    """Mean, its standard error from τ_int, and τ_int, of a (n_samples, n_chains) series.
-
-    A warning from the τ_int estimate (trace too short for it) is appended to `notes`.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tau = diagnostics.integrated_autocorrelation_time(trace)
-    notes.extend(str(warning.message) for warning in caught)
-    error = float(np.std(trace) * math.sqrt(tau / trace.size))
-    return float(np.mean(trace)), error, tau
+    """The Ising model that --graph, --nodes and their options describe."""
+    return problems.build_model(args.graph, args.nodes, **_family_options(args))
 
 
 def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
@@ -247,8 +242,8 @@ def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
     energies = result.energies[args.burn_in :] / model.n_spins
     abs_magnetization = np.abs(result.magnetizations[args.burn_in :])
     notes: list[str] = []
-    energy_mean, energy_error, energy_tau = _mean_and_error(energies, notes)
-    magnet_mean, magnet_error, magnet_tau = _mean_and_error(abs_magnetization, notes)
+    energy_mean, energy_error, energy_tau = diagnostics.mean_with_error(energies, notes)
+    magnet_mean, magnet_error, magnet_tau = diagnostics.mean_with_error(abs_magnetization, notes)
     updates = (args.burn_in + args.sweeps) * args.chains * model.n_spins
     report: dict[str, Any] = {
         "lattice": args.lattice,
@@ -272,13 +267,8 @@ def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
         "timing_note": "wall time of one sampling call, including any jit compilation",
         "warnings": notes,
     }
-    if args.coupling > 0 and args.field == 0 and not args.open:
-        report["onsager_energy_per_spin"] = float(
-            exact.onsager_energy_per_spin(args.temperature, args.coupling)
-        )
-        report["onsager_abs_magnetization"] = float(
-            exact.onsager_magnetization(args.temperature, args.coupling)
-        )
+    if (onsager := exact.onsager_reference(model, args.temperature)) is not None:
+        report["onsager_energy_per_spin"], report["onsager_abs_magnetization"] = onsager
     return report
 
 
@@ -305,8 +295,7 @@ def _run_anneal(args: argparse.Namespace) -> dict[str, Any]:
         "final_energies": result.energies[-1].tolist(),
         "wall_seconds": seconds,
     }
-    if model.n_spins <= exact.MAX_ENUMERATION_SPINS:
-        ground_energy, _ = exact.ground_states(model)
+    if (ground_energy := exact.ground_energy_reference(model)) is not None:
         report["exact_ground_energy"] = ground_energy
         report["found_ground_state"] = bool(
             best_energy <= ground_energy + 1e-9 * max(1.0, abs(ground_energy))
@@ -387,23 +376,8 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
     from thermolab import training
     from thermolab.runs import RunStore
 
-    config = training.TrainConfig(
-        corpus=args.corpus,
-        preset=args.preset,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-        eval_every=min(args.eval_every, args.steps),
-        t_schedule=args.t_schedule,
-        t_start=args.t_start,
-        t_end=args.t_end,
-        kl_weight=args.kl_weight,
-        stochastic_layers=args.stochastic_layers,
-        meter=args.meter,
-        device=args.device,
-        threads=args.threads,
-    )
+    options = {name: getattr(args, name) for name, *_ in TRAIN_OPTIONS}
+    config = training.TrainConfig(**{**options, "eval_every": min(args.eval_every, args.steps)})
     store = RunStore(args.runs_dir)
     _group, run_ids = training.prepare(config, store, modes=(args.mode,))
     result = training.train(config, store, run_ids)
@@ -461,7 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     a command runs are shown as one line each after a success, and dropped after an error
     (the error says what matters).
     """
-    parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(with_train_options=argv[:1] == ["train"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

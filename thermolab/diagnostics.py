@@ -38,6 +38,7 @@ __all__ = [
     "integrated_autocorrelation_time",
     "jackknife",
     "kl_divergence",
+    "mean_with_error",
     "split_rhat",
     "susceptibility",
     "total_variation",
@@ -233,6 +234,28 @@ def effective_sample_size(trace: np.ndarray, c: float = 5.0) -> float:
     """
     x = _as_trace(trace, "trace", min_samples=2)
     return float(x.size / integrated_autocorrelation_time(x, c))
+
+
+def mean_with_error(
+    trace: np.ndarray, notes: list[str] | None = None
+) -> tuple[float, float, float]:
+    """(mean, standard error σ √(τ_int / N), τ_int in samples) of a series.
+
+    trace: (n_samples,) or (n_samples, n_chains), N all its values together. τ_int warns when
+    the run is short for it (see `integrated_autocorrelation_time`): with `notes`, every
+    warning's message is appended there (for a report); without, that RuntimeWarning is
+    silenced (a live view's short windows are expected).
+    """
+    values = np.asarray(trace, dtype=np.float64)
+    with warnings.catch_warnings(record=notes is not None) as caught:
+        if notes is None:
+            warnings.simplefilter("ignore", RuntimeWarning)
+        else:
+            warnings.simplefilter("always")
+        tau = integrated_autocorrelation_time(values)
+    if notes is not None:
+        notes.extend(str(warning.message) for warning in caught)
+    return float(values.mean()), float(values.std() * math.sqrt(tau / values.size)), tau
 
 
 def split_rhat(trace: np.ndarray) -> float:

@@ -19,11 +19,14 @@ __all__ = [
     "critical_temperature",
     "energy",
     "enumerate_model",
+    "ground_energy_bound",
+    "ground_energy_reference",
     "ground_states",
     "index_states",
     "max_cut",
     "onsager_energy_per_spin",
     "onsager_magnetization",
+    "onsager_reference",
     "onsager_specific_heat",
     "state_indices",
 ]
@@ -152,6 +155,32 @@ def ground_states(model: IsingModel) -> tuple[float, np.ndarray]:
     return lowest, index_states(indices, model.n_spins)
 
 
+def ground_energy_bound(model: IsingModel) -> float | None:
+    """Exact ground energy where it is known without search, else None.
+
+    For a lattice with uniform |J| and h on a bipartite (even periodic or open) lattice the
+    ordered or Néel state is a ground state when h = 0, and an all-aligned state when J > 0.
+    """
+    lattice, coupling = model.lattice, model.uniform_coupling
+    if lattice is None or coupling is None or not model.has_uniform_fields:
+        return None
+    field_value = float(model.fields[0])
+    bipartite = not lattice.periodic or lattice.length % 2 == 0
+    if coupling > 0:
+        return -coupling * model.n_edges - abs(field_value) * model.n_spins
+    if bipartite and field_value == 0:
+        return coupling * model.n_edges
+    return None
+
+
+def ground_energy_reference(model: IsingModel) -> float | None:
+    """The model's exact ground energy where it can be had: by enumeration for n ≤
+    MAX_ENUMERATION_SPINS, else `ground_energy_bound`'s closed form, else None."""
+    if model.n_spins <= MAX_ENUMERATION_SPINS:
+        return ground_states(model)[0]
+    return ground_energy_bound(model)
+
+
 def max_cut(graph: WeightedGraph) -> tuple[float, np.ndarray]:
     """Maximum cut weight of a graph (n ≤ 20) and every optimal cut, as ±1 int8 (k, n)."""
     _, optimal = ground_states(maxcut_to_ising(graph))
@@ -173,6 +202,25 @@ def critical_temperature(coupling: float = 1.0) -> float:
     """T_c = 2J / ln(1 + √2) ≈ 2.269 J of the infinite square lattice."""
     _check_onsager(np.array([1.0]), coupling)
     return 2.0 * coupling / np.log1p(np.sqrt(2.0))
+
+
+def onsager_reference(model: IsingModel, temperature: float) -> tuple[float, float] | None:
+    """Onsager's exact infinite-lattice (energy per spin, |m|) at `temperature` where they
+    apply to `model`: a periodic square lattice with uniform J > 0 and no field; else None.
+    A finite lattice approaches them as L grows."""
+    coupling = model.uniform_coupling
+    if (
+        model.lattice is None
+        or not model.lattice.periodic
+        or coupling is None
+        or coupling <= 0
+        or np.any(model.fields != 0)
+    ):
+        return None
+    return (
+        float(onsager_energy_per_spin(temperature, coupling)),
+        float(onsager_magnetization(temperature, coupling)),
+    )
 
 
 def onsager_magnetization(temperature: np.ndarray | float, coupling: float = 1.0) -> np.ndarray:

@@ -4,17 +4,13 @@ A `LiveChain` holds one chain's spins and the traces recorded so far. Each `adva
 few sweeps at the temperature of that moment, continuing from the last state, so a slider that
 moves changes the temperature of the running chain instead of restarting it. The jax backend
 takes β as traced data, so a new temperature never recompiles. `LiveTempering` does the same
-for a ladder of replicas with swaps between them. `FrameBudget` shares one server's frame rate
-among the live views that are drawing at once.
+for a ladder of replicas with swaps between them.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-import warnings
 from collections import deque
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +21,7 @@ from thermolab.backends import Backend
 from thermolab.backends.base import derived_seed
 from thermolab.problems import IsingModel
 
-__all__ = ["TRACE_LENGTH", "FrameBudget", "LiveChain", "LiveTempering", "ground_energy_bound"]
+__all__ = ["TRACE_LENGTH", "LiveChain", "LiveTempering"]
 
 TRACE_LENGTH = 4000  # sweeps of history kept per chain (bounded memory)
 
@@ -134,9 +130,7 @@ class LiveChain:
         energies, _ = self.recent(window)
         if energies.size < 50:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # short runs are expected here
-            tau = diagnostics.integrated_autocorrelation_time(energies)
+        _, _, tau = diagnostics.mean_with_error(energies)  # short runs are expected here
         return tau, energies.size / tau
 
 
@@ -185,75 +179,3 @@ class LiveTempering:
         return np.divide(
             self.accepted, self.proposed, out=np.zeros_like(self.accepted), where=self.proposed > 0
         )
-
-
-class FrameBudget:
-    """A server's frame rate, shared among the live views drawing at once.
-
-    Every frame costs the server (sweeps, packing, a message) and the viewer's browser (a
-    redraw), so a room of views each drawing at full rate saturates a small server and every
-    slider change then waits in the queue. A view asks `interval(view)` before each frame and
-    waits that long (seconds) from the frame's start: with n views drawing, each gets
-    max(1 / max_fps, n / total_fps), so one view draws at `max_fps` and a room shares
-    `total_fps` fairly. A view counts as drawing from its first `interval` call until `release`
-    or until it has not asked for `stale_seconds` (a loop that died without releasing).
-    Thread-safe: every session's loop runs on its own thread.
-    """
-
-    def __init__(
-        self,
-        total_fps: float = 60.0,
-        max_fps: float = 30.0,
-        *,
-        stale_seconds: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if not (0 < max_fps <= total_fps < float("inf")):
-            raise ValueError(
-                f"need 0 < max_fps ≤ total_fps < ∞ frames per second, got max_fps={max_fps}, "
-                f"total_fps={total_fps}"
-            )
-        self.total_fps, self.max_fps, self.stale_seconds = total_fps, max_fps, stale_seconds
-        self._clock = clock
-        self._last_asked: dict[Hashable, float] = {}
-        self._lock = threading.Lock()
-
-    def interval(self, view: Hashable) -> float:
-        """Seconds from the start of `view`'s frame to its next; counts it as drawing."""
-        with self._lock:
-            now = self._clock()
-            self._last_asked[view] = now
-            for other, asked in list(self._last_asked.items()):
-                if now - asked > self.stale_seconds:
-                    del self._last_asked[other]
-            return max(1.0 / self.max_fps, len(self._last_asked) / self.total_fps)
-
-    def release(self, view: Hashable) -> None:
-        """`view` stopped drawing (its loop ended or was interrupted)."""
-        with self._lock:
-            self._last_asked.pop(view, None)
-
-    @property
-    def drawing(self) -> int:
-        """How many views count as drawing now."""
-        with self._lock:
-            now = self._clock()
-            return sum(now - asked <= self.stale_seconds for asked in self._last_asked.values())
-
-
-def ground_energy_bound(model: IsingModel) -> float | None:
-    """Exact ground energy where it is known without search, else None.
-
-    For a lattice with uniform |J| and h on a bipartite (even periodic or open) lattice the
-    ordered or Néel state is a ground state when h = 0, and an all-aligned state when J > 0.
-    """
-    lattice, coupling = model.lattice, model.uniform_coupling
-    if lattice is None or coupling is None or not model.has_uniform_fields:
-        return None
-    field_value = float(model.fields[0])
-    bipartite = not lattice.periodic or lattice.length % 2 == 0
-    if coupling > 0:
-        return -coupling * model.n_edges - abs(field_value) * model.n_spins
-    if bipartite and field_value == 0:
-        return coupling * model.n_edges
-    return None

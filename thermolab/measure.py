@@ -7,7 +7,6 @@ results and to stop early; without one they simply run to the end.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -52,13 +51,6 @@ class SweepPoint:
     binder: float
     binder_error: float
     tau_int_energy: float
-
-
-def _mean_error(trace: np.ndarray) -> tuple[float, float, float]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        tau = diagnostics.integrated_autocorrelation_time(trace)
-    return float(trace.mean()), float(trace.std() * math.sqrt(tau / trace.size)), tau
 
 
 def _binder_estimator(samples: np.ndarray) -> float:
@@ -140,8 +132,8 @@ def _observe(result, model: IsingModel, length: int, temperature: float, burn_in
     beta = 1.0 / temperature
     energies = result.energies[burn_in:]
     magnetizations = result.magnetizations[burn_in:]
-    energy, energy_error, tau = _mean_error(energies / n)
-    magnet, magnet_error, _ = _mean_error(np.abs(magnetizations))
+    energy, energy_error, tau = diagnostics.mean_with_error(energies / n)
+    magnet, magnet_error, _ = diagnostics.mean_with_error(np.abs(magnetizations))
     chi, chi_error = diagnostics.susceptibility(magnetizations, beta, n)
     heat, heat_error = diagnostics.heat_capacity(energies, beta, n)
     if np.all(magnetizations == 0):

@@ -16,20 +16,28 @@ MaxCut ↔ Ising and QUBO ↔ Ising maps, with their constant offsets.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "GRAPH_FAMILIES",
+    "MODEL_FAMILIES",
     "IsingModel",
+    "ProblemFamily",
     "SquareLattice",
     "WeightedGraph",
+    "build_graph",
+    "build_model",
     "check_memory",
     "cut_values",
     "erdos_renyi",
     "erdos_renyi_graph",
+    "family_by_label",
     "ising_from_graph",
     "ising_to_qubo",
     "maxcut_to_ising",
@@ -501,3 +509,106 @@ def ising_to_qubo(model: IsingModel) -> tuple[np.ndarray, float]:
     np.fill_diagonal(qubo, 2.0 * couplings.sum(axis=1) - 2.0 * model.fields)
     offset = float(-np.triu(couplings, k=1).sum() + model.fields.sum())
     return qubo, offset
+
+
+# --------------------------------------------------------------------------- problem families
+
+
+@dataclass(frozen=True)
+class ProblemFamily:
+    """A family of problems offered by name (the CLI's --graph) and label (what pages show).
+
+    parameters: the keyword options `build` reads besides the size n (spins or nodes), from
+        degree, edge_probability, seed, coupling, field, spin_glass.
+    build(n, **options): a `WeightedGraph` (in GRAPH_FAMILIES) or an `IsingModel` (in
+        MODEL_FAMILIES); options it does not read are ignored.
+    """
+
+    name: str
+    label: str
+    parameters: tuple[str, ...]
+    build: Callable[..., WeightedGraph | IsingModel]
+
+
+def _lattice_of(n: int, coupling: float = 1.0, field: float = 0.0, **_: object) -> IsingModel:
+    length = math.isqrt(n)
+    if length * length != n:
+        raise ValueError(f"a square lattice needs a square number of spins, got {n}")
+    return square_lattice(length, coupling, field)
+
+
+# Graphs (for MaxCut and for Ising models on their edges). Labels name the default degree.
+GRAPH_FAMILIES: dict[str, ProblemFamily] = {
+    family.name: family
+    for family in (
+        ProblemFamily("ring", "ring", (), lambda n, **_: ring_graph(n)),
+        ProblemFamily(
+            "regular",
+            "random 3-regular",
+            ("degree", "seed"),
+            lambda n, degree=3, seed=0, **_: random_regular_graph(n, degree, seed=seed),
+        ),
+        ProblemFamily(
+            "er",
+            "Erdős–Rényi",
+            ("edge_probability", "seed"),
+            lambda n, edge_probability=0.5, seed=0, **_: erdos_renyi_graph(
+                n, edge_probability, seed
+            ),
+        ),
+    )
+}
+
+_ON_EDGES = ("coupling", "field", "spin_glass")
+
+
+def _on_graph(family: ProblemFamily) -> ProblemFamily:
+    """The Ising family on `family`'s graphs: J_ij = coupling · w_ij, uniform field."""
+
+    def build(n, coupling=1.0, field=0.0, spin_glass=False, seed=0, **options):
+        graph = family.build(n, seed=seed, **options)
+        return ising_from_graph(graph, coupling, field, spin_glass=spin_glass, seed=seed)
+
+    return ProblemFamily(family.name, family.label, (*family.parameters, *_ON_EDGES), build)
+
+
+# Ising models, in the order the CLI lists them.
+MODEL_FAMILIES: dict[str, ProblemFamily] = {
+    family.name: family
+    for family in (
+        ProblemFamily(
+            "sk",
+            "Sherrington–Kirkpatrick",
+            ("seed", "field"),
+            lambda n, seed=0, field=0.0, **_: sherrington_kirkpatrick(n, seed=seed, field=field),
+        ),
+        _on_graph(GRAPH_FAMILIES["regular"]),
+        _on_graph(GRAPH_FAMILIES["er"]),
+        _on_graph(GRAPH_FAMILIES["ring"]),
+        ProblemFamily("lattice", "square lattice", ("coupling", "field"), _lattice_of),
+    )
+}
+
+
+def _family(families: dict[str, ProblemFamily], name: str) -> ProblemFamily:
+    if name not in families:
+        raise ValueError(f"unknown problem family {name!r}; choose one of {', '.join(families)}")
+    return families[name]
+
+
+def build_graph(name: str, n_nodes: int, **options: object) -> WeightedGraph:
+    """A graph of the family called `name` (a key of GRAPH_FAMILIES) with n_nodes nodes."""
+    return _family(GRAPH_FAMILIES, name).build(n_nodes, **options)
+
+
+def build_model(name: str, n_spins: int, **options: object) -> IsingModel:
+    """An Ising model of the family called `name` (a key of MODEL_FAMILIES) on n_spins spins."""
+    return _family(MODEL_FAMILIES, name).build(n_spins, **options)
+
+
+def family_by_label(families: dict[str, ProblemFamily], label: str) -> ProblemFamily:
+    """The family a page shows as `label`."""
+    for family in families.values():
+        if family.label == label:
+            return family
+    raise ValueError(f"no problem family is labelled {label!r}")

@@ -20,6 +20,7 @@ from thermolab.backends.base import (
     ALGORITHMS,
     Backend,
     BackendUnavailable,
+    Capabilities,
     OperationCounter,
     SampleResult,
     TemperingResult,
@@ -33,6 +34,7 @@ __all__ = [
     "Backend",
     "BackendStatus",
     "BackendUnavailable",
+    "Capabilities",
     "OperationCounter",
     "SampleResult",
     "TemperingResult",
@@ -55,7 +57,8 @@ _BUILTIN: dict[str, str] = {
 
 @dataclass(frozen=True)
 class BackendStatus:
-    """One row of the backend table: whether it runs here, and if not, why (one line)."""
+    """One row of the backend table: whether it runs here, and if not, why (one line);
+    what it can do where it runs (None where it does not run)."""
 
     name: str
     available: bool
@@ -63,6 +66,7 @@ class BackendStatus:
     device: str
     version: str
     source: str
+    capabilities: Capabilities | None = None
 
 
 def _registered() -> dict[str, str]:
@@ -122,5 +126,9 @@ def available_backends() -> list[BackendStatus]:
             reason = f"{targets[name]} failed to start: {type(error).__name__}: {error}"
             rows.append(BackendStatus(name, False, reason, "-", "-", source))
             continue
-        rows.append(BackendStatus(name, True, None, backend.device, backend.version, source))
+        rows.append(
+            BackendStatus(
+                name, True, None, backend.device, backend.version, source, backend.capabilities
+            )
+        )
     return rows

@@ -1,8 +1,10 @@
 """The backend protocol every sampler implements, and what is built on it once for all.
 
-A backend draws from Boltzmann distributions p(s) ∝ exp(−β E(s)). It implements three
-primitives — `sample_ising`, `bernoulli`, `categorical` — and inherits annealing and parallel
-tempering, which are built here on `sample_ising` with one β per chain.
+A backend draws from Boltzmann distributions p(s) ∝ exp(−β E(s)). It implements one sweep
+kernel, `_run_sweeps`, and two primitives, `bernoulli` and `categorical`; `sample_ising` is
+written here once around the kernel (argument checks, β schedule, initial states, record layout,
+counting, result), and so are annealing and parallel tempering, built on `sample_ising` with one
+β per chain. What a backend can do is data: its `capabilities`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from thermolab.exact import energy
 from thermolab.problems import IsingModel, check_memory
 
 Algorithm = Literal["gibbs", "metropolis"]
@@ -23,18 +26,49 @@ __all__ = [
     "ALGORITHMS",
     "Backend",
     "BackendUnavailable",
+    "Capabilities",
     "OperationCounter",
+    "Recorder",
     "SampleResult",
+    "SweepRecords",
+    "SweepRequest",
     "TemperingResult",
     "beta_schedule",
+    "check_categorical_energies",
     "derived_seed",
     "initial_states",
+    "record_layout",
     "temperature_schedule",
 ]
 
 
 class BackendUnavailable(RuntimeError):
     """A backend that cannot run here; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared by its class (`Backend.features`) plus where it runs.
+
+    algorithms: the `sample_ising` algorithms it runs.
+    lattice_fast_path: periodic L × L lattices (even L, uniform J and h) take a packed
+        checkerboard kernel instead of the general graph kernel.
+    array_type: what `bernoulli` and `categorical` return, e.g. "numpy.ndarray".
+    device: where samples are drawn, e.g. "cpu" or "cuda:0" (empty in a class's declaration).
+    """
+
+    algorithms: tuple[str, ...] = ALGORITHMS
+    lattice_fast_path: bool = False
+    array_type: str = "numpy.ndarray"
+    device: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "algorithms": list(self.algorithms),
+            "lattice_fast_path": self.lattice_fast_path,
+            "array_type": self.array_type,
+            "device": self.device,
+        }
 
 
 @dataclass
@@ -124,6 +158,94 @@ class TemperingResult:
     best_state: np.ndarray
 
 
+@dataclass(frozen=True)
+class SweepRequest:
+    """What a backend's sweep kernel is asked to run (checked by `Backend.sample_ising`).
+
+    betas: β per sweep and chain, (n_sweeps, n_chains) float64. start: initial spins,
+    (n_chains, n) int8 of ±1. The kernel records after every `record_every`-th sweep
+    (`record_layout`), draws from `seed` alone, and uses one uniform per spin update.
+    """
+
+    model: IsingModel
+    betas: np.ndarray
+    start: np.ndarray
+    algorithm: str
+    seed: int
+    record_every: int
+
+    @property
+    def n_sweeps(self) -> int:
+        return self.betas.shape[0]
+
+    @property
+    def n_chains(self) -> int:
+        return self.betas.shape[1]
+
+    def recorder(self) -> Recorder:
+        """A `Recorder` for a kernel that hands its spins back at each record."""
+        return Recorder(self.model, self.start, self.n_sweeps, self.record_every)
+
+
+@dataclass(frozen=True)
+class SweepRecords:
+    """What a backend's sweep kernel returns (numpy arrays; shapes as in `SampleResult`).
+
+    states: final spins, (n_chains, n) int8. energies, magnetizations: (n_records, n_chains).
+    best_energies, best_states: lowest recorded energy per chain, (n_chains,), and its state.
+    """
+
+    states: np.ndarray
+    energies: np.ndarray
+    magnetizations: np.ndarray
+    best_energies: np.ndarray
+    best_states: np.ndarray
+
+
+class Recorder:
+    """The records of a kernel that hands its spins back after every `record_every`-th sweep:
+    energy and magnetisation per record and chain, and each chain's lowest-energy state.
+
+    A kernel asks `wants(sweep)` after each sweep (0-based) and, when it does, calls `record`.
+    """
+
+    def __init__(
+        self, model: IsingModel, start: np.ndarray, n_sweeps: int, record_every: int
+    ) -> None:
+        n_records, _, _ = record_layout(n_sweeps, record_every)
+        n_chains = start.shape[0]
+        self._model = model
+        self._every = record_every
+        self._next = 0
+        self.energies = np.empty((n_records, n_chains))
+        self.magnetizations = np.empty((n_records, n_chains))
+        self.best_energies = np.full(n_chains, np.inf)
+        self.best_states = np.array(start, dtype=np.int8)
+
+    def wants(self, sweep: int) -> bool:
+        """Whether the spins after 0-based sweep `sweep` are recorded."""
+        return (sweep + 1) % self._every == 0 and self._next < len(self.energies)
+
+    def record(self, states: np.ndarray) -> None:
+        """The next record: `states`, (n_chains, n) of ±1 (any real dtype)."""
+        index = self._next
+        self._next += 1
+        self.energies[index] = energy(self._model, states)
+        self.magnetizations[index] = states.mean(axis=1)
+        lower = self.energies[index] < self.best_energies
+        self.best_energies[lower] = self.energies[index][lower]
+        self.best_states[lower] = states[lower]
+
+    def records(self, final_states: np.ndarray) -> SweepRecords:
+        return SweepRecords(
+            states=np.asarray(final_states, dtype=np.int8),
+            energies=self.energies,
+            magnetizations=self.magnetizations,
+            best_energies=self.best_energies,
+            best_states=self.best_states,
+        )
+
+
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -195,13 +317,14 @@ def initial_states(
 
 
 class Backend(ABC):
-    """A Boltzmann sampler. Subclasses implement the three primitives below.
+    """A Boltzmann sampler. Subclasses implement `device`, `version`, the sweep kernel
+    `_run_sweeps`, `bernoulli` and `categorical`, and declare `name` and `features`.
 
-    Class attributes `name` (registry name) and, through `describe()`, device and version.
     Every call adds its work to `self.counter`.
     """
 
     name: str = "abstract"
+    features: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self) -> None:
         self.counter = OperationCounter()
@@ -223,9 +346,18 @@ class Backend(ABC):
     def version(self) -> str:
         """Version of the library doing the work."""
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """The class's declared `features`, with the device this instance runs on."""
+        return Capabilities(
+            algorithms=self.features.algorithms,
+            lattice_fast_path=self.features.lattice_fast_path,
+            array_type=self.features.array_type,
+            device=self.device,
+        )
+
     # ----------------------------------------------------------------- primitives
 
-    @abstractmethod
     def sample_ising(
         self,
         model: IsingModel,
@@ -246,6 +378,33 @@ class Backend(ABC):
         (see `beta_schedule`). Energies and magnetisations are recorded after every
         `record_every`-th sweep. The same seed gives the same result on the same backend.
         """
+        n_sweeps, n_chains, record_every = self._check_sampling_args(
+            model, n_sweeps, n_chains, algorithm, record_every
+        )
+        if algorithm not in self.features.algorithms:
+            raise ValueError(f"the {self.name} backend runs {self.features.algorithms} only")
+        betas = beta_schedule(beta, n_sweeps, n_chains)
+        start = initial_states(model, n_chains, seed, initial_state)
+        _, _, recorded = record_layout(n_sweeps, record_every)
+        records = self._run_sweeps(SweepRequest(model, betas, start, algorithm, seed, record_every))
+        self.counter.add(
+            spin_updates=n_sweeps * n_chains * model.n_spins,
+            random_numbers=n_sweeps * n_chains * model.n_spins,
+        )
+        return SampleResult(
+            states=records.states,
+            energies=records.energies,
+            magnetizations=records.magnetizations,
+            recorded_sweeps=recorded,
+            best_energies=records.best_energies,
+            best_states=records.best_states,
+        )
+
+    @abstractmethod
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        """The kernel: `request.n_sweeps` sweeps of `request.n_chains` chains from
+        `request.start` (see `SweepRequest`; a `Recorder` keeps the records for a kernel that
+        can hand its spins back)."""
 
     @abstractmethod
     def bernoulli(self, probabilities: Any, *, seed: int | None = None) -> Any:
@@ -290,6 +449,7 @@ class Backend(ABC):
 
     @staticmethod
     def _check_temperature(temperature: float, n_samples: int) -> tuple[float, int]:
+        """The `categorical` arguments checked: (T > 0 finite, n_samples ≥ 1)."""
         temperature = float(temperature)
         if not np.isfinite(temperature) or temperature <= 0:
             raise ValueError(f"temperature must be positive and finite, got {temperature}")
@@ -415,3 +575,14 @@ def record_layout(n_sweeps: int, record_every: int) -> tuple[int, int, np.ndarra
     n_records = n_sweeps // record_every
     recorded = record_every * np.arange(1, n_records + 1, dtype=np.int64)
     return n_records, n_sweeps - n_records * record_every, recorded
+
+
+def check_categorical_energies(values: Any) -> None:
+    """Raise ValueError unless `values` (..., m), a numpy or array-API array, holds categorical
+    energies: a non-empty last axis, no NaN or −inf, and some finite energy in every row."""
+    if values.ndim == 0 or values.shape[-1] == 0:
+        raise ValueError("energies need a non-empty last axis of categories")
+    if bool(((values != values) | (values == -float("inf"))).any()):
+        raise ValueError("energies must not be NaN or −inf")
+    if bool((values == float("inf")).all(axis=-1).any()):
+        raise ValueError("every category of some row has infinite energy")

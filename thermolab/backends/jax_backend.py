@@ -23,11 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from thermolab.backends.base import (
-    Algorithm,
     Backend,
-    SampleResult,
-    beta_schedule,
-    initial_states,
+    Capabilities,
+    SweepRecords,
+    SweepRequest,
+    check_categorical_energies,
     record_layout,
 )
 from thermolab.exact import energy
@@ -217,6 +217,7 @@ class JaxBackend(Backend):
     """jit-compiled sampler on jax (CPU here; GPU where jax finds one)."""
 
     name = "jax"
+    features = Capabilities(lattice_fast_path=True, array_type="jax.Array")
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
@@ -247,39 +248,26 @@ class JaxBackend(Backend):
             self._params[model] = (lattice, params)
         return self._params[model]
 
-    def sample_ising(
-        self,
-        model: IsingModel,
-        beta: Any,
-        *,
-        n_sweeps: int,
-        n_chains: int = 1,
-        algorithm: Algorithm = "gibbs",
-        seed: int = 0,
-        record_every: int = 1,
-        initial_state: Any = None,
-    ) -> SampleResult:
-        n_sweeps, n_chains, record_every = self._check_sampling_args(
-            model, n_sweeps, n_chains, algorithm, record_every
-        )
-        betas = beta_schedule(beta, n_sweeps, n_chains).astype(np.float32)
-        spins = initial_states(model, n_chains, seed, initial_state)
-        n_records, _, recorded = record_layout(n_sweeps, record_every)
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        model, start, record_every = request.model, request.start, request.record_every
+        n_chains = request.n_chains
+        betas = request.betas.astype(np.float32)
+        n_records, _, _ = record_layout(request.n_sweeps, record_every)
         lattice, params = self._model_params(model)
         if lattice:
             length = model.lattice.length
-            state = tuple(jnp.asarray(part) for part in _pack(spins, length))
+            state = tuple(jnp.asarray(part) for part in _pack(start, length))
         else:
-            state = jnp.asarray(np.hstack([spins, np.ones((n_chains, 1), np.int8)]))
+            state = jnp.asarray(np.hstack([start, np.ones((n_chains, 1), np.int8)]))
         split = n_records * record_every
         record_betas = betas[:split].reshape(n_records, record_every, n_chains)
         final, (energies, spin_sums), best = _run_chains(
             state,
-            jax.random.key(seed),
+            jax.random.key(request.seed),
             jnp.asarray(record_betas),
             jnp.asarray(betas[split:]),
             params,
-            algorithm=algorithm,
+            algorithm=request.algorithm,
             lattice=lattice,
         )
         if lattice:
@@ -288,15 +276,10 @@ class JaxBackend(Backend):
         else:
             final_states = np.asarray(final)[:, :-1]
             best_states = np.asarray(best)[:, :-1]
-        self.counter.add(
-            spin_updates=n_sweeps * n_chains * model.n_spins,
-            random_numbers=n_sweeps * n_chains * model.n_spins,
-        )
-        return SampleResult(
+        return SweepRecords(
             states=final_states,
             energies=np.asarray(energies, dtype=np.float64),
             magnetizations=np.asarray(spin_sums, dtype=np.float64) / model.n_spins,
-            recorded_sweeps=recorded,
             best_energies=energy(model, best_states),
             best_states=best_states,
         )
@@ -316,12 +299,7 @@ class JaxBackend(Backend):
     ) -> jax.Array:
         temperature, n_samples = self._check_temperature(temperature, n_samples)
         values = jnp.asarray(energies, dtype=jnp.float32)
-        if values.ndim == 0 or values.shape[-1] == 0:
-            raise ValueError("energies need a non-empty last axis of categories")
-        if bool(jnp.any(jnp.isnan(values) | (values == -jnp.inf))):
-            raise ValueError("energies must not be NaN or −inf")
-        if bool(jnp.any(jnp.all(values == jnp.inf, axis=-1))):
-            raise ValueError("every category of some row has infinite energy")
+        check_categorical_energies(values)
         shape = (n_samples, *values.shape[:-1])
         indices = jax.random.categorical(
             self._next_key(seed), -values / temperature, axis=-1, shape=shape

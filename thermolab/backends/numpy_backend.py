@@ -11,21 +11,19 @@ import numpy as np
 from scipy.special import expit
 
 from thermolab.backends.base import (
-    Algorithm,
     Backend,
-    SampleResult,
-    beta_schedule,
-    initial_states,
-    record_layout,
+    Capabilities,
+    SweepRecords,
+    SweepRequest,
+    check_categorical_energies,
 )
-from thermolab.exact import energy
-from thermolab.problems import IsingModel
 
 
 class NumpyBackend(Backend):
     """Reference sampler on numpy's PCG64 generator (CPU, single-threaded)."""
 
     name = "numpy"
+    features = Capabilities(array_type="numpy.ndarray")
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
@@ -42,32 +40,14 @@ class NumpyBackend(Backend):
     def _generator(self, seed: int | None) -> np.random.Generator:
         return self._rng if seed is None else np.random.default_rng(seed)
 
-    def sample_ising(
-        self,
-        model: IsingModel,
-        beta: Any,
-        *,
-        n_sweeps: int,
-        n_chains: int = 1,
-        algorithm: Algorithm = "gibbs",
-        seed: int = 0,
-        record_every: int = 1,
-        initial_state: Any = None,
-    ) -> SampleResult:
-        n_sweeps, n_chains, record_every = self._check_sampling_args(
-            model, n_sweeps, n_chains, algorithm, record_every
-        )
-        betas = beta_schedule(beta, n_sweeps, n_chains)
-        spins = initial_states(model, n_chains, seed, initial_state).astype(np.float64)
-        rng = np.random.default_rng(seed)
-        n_records, _, recorded = record_layout(n_sweeps, record_every)
-        energies = np.empty((n_records, n_chains))
-        magnetizations = np.empty((n_records, n_chains))
-        best_energies = np.full(n_chains, np.inf)
-        best_states = spins.copy()
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        model, algorithm = request.model, request.algorithm
+        spins = request.start.astype(np.float64)
+        rng = np.random.default_rng(request.seed)
+        recorder = request.recorder()
         rows = [model.couplings[block] for block in model.colouring]  # (|block|, n) each
-        for sweep in range(n_sweeps):
-            beta_now = betas[sweep][:, None]  # (n_chains, 1)
+        for sweep, betas in enumerate(request.betas):
+            beta_now = betas[:, None]  # (n_chains, 1)
             for block, block_rows in zip(model.colouring, rows, strict=True):
                 local = (block_rows @ spins.T).T + model.fields[block]  # (n_chains, |block|)
                 uniform = rng.random(local.shape)
@@ -77,25 +57,9 @@ class NumpyBackend(Backend):
                     delta = 2.0 * spins[:, block] * local
                     accept = uniform < np.exp(np.minimum(0.0, -beta_now * delta))
                     spins[:, block] = np.where(accept, -spins[:, block], spins[:, block])
-            if (sweep + 1) % record_every == 0 and (sweep + 1) // record_every <= n_records:
-                record = (sweep + 1) // record_every - 1
-                energies[record] = energy(model, spins)
-                magnetizations[record] = spins.mean(axis=1)
-                lower = energies[record] < best_energies
-                best_energies[lower] = energies[record][lower]
-                best_states[lower] = spins[lower]
-        self.counter.add(
-            spin_updates=n_sweeps * n_chains * model.n_spins,
-            random_numbers=n_sweeps * n_chains * model.n_spins,
-        )
-        return SampleResult(
-            states=spins.astype(np.int8),
-            energies=energies,
-            magnetizations=magnetizations,
-            recorded_sweeps=recorded,
-            best_energies=best_energies,
-            best_states=best_states.astype(np.int8),
-        )
+            if recorder.wants(sweep):
+                recorder.record(spins)
+        return recorder.records(spins)
 
     def bernoulli(self, probabilities: Any, *, seed: int | None = None) -> np.ndarray:
         p = np.asarray(probabilities, dtype=np.float64)
@@ -110,12 +74,7 @@ class NumpyBackend(Backend):
     ) -> np.ndarray:
         temperature, n_samples = self._check_temperature(temperature, n_samples)
         values = np.asarray(energies, dtype=np.float64)
-        if values.ndim == 0 or values.shape[-1] == 0:
-            raise ValueError("energies need a non-empty last axis of categories")
-        if np.any(np.isnan(values)) or np.any(values == -np.inf):
-            raise ValueError("energies must not be NaN or −inf")
-        if np.any(np.all(values == np.inf, axis=-1)):
-            raise ValueError("every category of some row has infinite energy")
+        check_categorical_energies(values)
         # Inverse-CDF sampling of p ∝ exp(−(E − E_min)/T): one uniform per sample.
         shifted = -(values - values.min(axis=-1, keepdims=True)) / temperature
         cumulative = np.cumsum(np.exp(shifted), axis=-1)

@@ -13,19 +13,9 @@ import functools
 import math
 from typing import Any, Literal
 
-import numpy as np
 import torch
 
-from thermolab.backends.base import (
-    Algorithm,
-    Backend,
-    SampleResult,
-    beta_schedule,
-    initial_states,
-    record_layout,
-)
-from thermolab.exact import energy
-from thermolab.problems import IsingModel
+from thermolab.backends.base import Backend, Capabilities, SweepRecords, SweepRequest
 
 # Bytes of weights, running sums and search state per block of rows in `categorical`.
 _BLOCK_BYTES = 3 << 19
@@ -35,6 +25,7 @@ class TorchBackend(Backend):
     """Sampler on torch, on `device` (default: CUDA when available, else CPU)."""
 
     name = "torch"
+    features = Capabilities(array_type="torch.Tensor")
 
     def __init__(self, seed: int = 0, device: str | None = None) -> None:
         super().__init__()
@@ -57,43 +48,23 @@ class TorchBackend(Backend):
             self._generators[device] = torch.Generator(device=device).manual_seed(self._seed)
         return self._generators[device]
 
-    def sample_ising(
-        self,
-        model: IsingModel,
-        beta: Any,
-        *,
-        n_sweeps: int,
-        n_chains: int = 1,
-        algorithm: Algorithm = "gibbs",
-        seed: int = 0,
-        record_every: int = 1,
-        initial_state: Any = None,
-    ) -> SampleResult:
-        n_sweeps, n_chains, record_every = self._check_sampling_args(
-            model, n_sweeps, n_chains, algorithm, record_every
-        )
-        device = self._device
-        betas = torch.tensor(beta_schedule(beta, n_sweeps, n_chains), dtype=torch.float32)
-        betas = betas.to(device)
+    def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
+        device, model, algorithm = self._device, request.model, request.algorithm
+        betas_t = torch.tensor(request.betas, dtype=torch.float32).to(device)
         n = model.n_spins
-        start = initial_states(model, n_chains, seed, initial_state)
         # Slot n is a dummy spin: padded neighbours point there with coupling 0.
-        spins = torch.ones((n_chains, n + 1), dtype=torch.float32, device=device)
-        spins[:, :n] = torch.as_tensor(start, dtype=torch.float32, device=device)
+        spins = torch.ones((request.n_chains, n + 1), dtype=torch.float32, device=device)
+        spins[:, :n] = torch.as_tensor(request.start, dtype=torch.float32, device=device)
         neighbours, couplings = model.neighbour_table()
         neighbours_t = torch.as_tensor(neighbours, dtype=torch.long, device=device)
         couplings_t = torch.as_tensor(couplings, dtype=torch.float32, device=device)
         fields_t = torch.tensor(model.fields, dtype=torch.float32, device=device)
         blocks = [torch.tensor(b, dtype=torch.long, device=device) for b in model.colouring]
-        generator = self._generator(device, seed)
-        n_records, _, recorded = record_layout(n_sweeps, record_every)
-        energies = np.empty((n_records, n_chains))
-        magnetizations = np.empty((n_records, n_chains))
-        best_energies = np.full(n_chains, np.inf)
-        best_states = start.copy()
+        generator = self._generator(device, request.seed)
+        recorder = request.recorder()
         with torch.no_grad():
-            for sweep in range(n_sweeps):
-                beta_now = betas[sweep][:, None]
+            for sweep in range(request.n_sweeps):
+                beta_now = betas_t[sweep][:, None]
                 for block in blocks:
                     local = (spins[:, neighbours_t[block]] * couplings_t[block]).sum(-1)
                     local = local + fields_t[block]
@@ -105,25 +76,9 @@ class TorchBackend(Backend):
                     else:
                         accept = uniform < torch.exp(-2.0 * beta_now * current * local)
                         spins[:, block] = torch.where(accept, -current, current)
-                if (sweep + 1) % record_every == 0 and (sweep + 1) // record_every <= n_records:
-                    record = (sweep + 1) // record_every - 1
-                    states_now = spins[:, :n].to(torch.int8).cpu().numpy()
-                    energies[record] = energy(model, states_now)
-                    magnetizations[record] = states_now.mean(axis=1)
-                    lower = energies[record] < best_energies
-                    best_energies[lower] = energies[record][lower]
-                    best_states[lower] = states_now[lower]
-        self.counter.add(
-            spin_updates=n_sweeps * n_chains * n, random_numbers=n_sweeps * n_chains * n
-        )
-        return SampleResult(
-            states=spins[:, :n].to(torch.int8).cpu().numpy(),
-            energies=energies,
-            magnetizations=magnetizations,
-            recorded_sweeps=recorded,
-            best_energies=best_energies,
-            best_states=best_states,
-        )
+                if recorder.wants(sweep):
+                    recorder.record(spins[:, :n].to(torch.int8).cpu().numpy())
+        return recorder.records(spins[:, :n].to(torch.int8).cpu().numpy())
 
     def bernoulli(self, probabilities: Any, *, seed: int | None = None) -> torch.Tensor:
         p = torch.as_tensor(probabilities)

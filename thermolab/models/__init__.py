@@ -3,6 +3,7 @@
 from thermolab.models.tinygpt import (
     CHECKPOINT_FORMAT,
     PRESETS,
+    STOCHASTIC_CHOICES,
     Checkpoint,
     CheckpointError,
     GPTConfig,
@@ -11,14 +12,17 @@ from thermolab.models.tinygpt import (
     TinyGPT,
     attention_head,
     load_checkpoint,
+    make_stochastic,
     newest_checkpoint,
     preset_config,
     save_checkpoint,
+    stochastic_layer_names,
 )
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "PRESETS",
+    "STOCHASTIC_CHOICES",
     "Checkpoint",
     "CheckpointError",
     "GPTConfig",
@@ -27,7 +31,9 @@ __all__ = [
     "TinyGPT",
     "attention_head",
     "load_checkpoint",
+    "make_stochastic",
     "newest_checkpoint",
     "preset_config",
     "save_checkpoint",
+    "stochastic_layer_names",
 ]

@@ -36,20 +36,16 @@ from thermolab.nn.attention import (
     attention_entropy,
     default_backend,
 )
-from thermolab.nn.bayes import (
-    STOCHASTIC_CHOICES,
-    gaussian_layers,
-    make_stochastic,
-    stochastic_layer_names,
-    weight_mode,
-)
+from thermolab.nn.bayes import MeanFieldGaussianLinear, gaussian_layers, make_gaussian, weight_mode
 
 CHECKPOINT_FORMAT = "thermolab.tinygpt/1"
 INIT_STD = 0.02
+STOCHASTIC_CHOICES: tuple[str, ...] = ("first-qkv", "attention", "all-linear")
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "PRESETS",
+    "STOCHASTIC_CHOICES",
     "Checkpoint",
     "CheckpointError",
     "GPTConfig",
@@ -58,9 +54,11 @@ __all__ = [
     "TinyGPT",
     "attention_head",
     "load_checkpoint",
+    "make_stochastic",
     "newest_checkpoint",
     "preset_config",
     "save_checkpoint",
+    "stochastic_layer_names",
 ]
 
 
@@ -214,7 +212,7 @@ class TinyGPT(nn.Module):
     """Causal character-level transformer (see the module docstring).
 
     backend: the torch backend that the model's stochastic parts draw from (attention in a
-    sampled mode, and Gaussian layers made by `thermolab.nn.make_stochastic`), so one
+    sampled mode, and Gaussian layers made by `make_stochastic`), so one
     operation counter sees them all; default: a new one seeded with 0.
     """
 
@@ -334,6 +332,42 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.Embedding):
         nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
+
+
+def stochastic_layer_names(model: TinyGPT, choice: str) -> list[str]:
+    """Names of the linear layers `choice` makes Gaussian (see STOCHASTIC_CHOICES).
+
+    "first-qkv": the first block's query/key/value projection; "attention": every block's
+    attn.qkv and attn.projection; "all-linear": every linear layer except the output head,
+    which shares its weight with the token embedding. Names are the same whether or not the
+    layers have been made Gaussian already.
+    """
+    if choice not in STOCHASTIC_CHOICES:
+        raise ValueError(f"stochastic layers must be one of {STOCHASTIC_CHOICES}, got {choice!r}")
+    if choice == "first-qkv":
+        return ["blocks.0.attn.qkv"]
+    if choice == "attention":
+        return [
+            f"blocks.{i}.attn.{part}"
+            for i in range(len(model.blocks))
+            for part in ("qkv", "projection")
+        ]
+    return [
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, (nn.Linear, MeanFieldGaussianLinear)) and name != "lm_head"
+    ]
+
+
+def make_stochastic(
+    model: TinyGPT, choice: str, *, backend: Any = None, **layer_options: Any
+) -> list[str]:
+    """Make the layers of `stochastic_layer_names(model, choice)` Gaussian, in place
+    (`thermolab.nn.bayes.make_gaussian`, whose options it takes). Returns the names replaced.
+    """
+    return make_gaussian(
+        model, stochastic_layer_names(model, choice), backend=backend, **layer_options
+    )
 
 
 # ------------------------------------------------------------------ checkpoints

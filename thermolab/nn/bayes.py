@@ -12,30 +12,27 @@ The prior is p(w) = N(0, prior_std²) for every weight. Per weight, in nats:
 `kl_divergence()` and `entropy()` sum these over the layer; the free-energy objective of
 `thermolab.training` scales them per training token.
 
-`make_stochastic(model, choice)` turns chosen nn.Linear layers of a TinyGPT into Gaussian
-ones in place (`STOCHASTIC_CHOICES`); `gaussian_layers`, `total_kl`, `total_entropy`,
+`make_gaussian(model, names)` turns the named nn.Linear layers of any module into Gaussian
+ones in place (a model names its own layers, e.g. `thermolab.models.tinygpt.make_stochastic`);
+`gaussian_layers`, `total_kl`, `total_entropy`,
 `n_stochastic_parameters` and the `weight_mode` context manager act on all of them at once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-if TYPE_CHECKING:
-    from thermolab.models.tinygpt import TinyGPT
-
 WeightMode = Literal["sample", "mean"]
 NoiseMethod = Literal["native", "pbit"]
 WEIGHT_MODES: tuple[str, ...] = ("sample", "mean")
 NOISE_METHODS: tuple[str, ...] = ("native", "pbit")
-STOCHASTIC_CHOICES: tuple[str, ...] = ("first-qkv", "attention", "all-linear")
 DEFAULT_INIT_STD = 1e-3
 DEFAULT_PRIOR_STD = 0.1
 
@@ -43,13 +40,11 @@ __all__ = [
     "DEFAULT_INIT_STD",
     "DEFAULT_PRIOR_STD",
     "NOISE_METHODS",
-    "STOCHASTIC_CHOICES",
     "WEIGHT_MODES",
     "MeanFieldGaussianLinear",
     "gaussian_layers",
-    "make_stochastic",
+    "make_gaussian",
     "n_stochastic_parameters",
-    "stochastic_layer_names",
     "total_entropy",
     "total_kl",
     "weight_mode",
@@ -235,42 +230,18 @@ class MeanFieldGaussianLinear(nn.Module):
 # ------------------------------------------------------------------ whole models
 
 
-def stochastic_layer_names(model: TinyGPT, choice: str) -> list[str]:
-    """Names of the linear layers `choice` makes Gaussian (see STOCHASTIC_CHOICES).
-
-    "first-qkv": the first block's query/key/value projection; "attention": every block's
-    attn.qkv and attn.projection; "all-linear": every linear layer except the output head,
-    which shares its weight with the token embedding. Names are the same whether or not the
-    layers have been made Gaussian already.
-    """
-    if choice not in STOCHASTIC_CHOICES:
-        raise ValueError(f"stochastic layers must be one of {STOCHASTIC_CHOICES}, got {choice!r}")
-    if choice == "first-qkv":
-        return ["blocks.0.attn.qkv"]
-    if choice == "attention":
-        return [
-            f"blocks.{i}.attn.{part}"
-            for i in range(len(model.blocks))
-            for part in ("qkv", "projection")
-        ]
-    return [
-        name
-        for name, module in model.named_modules()
-        if isinstance(module, (nn.Linear, MeanFieldGaussianLinear)) and name != "lm_head"
-    ]
-
-
-def make_stochastic(
-    model: TinyGPT, choice: str, *, backend: Any = None, **layer_options: Any
+def make_gaussian(
+    model: nn.Module, names: Sequence[str], *, backend: Any = None, **layer_options: Any
 ) -> list[str]:
-    """Replace the layers of `stochastic_layer_names(model, choice)` by Gaussian ones, in place.
+    """Replace the linear layers called `names` (as in `model.named_modules()`) by Gaussian
+    ones, in place.
 
     μ copies each layer's weights; `layer_options` (init_std, prior_std, noise_method, n_bits)
     go to `MeanFieldGaussianLinear.from_linear`. All layers share one backend (default: the
     model's own `backend`, so one operation counter sees every random number the model
     draws), hence draw independent noise. Returns the names replaced.
     """
-    names = stochastic_layer_names(model, choice)
+    names = list(names)
     if backend is None:
         backend = getattr(model, "backend", None)
     if backend is None:

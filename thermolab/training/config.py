@@ -9,8 +9,7 @@ from typing import Any
 from thermolab.energy.estimate import PowerModel
 from thermolab.energy.ledger import BITS_PER_RANDOM_NUMBER, SMTJ_JOULES_PER_BIT, OperationEnergy
 from thermolab.energy.meters import METER_NAMES
-from thermolab.models.tinygpt import PRESETS
-from thermolab.nn.bayes import STOCHASTIC_CHOICES
+from thermolab.models.tinygpt import PRESETS, STOCHASTIC_CHOICES
 from thermolab.problems import check_memory
 from thermolab.training.schedules import LearningRateSchedule, TemperatureSchedule
 

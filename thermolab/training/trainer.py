@@ -32,9 +32,16 @@ from thermolab.backends.base import derived_seed
 from thermolab.data import CharVocab, Corpus, check_split, get_batch, load_corpus, split_tokens
 from thermolab.energy.ledger import EnergyLedger, project_operations
 from thermolab.energy.meters import EnergyMeter, MeterUnavailable, open_meter
-from thermolab.models.tinygpt import TinyGPT, load_checkpoint, preset_config, save_checkpoint
-from thermolab.nn.bayes import make_stochastic, n_stochastic_parameters, total_entropy, total_kl
+from thermolab.models.tinygpt import (
+    TinyGPT,
+    load_checkpoint,
+    make_stochastic,
+    preset_config,
+    save_checkpoint,
+)
+from thermolab.nn.bayes import n_stochastic_parameters, total_entropy, total_kl
 from thermolab.runs import RunRecord, RunStore
+from thermolab.training import metric_names as names
 from thermolab.training.config import MODES, TrainConfig
 from thermolab.training.evaluation import Evaluation, evaluate, generate_text
 from thermolab.training.objectives import free_energy
@@ -216,9 +223,9 @@ def _train_step(
         )
         objective = terms.objective
         metrics += [
-            ("temperature", temperature),
-            ("kl_per_token", float(kl.detach()) / split_train.numel()),
-            ("weight_entropy", float(entropy.detach())),
+            (names.TEMPERATURE, temperature),
+            (names.KL_PER_TOKEN, float(kl.detach()) / split_train.numel()),
+            (names.WEIGHT_ENTROPY, float(entropy.detach())),
         ]
     else:
         objective = output.loss
@@ -228,9 +235,9 @@ def _train_step(
     run.optimizer.step()
     run.last_loss = float(output.loss.detach())
     metrics += [
-        ("train_loss", run.last_loss),
-        ("objective", float(objective.detach())),
-        ("grad_norm", float(grad_norm)),
+        (names.TRAIN_LOSS, run.last_loss),
+        (names.OBJECTIVE, float(objective.detach())),
+        (names.GRAD_NORM, float(grad_norm)),
     ]
     return metrics
 
@@ -330,7 +337,7 @@ class _Session:
             run.tokens + tokens,
             run.train_seconds + seconds,
         )
-        metrics.append(("step_seconds", seconds))
+        metrics.append((names.STEP_SECONDS, seconds))
         energy_rows = []
         if self.meter is not None:
             if self.meter.failure is None:
@@ -368,18 +375,18 @@ class _Session:
         run.last_evaluation = (step, result)
         run.val_history.append((step, result.val_loss))
         rows = [
-            ("val_loss", result.val_loss),
-            ("ece", result.reliability.ece),
-            ("predictive_entropy", result.predictive_entropy),
+            (names.VAL_LOSS, result.val_loss),
+            (names.ECE, result.reliability.ece),
+            (names.PREDICTIVE_ENTROPY, result.predictive_entropy),
         ]
         if result.val_loss_mean_weights is not None:
-            rows.append(("val_loss_mean_weights", result.val_loss_mean_weights))
+            rows.append((names.VAL_LOSS_MEAN_WEIGHTS, result.val_loss_mean_weights))
         if result.mutual_information is not None:
-            rows.append(("mutual_information", result.mutual_information))
+            rows.append((names.MUTUAL_INFORMATION, result.mutual_information))
         for layer, heads in enumerate(result.attention_entropy):
-            rows.append((f"attention_entropy_l{layer}", sum(heads) / len(heads)))
+            rows.append((names.attention_entropy(layer), sum(heads) / len(heads)))
         if run.mode == "tsu":
-            rows.append(("kl_total", float(total_kl(run.model).detach())))
+            rows.append((names.KL_TOTAL, float(total_kl(run.model).detach())))
         run.pending.extend((step, name, float(value)) for name, value in rows)
         text = generate_text(
             run.model,
@@ -550,7 +557,7 @@ def _restore_run(
             seconds=row["seconds"],
             tokens=tokens_per_step,
         )
-    steps, values = store.metrics(record.id, ["val_loss"]).get("val_loss", ([], []))
+    steps, values = store.metrics(record.id, [names.VAL_LOSS]).get(names.VAL_LOSS, ([], []))
     run.val_history = list(zip(steps, values, strict=True))
     return run
 

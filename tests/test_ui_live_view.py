@@ -1,0 +1,58 @@
+"""The live view's frame budget: a server's frame rate shared among the views drawing at once
+(moved from tests/test_live.py with `FrameBudget`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.live_view import FrameBudget, LiveSettings
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_frame_budget_shares_the_server_rate_among_drawing_views():
+    clock = FakeClock()
+    budget = FrameBudget(total_fps=60, max_fps=30, stale_seconds=2.0, clock=clock)
+    assert budget.interval("alice") == pytest.approx(1 / 30)  # alone: the per-view cap
+    assert budget.interval("bob") == pytest.approx(1 / 30)  # 2 views × 30 fps = the budget
+    for name in "cdefghij":
+        budget.interval(name)
+    assert budget.drawing == 10
+    assert budget.interval("alice") == pytest.approx(10 / 60)  # 10 views share 60 fps
+    budget.release("bob")
+    assert budget.interval("alice") == pytest.approx(9 / 60)
+
+
+def test_frame_budget_forgets_views_that_stopped_asking():
+    clock = FakeClock()
+    budget = FrameBudget(total_fps=20, max_fps=10, stale_seconds=2.0, clock=clock)
+    for name in ("alice", "bob", "carol", "dave"):
+        budget.interval(name)
+    assert budget.interval("alice") == pytest.approx(4 / 20)
+    clock.now = 1.5
+    budget.interval("alice")
+    clock.now = 3.0  # bob, carol and dave last asked 3 s ago: their loops died
+    assert budget.drawing == 1
+    assert budget.interval("alice") == pytest.approx(1 / 10)
+
+
+@pytest.mark.parametrize(("total", "cap"), [(0, 0), (10, 20), (30, -1), (float("inf"), 30)])
+def test_frame_budget_refuses_nonsense_rates(total, cap):
+    with pytest.raises(ValueError, match="frames per second"):
+        FrameBudget(total_fps=total, max_fps=cap)
+
+
+def test_live_settings_read_the_environment(monkeypatch):
+    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
+    monkeypatch.setenv("THERMOLAB_SERVER_FPS", "120")
+    settings = LiveSettings.from_environment()
+    assert settings.run_seconds == 0 and settings.server_fps == 120
+    monkeypatch.delenv("THERMOLAB_LIVE_SECONDS")
+    monkeypatch.delenv("THERMOLAB_SERVER_FPS")
+    assert LiveSettings.from_environment() == LiveSettings()
