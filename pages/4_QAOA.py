@@ -43,46 +43,6 @@ def engine():
     return quantum, viz
 
 
-def parse_edges(text: str) -> problems.WeightedGraph:
-    """Lines 'i j weight' (weight optional, default 1) → a weighted graph."""
-    rows = []
-    for number, line in enumerate(text.strip().splitlines(), start=1):
-        parts = line.replace(",", " ").split()
-        if not parts:
-            continue
-        if len(parts) not in (2, 3):
-            raise ValueError(f"line {number}: expected 'i j [weight]', got {line!r}")
-        try:
-            i, j = int(parts[0]), int(parts[1])
-            weight = float(parts[2]) if len(parts) == 3 else 1.0
-        except ValueError:
-            raise ValueError(f"line {number}: not numbers: {line!r}") from None
-        rows.append((i, j, weight))
-    if not rows:
-        raise ValueError("type at least one edge, one per line: 'i j weight'")
-    if min(min(i, j) for i, j, _ in rows) < 0:
-        raise ValueError("node numbers must be 0 or more")
-    n = max(max(i, j) for i, j, _ in rows) + 1  # Python ints: checked before numpy holds them
-    if n > MAX_NODES_INPUT:
-        raise ValueError(f"node {n - 1} makes {n} nodes: too many qubits for this page")
-    edges = np.array([(i, j) for i, j, _ in rows])
-    return problems.WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
-
-
-def parse_matrix(text: str) -> np.ndarray:
-    try:
-        rows = [
-            [float(x) for x in line.replace(",", " ").split()]
-            for line in text.strip().splitlines()
-            if line.strip()
-        ]
-    except ValueError:
-        raise ValueError("the QUBO must hold numbers only, one matrix row per line") from None
-    if not rows or any(len(row) != len(rows) for row in rows):
-        raise ValueError(f"the QUBO must be a square matrix ({len(rows)} rows typed)")
-    return np.array(rows)
-
-
 def build_instance(quantum):
     """The problem chosen in the sidebar as a QaoaInstance (raises ValueError on bad input)."""
     sources = SOURCES + ((PLAYGROUND,) if STATE.get(PLAYGROUND_KEY) is not None else ())
@@ -103,72 +63,49 @@ def build_instance(quantum):
         text = st.sidebar.text_area(
             "Edges: i j weight", DEFAULT_EDGES, key="qaoa.edges", max_chars=MAX_TEXT_CHARS
         )
-        graph = parse_edges(text)
+        graph = quantum.parse_edge_list(text, MAX_NODES_INPUT)
         quantum.check_qubit_count(graph.n_nodes)
         return quantum.QaoaInstance.maxcut(graph)
     if source == "QUBO":
         text = st.sidebar.text_area(
             "QUBO matrix Q (minimise xᵀQx)", DEFAULT_QUBO, key="qaoa.q", max_chars=MAX_TEXT_CHARS
         )
-        matrix = parse_matrix(text)
+        matrix = quantum.parse_qubo(text)
         quantum.check_qubit_count(len(matrix))
         return quantum.QaoaInstance.qubo(matrix)
     model = STATE[PLAYGROUND_KEY]
     return quantum.QaoaInstance.ising(model)
 
 
-def settings_form(instance) -> dict:
+def settings_form(quantum):
     st.sidebar.subheader("QAOA")
-    return {
-        "p_max": int(st.sidebar.slider("Layers p (1 … p)", 1, 6, 2, key="qaoa.p")),
-        "method": st.sidebar.selectbox("Optimiser", ("bfgs", "adam"), key="qaoa.method"),
-        "init": st.sidebar.selectbox(
-            "Initialisation at p > 1", ("interp", "ramp"), key="qaoa.init"
-        ),
-        "restarts": int(st.sidebar.number_input("Restarts", 1, 10, 2, key="qaoa.restarts")),
-        "steps": int(st.sidebar.number_input("Iterations", 1, 500, 60, key="qaoa.steps")),
-        "learning_rate": float(
-            st.sidebar.number_input("Adam step size", 0.001, 1.0, 0.05, key="qaoa.lr")
-        ),
-        "shots": int(st.sidebar.number_input("Shots", 1, 100_000, 2000, key="qaoa.shots")),
-        "device": st.sidebar.selectbox(
-            "PennyLane device", ("lightning.qubit", "default.qubit"), key="qaoa.device"
-        ),
-        "backend": st.sidebar.selectbox(
-            "Sampler for the baselines", ("numpy", "jax"), key="qaoa.backend"
-        ),
-        "seed": int(STATE.get("qaoa.seed", 0)),
-    }
-
-
-def submit(quantum, instance, settings: dict) -> None:
-    def work(context):
-        def report(fraction, message, partial):
-            context.report(0.9 * fraction, message, partial=list(partial))
-
-        layers = quantum.solve(
-            instance,
-            settings["p_max"],
-            method=settings["method"],
-            init=settings["init"],
-            restarts=settings["restarts"],
-            steps=settings["steps"],
-            learning_rate=settings["learning_rate"],
-            device=settings["device"],
-            seed=settings["seed"],
-            report=report,
-            should_stop=lambda: context.stop_requested,
-        )
-        context.report(0.95, "classical baselines")
-        baselines = quantum.run_baselines(
-            instance, backend=settings["backend"], seed=settings["seed"]
-        )
-        return {
-            "instance": instance,
-            "settings": settings,
-            "layers": layers,
-            "baselines": baselines,
+    return quantum.QaoaSettings(
+        **{
+            "p_max": int(st.sidebar.slider("Layers p (1 … p)", 1, 6, 2, key="qaoa.p")),
+            "method": st.sidebar.selectbox("Optimiser", ("bfgs", "adam"), key="qaoa.method"),
+            "init": st.sidebar.selectbox(
+                "Initialisation at p > 1", ("interp", "ramp"), key="qaoa.init"
+            ),
+            "restarts": int(st.sidebar.number_input("Restarts", 1, 10, 2, key="qaoa.restarts")),
+            "steps": int(st.sidebar.number_input("Iterations", 1, 500, 60, key="qaoa.steps")),
+            "learning_rate": float(
+                st.sidebar.number_input("Adam step size", 0.001, 1.0, 0.05, key="qaoa.lr")
+            ),
+            "shots": int(st.sidebar.number_input("Shots", 1, 100_000, 2000, key="qaoa.shots")),
+            "device": st.sidebar.selectbox(
+                "PennyLane device", ("lightning.qubit", "default.qubit"), key="qaoa.device"
+            ),
+            "backend": st.sidebar.selectbox(
+                "Sampler for the baselines", ("numpy", "jax"), key="qaoa.backend"
+            ),
+            "seed": int(STATE.get("qaoa.seed", 0)),
         }
+    )
+
+
+def submit(quantum, instance, settings) -> None:
+    def work(context):
+        return quantum.run_experiment(instance, settings, context)
 
     STATE["qaoa.job"] = get_manager().submit(f"QAOA {instance.name}", work, owner=OWNER)
 
@@ -247,8 +184,8 @@ def best_found_state(quantum, instance, layers, baselines, shots, seed):
 
 
 def results(quantum, viz, result) -> None:
-    instance, settings = result["instance"], result["settings"]
-    layers, baselines = result["layers"], result["baselines"]
+    instance, settings = result.instance, result.settings
+    layers, baselines = result.layers, result.baselines
     label = instance.objective_label()
     if not layers:
         st.warning("The run stopped before p = 1 finished; nothing to show.")
@@ -265,7 +202,7 @@ def results(quantum, viz, result) -> None:
     left, right = st.columns(2)
     with left:
         energy, state, method = best_found_state(
-            quantum, instance, layers, baselines, settings["shots"], settings["seed"]
+            quantum, instance, layers, baselines, settings.shots, settings.seed
         )
         edges, couplings = instance.model.edges()
         weights = -couplings if instance.is_maxcut else couplings
@@ -294,16 +231,16 @@ def results(quantum, viz, result) -> None:
         p_values = [layer.p for layer in layers]
         chosen = st.selectbox("Histogram of shots at p =", p_values, index=len(p_values) - 1)
         layer = layers[p_values.index(chosen)]
-        _, values = quantum.sampled_objectives(instance, layer, settings["shots"], settings["seed"])
+        _, values = quantum.sampled_objectives(instance, layer, settings.shots, settings.seed)
         optimum = (
             instance.max_cut if instance.is_maxcut else instance.ground_energy + instance.constant
         )
         st.plotly_chart(viz.histogram_figure(values, optimum, label), key="qaoa.histogram")
         st.caption(
             f"P(optimal) = {layer.optimal_probability:.4f} exactly; "
-            f"{np.mean(np.abs(values - optimum) < 1e-6):.4f} of {settings['shots']} shots."
+            f"{np.mean(np.abs(values - optimum) < 1e-6):.4f} of {settings.shots} shots."
         )
-    export = quantum.results_json(instance, layers, baselines, settings)
+    export = quantum.results_json(instance, layers, baselines, settings.as_dict())
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -341,7 +278,7 @@ except ValueError as error:
     st.error(f"Cannot build this problem: {error}")
     st.stop()
 
-settings = settings_form(instance)
+settings = settings_form(quantum)
 st.sidebar.caption(
     f"{instance.n_qubits} qubits: one state vector is "
     f"{quantum.state_vector_bytes(instance.n_qubits) / 2**10:,.0f} KiB."
@@ -373,6 +310,6 @@ if result is None:
         key="qaoa.preview",
     )
 else:
-    if result["instance"] is not instance and result["instance"].name != instance.name:
-        st.caption(f"Results below are for {result['instance'].name}; press Run for this problem.")
+    if result.instance is not instance and result.instance.name != instance.name:
+        st.caption(f"Results below are for {result.instance.name}; press Run for this problem.")
     results(quantum, viz, result)

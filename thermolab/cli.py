@@ -341,17 +341,19 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
     quantum.check_qubit_count(n)
     graph = _build_graph(args)
     instance = quantum.QaoaInstance.maxcut(graph)
-    layers = quantum.solve(
-        instance,
-        args.layers,
+    settings = quantum.QaoaSettings(
+        p_max=args.layers,
         method=args.method,
         init=args.init,
         restarts=args.restarts,
         steps=args.steps,
+        shots=args.shots,
         device=args.device,
+        backend=args.backend,
         seed=args.seed,
     )
-    baselines = quantum.run_baselines(instance, backend=args.backend, seed=args.seed)
+    experiment = quantum.run_experiment(instance, settings)
+    layers, baselines = experiment.layers, experiment.baselines
     top = layers[-1]
     _, cuts = quantum.sampled_objectives(instance, top, args.shots, seed=args.seed)
     return {

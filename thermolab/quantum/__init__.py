@@ -1,12 +1,20 @@
 """QAOA on ThermoLab's `IsingModel`s, with PennyLane, beside classical baselines on the same model.
 
 Modules: `hamiltonian` (cost and mixer operators), `instance` (what is solved and how it is
-scored), `qaoa` (circuits, optimisation, sampling), `landscape` (p = 1 closed form and grids),
-`baselines` (exact, annealing, tempering, random on the same model). PennyLane is imported only
+scored; edge-list and QUBO text parsers), `qaoa` (circuits, optimisation, sampling),
+`landscape` (p = 1 closed form and grids), `baselines` (exact, annealing, tempering, random on
+the same model), `experiment` (one run: solve + baselines, what the page and the CLI call),
+`summary` (rows and JSON). PennyLane is imported only
 inside this package, and only when a circuit or operator is built.
 """
 
 from thermolab.quantum.baselines import BaselineResult, run_baselines
+from thermolab.quantum.experiment import (
+    ExperimentResult,
+    Progress,
+    QaoaSettings,
+    run_experiment,
+)
 from thermolab.quantum.hamiltonian import (
     MAX_QUBITS,
     basis_spins,
@@ -17,7 +25,7 @@ from thermolab.quantum.hamiltonian import (
     mixer_hamiltonian,
     state_vector_bytes,
 )
-from thermolab.quantum.instance import QaoaInstance
+from thermolab.quantum.instance import QaoaInstance, parse_edge_list, parse_qubo
 from thermolab.quantum.landscape import (
     closed_form_applies,
     maxcut_p1_expected_cut,
@@ -50,10 +58,13 @@ __all__ = [
     "DEFAULT_DEVICE",
     "MAX_QUBITS",
     "BaselineResult",
+    "ExperimentResult",
     "LayerResult",
     "OptimisationResult",
+    "Progress",
     "QaoaCircuit",
     "QaoaInstance",
+    "QaoaSettings",
     "basis_spins",
     "check_cost_hamiltonian",
     "check_qubit_count",
@@ -68,9 +79,12 @@ __all__ = [
     "mixer_hamiltonian",
     "optimise",
     "p1_landscape",
+    "parse_edge_list",
+    "parse_qubo",
     "ramp_init",
     "results_json",
     "run_baselines",
+    "run_experiment",
     "sample_states",
     "sampled_objectives",
     "simulated_p1_expected_energy",

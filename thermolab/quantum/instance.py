@@ -24,7 +24,7 @@ from thermolab.problems import (
 )
 from thermolab.quantum.hamiltonian import _check_model, basis_spins
 
-__all__ = ["QaoaInstance"]
+__all__ = ["QaoaInstance", "parse_edge_list", "parse_qubo"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,3 +122,51 @@ class QaoaInstance:
         if self.graph is not None:
             return self.cut_from_energy(energy)
         return np.asarray(energy, dtype=np.float64) + self.constant
+
+
+# --------------------------------------------------------------------------- text input
+
+
+def parse_edge_list(text: str, max_nodes: int) -> WeightedGraph:
+    """Lines 'i j weight' (weight optional, default 1; commas allowed) → a weighted graph.
+
+    Raises ValueError naming the offending line; more than `max_nodes` nodes is refused before
+    any array is built.
+    """
+    rows = []
+    for number, line in enumerate(text.strip().splitlines(), start=1):
+        parts = line.replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) not in (2, 3):
+            raise ValueError(f"line {number}: expected 'i j [weight]', got {line!r}")
+        try:
+            i, j = int(parts[0]), int(parts[1])
+            weight = float(parts[2]) if len(parts) == 3 else 1.0
+        except ValueError:
+            raise ValueError(f"line {number}: not numbers: {line!r}") from None
+        rows.append((i, j, weight))
+    if not rows:
+        raise ValueError("type at least one edge, one per line: 'i j weight'")
+    if min(min(i, j) for i, j, _ in rows) < 0:
+        raise ValueError("node numbers must be 0 or more")
+    n = max(max(i, j) for i, j, _ in rows) + 1  # Python ints: checked before numpy holds them
+    if n > max_nodes:
+        raise ValueError(f"node {n - 1} makes {n} nodes: too many qubits (at most {max_nodes})")
+    edges = np.array([(i, j) for i, j, _ in rows])
+    return WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
+
+
+def parse_qubo(text: str) -> np.ndarray:
+    """A square QUBO matrix Q typed one row per line (spaces or commas): (n, n) float64."""
+    try:
+        rows = [
+            [float(x) for x in line.replace(",", " ").split()]
+            for line in text.strip().splitlines()
+            if line.strip()
+        ]
+    except ValueError:
+        raise ValueError("the QUBO must hold numbers only, one matrix row per line") from None
+    if not rows or any(len(row) != len(rows) for row in rows):
+        raise ValueError(f"the QUBO must be a square matrix ({len(rows)} rows typed)")
+    return np.array(rows)

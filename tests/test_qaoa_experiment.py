@@ -1,0 +1,72 @@
+"""thermolab.quantum's experiment function and text parsers: what the page and the CLI call."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermolab import problems
+from thermolab.quantum import (
+    QaoaInstance,
+    QaoaSettings,
+    parse_edge_list,
+    parse_qubo,
+    run_experiment,
+)
+
+
+class Recorder:
+    """A Progress that records every report and asks to stop after `stop_after` of them."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.reports: list[tuple[float, str, object]] = []
+        self.stop_after = stop_after
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.stop_after is not None and len(self.reports) >= self.stop_after
+
+    def report(self, fraction, message="", partial=None):
+        self.reports.append((fraction, message, partial))
+
+
+def test_experiment_solves_every_depth_then_the_baselines_with_progress():
+    instance = QaoaInstance.maxcut(problems.ring_graph(6))
+    progress = Recorder()
+    settings = QaoaSettings(p_max=2, restarts=1, steps=20)
+    result = run_experiment(instance, settings, progress)
+    assert [layer.p for layer in result.layers] == [1, 2]
+    assert result.layers[0].ratio == pytest.approx(0.75, abs=1e-4)  # ring, p = 1
+    assert [row.method for row in result.baselines] == ["exact", "annealing", "tempering", "random"]
+    fractions = [fraction for fraction, *_ in progress.reports]
+    assert fractions == sorted(fractions) and fractions[0] > 0 and fractions[-1] < 1
+    assert result.settings.as_dict()["p_max"] == 2 and result.seconds > 0
+
+
+def test_a_stop_request_keeps_the_finished_layers():
+    instance = QaoaInstance.maxcut(problems.ring_graph(6))
+    result = run_experiment(instance, QaoaSettings(p_max=4, restarts=2, steps=5), Recorder(1))
+    assert [layer.p for layer in result.layers] == [1]
+
+
+def test_edge_list_parser_reads_weights_and_refuses_bad_lines():
+    graph = parse_edge_list("0 1 2.5\n1,2\n\n2 0 -1", max_nodes=5)
+    assert graph.n_nodes == 3
+    np.testing.assert_allclose(graph.weights, [2.5, 1.0, -1.0])
+    for text, message in [
+        ("0 1 x", "line 1: not numbers"),
+        ("0 1 2 3", r"expected 'i j \[weight\]'"),
+        ("", "at least one edge"),
+        ("0 -1", "0 or more"),
+        ("0 9", "too many qubits"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            parse_edge_list(text, max_nodes=5)
+
+
+def test_qubo_parser_reads_a_square_matrix_and_refuses_others():
+    np.testing.assert_array_equal(parse_qubo("1 2\n3, 4"), [[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="square"):
+        parse_qubo("1 2\n3")
+    with pytest.raises(ValueError, match="numbers only"):
+        parse_qubo("1 a\n3 4")
