@@ -49,7 +49,7 @@ def test_regular_graph_two_layers(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--graph", "ring", "--nodes", "24"], "too many"),
+        (["--graph", "ring", "--nodes", "25"], "too many"),
         (["--graph", "er", "--nodes", "5", "--edge-probability", "0"], "no edges"),
         (["--graph", "er", "--nodes", "5", "--edge-probability", "nan"], "finite"),
         (["--graph", "ring", "--nodes", "5", "--layers", "0"], "positive"),

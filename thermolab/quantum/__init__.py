@@ -1,11 +1,12 @@
-"""QAOA on ThermoLab's `IsingModel`s, with PennyLane, beside classical baselines on the same model.
+"""QAOA on ThermoLab's `IsingModel`s, beside classical baselines on the same model.
 
-Modules: `hamiltonian` (cost and mixer operators), `instance` (what is solved and how it is
-scored; edge-list and QUBO text parsers), `qaoa` (circuits, optimisation, sampling),
-`landscape` (p = 1 closed form and grids), `baselines` (exact, annealing, tempering, random on
-the same model), `experiment` (one run: solve + baselines, what the page and the CLI call),
-`summary` (rows and JSON). PennyLane is imported only
-inside this package, and only when a circuit or operator is built.
+Modules: `simulator` (the QAOA-specific state-vector simulator, device "thermolab", the
+default), `hamiltonian` (cost and mixer operators for PennyLane devices), `instance` (what is
+solved and how it is scored; edge-list and QUBO text parsers), `qaoa` (circuits on either
+device, optimisation, sampling), `landscape` (p = 1 closed form and grids), `baselines` (exact,
+annealing, tempering, random on the same model), `experiment` (one run: solve + baselines, what
+the page and the CLI call), `summary` (rows and JSON). PennyLane is imported only inside this
+package, and only when a PennyLane circuit or operator is built.
 """
 
 from thermolab.quantum.baselines import BaselineResult, run_baselines
@@ -25,7 +26,7 @@ from thermolab.quantum.hamiltonian import (
     mixer_hamiltonian,
     state_vector_bytes,
 )
-from thermolab.quantum.instance import QaoaInstance, parse_edge_list, parse_qubo
+from thermolab.quantum.instance import QaoaInstance, basis_energies, parse_edge_list, parse_qubo
 from thermolab.quantum.landscape import (
     closed_form_applies,
     maxcut_p1_expected_cut,
@@ -39,11 +40,13 @@ from thermolab.quantum.qaoa import (
     QaoaCircuit,
     energy_scale,
     interp_init,
+    make_circuit,
     optimise,
     ramp_init,
     sample_states,
     solve,
 )
+from thermolab.quantum.simulator import DEVICE_NAME, QaoaSimulator, simulator_bytes
 from thermolab.quantum.summary import comparison_rows, results_json, sampled_objectives
 
 
@@ -56,6 +59,7 @@ def load_pennylane() -> str:
 
 __all__ = [
     "DEFAULT_DEVICE",
+    "DEVICE_NAME",
     "MAX_QUBITS",
     "BaselineResult",
     "ExperimentResult",
@@ -65,6 +69,8 @@ __all__ = [
     "QaoaCircuit",
     "QaoaInstance",
     "QaoaSettings",
+    "QaoaSimulator",
+    "basis_energies",
     "basis_spins",
     "check_cost_hamiltonian",
     "check_qubit_count",
@@ -75,6 +81,7 @@ __all__ = [
     "hamiltonian_diagonal",
     "interp_init",
     "load_pennylane",
+    "make_circuit",
     "maxcut_p1_expected_cut",
     "mixer_hamiltonian",
     "optimise",
@@ -88,6 +95,7 @@ __all__ = [
     "sample_states",
     "sampled_objectives",
     "simulated_p1_expected_energy",
+    "simulator_bytes",
     "solve",
     "state_vector_bytes",
 ]
