@@ -9,8 +9,10 @@ from thermolab import problems
 from thermolab.quantum import (
     QaoaInstance,
     QaoaSettings,
+    comparison_rows,
     parse_edge_list,
     parse_qubo,
+    results_json,
     run_experiment,
 )
 
@@ -70,3 +72,25 @@ def test_qubo_parser_reads_a_square_matrix_and_refuses_others():
         parse_qubo("1 2\n3")
     with pytest.raises(ValueError, match="numbers only"):
         parse_qubo("1 a\n3 4")
+
+
+def test_3_regular_experiment_adds_fixed_angles_beside_the_optimised_layers():
+    instance = QaoaInstance.maxcut(problems.random_regular_graph(10, 3, seed=2))
+    result = run_experiment(instance, QaoaSettings(p_max=2, restarts=1, steps=30))
+    assert [fixed.p for fixed in result.fixed_angles] == [1, 2]
+    for layer, fixed in zip(result.layers, result.fixed_angles, strict=True):
+        assert fixed.ratio >= fixed.published_ratio
+        assert layer.ratio >= fixed.ratio - 1e-6  # optimised from a ramp: at least as good here
+    assert result.gradient_evaluations == sum(layer.gradient_evaluations for layer in result.layers)
+    assert result.gradient_evaluations > 0 and result.seconds_per_gradient > 0
+    rows = comparison_rows(instance, result.layers, result.baselines, result.fixed_angles)
+    assert [row["method"] for row in rows][:4] == [
+        "QAOA p=1",
+        "QAOA p=2",
+        "fixed angles p=1",
+        "fixed angles p=2",
+    ]
+    export = results_json(instance, result.layers, result.baselines, None, result.fixed_angles)
+    assert export["fixed_angles"][1]["published_ratio"] == pytest.approx(0.7559, abs=1e-4)
+    ring = run_experiment(QaoaInstance.maxcut(problems.ring_graph(6)), QaoaSettings(p_max=1))
+    assert ring.fixed_angles == []  # a ring is 2-regular: no published angles

@@ -3,10 +3,11 @@
 Modules: `simulator` (the QAOA-specific state-vector simulator, device "thermolab", the
 default), `hamiltonian` (cost and mixer operators for PennyLane devices), `instance` (what is
 solved and how it is scored; edge-list and QUBO text parsers), `qaoa` (circuits on either
-device, optimisation, sampling), `landscape` (p = 1 closed form and grids), `baselines` (exact,
-annealing, tempering, random on the same model), `experiment` (one run: solve + baselines, what
-the page and the CLI call), `summary` (rows and JSON). PennyLane is imported only inside this
-package, and only when a PennyLane circuit or operator is built.
+device, optimisation, sampling), `landscape` (p = 1 closed form and grids), `fixed_angles`
+(published angles for 3-regular MaxCut), `baselines` (exact, annealing, tempering, random on
+the same model), `experiment` (one run: solve + fixed angles + baselines, what the page and
+the CLI call), `summary` (rows and JSON). PennyLane is imported only inside this package, and
+only when a PennyLane circuit or operator is built.
 """
 
 from thermolab.quantum.baselines import BaselineResult, run_baselines
@@ -15,6 +16,14 @@ from thermolab.quantum.experiment import (
     Progress,
     QaoaSettings,
     run_experiment,
+)
+from thermolab.quantum.fixed_angles import (
+    FIXED_ANGLE_DEPTHS,
+    FixedAngleResult,
+    fixed_angle_applies,
+    fixed_angle_ratio,
+    fixed_angles,
+    run_fixed_angles,
 )
 from thermolab.quantum.hamiltonian import (
     MAX_QUBITS,
@@ -60,9 +69,11 @@ def load_pennylane() -> str:
 __all__ = [
     "DEFAULT_DEVICE",
     "DEVICE_NAME",
+    "FIXED_ANGLE_DEPTHS",
     "MAX_QUBITS",
     "BaselineResult",
     "ExperimentResult",
+    "FixedAngleResult",
     "LayerResult",
     "OptimisationResult",
     "Progress",
@@ -78,6 +89,9 @@ __all__ = [
     "comparison_rows",
     "cost_hamiltonian",
     "energy_scale",
+    "fixed_angle_applies",
+    "fixed_angle_ratio",
+    "fixed_angles",
     "hamiltonian_diagonal",
     "interp_init",
     "load_pennylane",
@@ -92,6 +106,7 @@ __all__ = [
     "results_json",
     "run_baselines",
     "run_experiment",
+    "run_fixed_angles",
     "sample_states",
     "sampled_objectives",
     "simulated_p1_expected_energy",

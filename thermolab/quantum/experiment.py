@@ -1,4 +1,5 @@
-"""One QAOA experiment: optimise p = 1..p_max, then the classical baselines on the same model.
+"""One QAOA experiment: optimise p = 1..p_max; for unweighted 3-regular MaxCut, the published
+fixed angles at the same depths (no optimiser); then the classical baselines on the same model.
 
 The page (as a job) and the CLI both call `run_experiment`; neither re-assembles the steps.
 """
@@ -10,8 +11,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from thermolab.quantum.baselines import BaselineResult, run_baselines
+from thermolab.quantum.fixed_angles import (
+    FIXED_ANGLE_DEPTHS,
+    FixedAngleResult,
+    fixed_angle_applies,
+    run_fixed_angles,
+)
 from thermolab.quantum.instance import QaoaInstance
-from thermolab.quantum.qaoa import DEFAULT_DEVICE, LayerResult, solve
+from thermolab.quantum.qaoa import DEFAULT_DEVICE, LayerResult, make_circuit, solve
 
 __all__ = ["ExperimentResult", "Progress", "QaoaSettings", "run_experiment"]
 
@@ -51,14 +58,26 @@ class QaoaSettings:
 
 @dataclass
 class ExperimentResult:
-    """Everything one run produced: the optimised layers (one per completed p) and the
-    classical baselines on the same model; seconds: wall time of the whole run."""
+    """Everything one run produced: the optimised layers (one per completed p), the fixed-angle
+    results at the same depths (3-regular MaxCut only, else empty), the classical baselines on
+    the same model; seconds: wall time of the whole run."""
 
     instance: QaoaInstance
     settings: QaoaSettings
     layers: list[LayerResult]
     baselines: list[BaselineResult] = field(default_factory=list)
+    fixed_angles: list[FixedAngleResult] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def gradient_evaluations(self) -> int:
+        return sum(layer.gradient_evaluations for layer in self.layers)
+
+    @property
+    def seconds_per_gradient(self) -> float | None:
+        """Mean wall time of one gradient evaluation (None when none ran)."""
+        count = self.gradient_evaluations
+        return sum(layer.gradient_seconds for layer in self.layers) / count if count else None
 
 
 class _Silent:
@@ -95,6 +114,13 @@ def run_experiment(
         report=report,
         should_stop=lambda: progress.stop_requested,
     )
+    fixed: list[FixedAngleResult] = []
+    if fixed_angle_applies(instance) and not progress.stop_requested:
+        progress.report(_SOLVE_SHARE, "published fixed angles", partial=list(layers))
+        depths = [p for p in FIXED_ANGLE_DEPTHS if p <= settings.p_max]
+        fixed = run_fixed_angles(
+            instance, depths, lambda p: make_circuit(instance, p, settings.device)
+        )
     progress.report(0.95, "classical baselines", partial=list(layers))
     baselines = run_baselines(instance, backend=settings.backend, seed=settings.seed)
     return ExperimentResult(
@@ -102,5 +128,6 @@ def run_experiment(
         settings=settings,
         layers=layers,
         baselines=baselines,
+        fixed_angles=fixed,
         seconds=time.perf_counter() - start,
     )

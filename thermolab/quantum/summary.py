@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from thermolab.quantum.baselines import BaselineResult
+from thermolab.quantum.fixed_angles import FixedAngleResult
 from thermolab.quantum.instance import QaoaInstance
 from thermolab.quantum.qaoa import LayerResult, sample_states
 
@@ -24,9 +25,13 @@ def sampled_objectives(instance: QaoaInstance, layer: LayerResult, shots: int, s
 
 
 def comparison_rows(
-    instance: QaoaInstance, layers: list[LayerResult], baselines: list[BaselineResult]
+    instance: QaoaInstance,
+    layers: list[LayerResult],
+    baselines: list[BaselineResult],
+    fixed_angles: list[FixedAngleResult] = (),
 ) -> list[dict[str, Any]]:
-    """One row per method: QAOA at each p (mean over the circuit's output), then the baselines."""
+    """One row per method: QAOA at each p (mean over the circuit's output), QAOA at the published
+    fixed angles at each p (if any), then the baselines."""
     label = instance.objective_label()
     rows: list[dict[str, Any]] = []
     for layer in layers:
@@ -38,6 +43,18 @@ def comparison_rows(
                 "P(optimal)": layer.optimal_probability,
                 "seconds": layer.seconds,
                 "note": f"expectation; {layer.evaluations} circuit evaluations on {layer.device}",
+            }
+        )
+    for fixed in fixed_angles:
+        rows.append(
+            {
+                "method": f"fixed angles p={fixed.p}",
+                f"{label}": fixed.expected_cut,
+                "approximation ratio": fixed.ratio,
+                "P(optimal)": fixed.optimal_probability,
+                "seconds": fixed.seconds,
+                "note": f"published angles (Wurtz & Lykov 2021), no optimiser; published ratio "
+                f"{fixed.published_ratio:.4f}",
             }
         )
     for base in baselines:
@@ -63,6 +80,7 @@ def results_json(
     layers: list[LayerResult],
     baselines: list[BaselineResult],
     settings: dict[str, Any] | None = None,
+    fixed_angles: list[FixedAngleResult] = (),
 ) -> dict[str, Any]:
     """Everything needed to reproduce or plot a run, JSON-serialisable."""
     edges, couplings = instance.model.edges()
@@ -90,12 +108,27 @@ def results_json(
                 "optimal_probability": layer.optimal_probability,
                 "seconds": layer.seconds,
                 "evaluations": layer.evaluations,
+                "gradient_evaluations": layer.gradient_evaluations,
+                "gradient_seconds": layer.gradient_seconds,
                 "device": layer.device,
                 "restart_energies": _floats(layer.restart_energies),
                 "path": layer.best_run.path.tolist(),
                 "path_energies": _floats(layer.best_run.path_energies),
             }
             for layer in layers
+        ],
+        "fixed_angles": [
+            {
+                "p": fixed.p,
+                "gammas": _floats(fixed.gammas),
+                "betas": _floats(fixed.betas),
+                "mean_energy": fixed.mean_energy,
+                "expected_objective": fixed.expected_cut,
+                "approximation_ratio": fixed.ratio,
+                "published_ratio": fixed.published_ratio,
+                "optimal_probability": fixed.optimal_probability,
+            }
+            for fixed in fixed_angles
         ],
         "baselines": [
             {
