@@ -165,7 +165,11 @@ def _build_parser() -> _Parser:
     qaoa.add_argument("--restarts", type=_positive_int, default=3)
     qaoa.add_argument("--steps", type=_positive_int, default=100, help="iterations per restart")
     qaoa.add_argument("--shots", type=_positive_int, default=1000)
-    qaoa.add_argument("--device", default="lightning.qubit", help="PennyLane device name")
+    qaoa.add_argument(
+        "--device",
+        default="thermolab",
+        help="'thermolab' (the QAOA simulator) or a PennyLane device name, e.g. lightning.qubit",
+    )
     qaoa.add_argument("--backend", default="numpy", help="sampler for the classical baselines")
     qaoa.add_argument("--seed", type=_seed, default=0)
     qaoa.add_argument("--json", action="store_true")
@@ -374,6 +378,13 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
         "mean_sampled_cut": float(cuts.mean()),
         "ratio_by_layer": [layer.ratio for layer in layers],
         "wall_seconds": sum(layer.seconds for layer in layers),
+        "seconds": experiment.seconds,
+        "gradient_evaluations": experiment.gradient_evaluations,
+        "seconds_per_gradient": experiment.seconds_per_gradient,
+        # p = 1, 2, …: ⟨cut⟩ / max cut at the published fixed angles (3-regular graphs only)
+        "fixed_angle_ratio": [fixed.ratio for fixed in experiment.fixed_angles] or None,
+        "published_fixed_angle_ratio": [fixed.published_ratio for fixed in experiment.fixed_angles]
+        or None,
         "baselines": {
             row.method: {
                 "cut": row.objective,
