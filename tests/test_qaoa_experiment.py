@@ -94,3 +94,18 @@ def test_3_regular_experiment_adds_fixed_angles_beside_the_optimised_layers():
     assert export["fixed_angles"][1]["published_ratio"] == pytest.approx(0.7559, abs=1e-4)
     ring = run_experiment(QaoaInstance.maxcut(problems.ring_graph(6)), QaoaSettings(p_max=1))
     assert ring.fixed_angles == []  # a ring is 2-regular: no published angles
+
+
+def test_large_instances_keep_only_the_deepest_state(monkeypatch):
+    import thermolab.quantum.qaoa as qaoa_module
+    from thermolab.quantum import sampled_objectives
+
+    monkeypatch.setattr(qaoa_module, "KEEP_ALL_PROBABILITIES_QUBITS", 5)
+    instance = QaoaInstance.maxcut(problems.ring_graph(6))
+    result = run_experiment(instance, QaoaSettings(p_max=2, restarts=1, steps=5))
+    first, last = result.layers
+    assert first.probabilities is None and last.probabilities.shape == (64,)
+    states, cuts = sampled_objectives(instance, last, 100)
+    assert states.shape == (100, 6) and np.all(cuts <= instance.max_cut)
+    with pytest.raises(ValueError, match="p = 1 state was not kept"):
+        sampled_objectives(instance, first, 100)

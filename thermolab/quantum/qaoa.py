@@ -61,6 +61,8 @@ MAX_LAYERS = 20
 MAX_RESTARTS = 100
 MAX_STEPS = 10_000
 MAX_SHOTS = 1_000_000
+# Above this many qubits only the deepest layer keeps its 2ⁿ probabilities (128 MiB at n = 24).
+KEEP_ALL_PROBABILITIES_QUBITS = 20
 
 
 class StopRequested(Exception):
@@ -327,7 +329,7 @@ class LayerResult:
     evaluations: int
     restart_energies: list[float]
     best_run: OptimisationResult
-    probabilities: np.ndarray = field(repr=False)
+    probabilities: np.ndarray | None = field(repr=False)  # None: dropped to save memory
     expected_objective: float = 0.0  # mean cut (MaxCut) or mean E + constant
     device: str = ""  # the device and gradient used, and any fallback note
     gradient_evaluations: int = 0
@@ -352,7 +354,8 @@ def solve(
 
     Starts at p = 1 (and at every p with init="ramp"): linear ramps with dt = 0.75, 0.4, 1.1, …,
     then random perturbations of them. With init="interp", p > 1 starts from INTERP of the
-    p − 1 optimum, the other restarts perturb it. Returns one LayerResult per completed p.
+    p − 1 optimum, the other restarts perturb it. Returns one LayerResult per completed p; above
+    KEEP_ALL_PROBABILITIES_QUBITS qubits only the last keeps its probabilities.
     """
     if init not in ("ramp", "interp"):
         raise ValueError(f"init must be 'ramp' or 'interp', got {init!r}")
@@ -391,6 +394,8 @@ def solve(
                 break
         best = min(runs, key=lambda run: run.energy)
         probabilities = circuit.probabilities(best.x)
+        if results and instance.n_qubits > KEEP_ALL_PROBABILITIES_QUBITS:
+            results[-1].probabilities = None
         mean_energy = float(probabilities @ instance.basis_energies)
         results.append(
             LayerResult(

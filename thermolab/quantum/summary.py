@@ -16,6 +16,8 @@ __all__ = ["comparison_rows", "results_json", "sampled_objectives"]
 
 def sampled_objectives(instance: QaoaInstance, layer: LayerResult, shots: int, seed: int = 0):
     """Measure the optimised circuit `shots` times: (spins (shots, n), objective per shot)."""
+    if layer.probabilities is None:
+        raise ValueError(f"the p = {layer.p} state was not kept (only the deepest layer's is)")
     states = sample_states(layer.probabilities, instance.n_qubits, shots, seed)
     if instance.is_maxcut:
         return states, instance.cuts(states)
