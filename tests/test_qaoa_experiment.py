@@ -109,3 +109,18 @@ def test_large_instances_keep_only_the_deepest_state(monkeypatch):
     assert states.shape == (100, 6) and np.all(cuts <= instance.max_cut)
     with pytest.raises(ValueError, match="p = 1 state was not kept"):
         sampled_objectives(instance, first, 100)
+
+
+def test_bfgs_stops_between_gradients_not_only_between_iterations():
+    from thermolab.quantum import make_circuit, optimise, ramp_init
+
+    instance = QaoaInstance.maxcut(problems.random_regular_graph(10, 3, seed=0))
+    circuit = make_circuit(instance, 3)
+    run = optimise(
+        circuit,
+        ramp_init(3),
+        "bfgs",
+        steps=50,
+        should_stop=lambda: circuit.gradient_evaluations >= 1,
+    )
+    assert run.stopped and circuit.gradient_evaluations == 1  # a BFGS iteration takes ≥ 2
