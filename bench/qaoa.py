@@ -6,7 +6,7 @@ and per gradient evaluation, and the p = 1 closed-form landscape against simulat
    energy + adjoint gradient), `lightning.qubit` with adjoint gradients, `default.qubit` with
    backprop (only up to `--backprop-max` qubits: above, one gradient takes minutes). Each
    round runs the contestants in a new seeded order, each timed call right after an untimed
-   call of its own; the best of `--repeats` rounds is kept (at most 3 at n = 20, 1 above:
+   call of its own; the best of `--repeats` rounds is kept (at most 5 at n = 20, 1 above:
    lightning's gradient there takes seconds to a minute).
    Agreement columns: |ΔE| and max |Δ∂E| of each peer against ours. Everything runs on one
    thread (OMP, OpenBLAS, MKL), the same for every contestant. QOKit is a peer when it is
@@ -111,7 +111,7 @@ def evaluation_table(qubits, layers, repeats, backprop_max, seed) -> list[dict]:
         instance = QaoaInstance.maxcut(problems.random_regular_graph(n, 3, seed=seed))
         for p in layers:
             circuits = contestants(instance, p, backprop_max)
-            rounds = repeats if n <= 16 else min(repeats, 3) if n <= 20 else 1
+            rounds = repeats if n <= 16 else min(repeats, 5) if n <= 20 else 1
             timings = time_evaluations(circuits, fixed_angles(p), rounds, seed + n + p)
             for name, row in timings.items():
                 rows.append({"qubits": n, "p": p, "contestant": name, "rounds": rounds} | row)
@@ -241,7 +241,7 @@ def main(argv=None) -> int:
     parser.add_argument("--qubits", type=int, nargs="+", default=[12, 16, 20, 24])
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 3])
     parser.add_argument(
-        "--repeats", type=int, default=7, help="rounds (at most 3 at n = 20, 1 above)"
+        "--repeats", type=int, default=7, help="rounds (at most 5 at n = 20, 1 above)"
     )
     parser.add_argument("--backprop-max", type=int, default=16, help="largest n for backprop")
     parser.add_argument("--grid", type=int, default=100, help="landscape grid side")

@@ -44,7 +44,13 @@ def comparison_rows(
                 "approximation ratio": layer.ratio,
                 "P(optimal)": layer.optimal_probability,
                 "seconds": layer.seconds,
-                "note": f"expectation; {layer.evaluations} circuit evaluations on {layer.device}",
+                "note": f"expectation; {layer.evaluations} circuit evaluations on {layer.device}"
+                + (
+                    f", {layer.gradient_evaluations} gradients at "
+                    f"{1e3 * layer.gradient_seconds / layer.gradient_evaluations:.1f} ms each"
+                    if layer.gradient_evaluations
+                    else ""
+                ),
             }
         )
     for fixed in fixed_angles:
