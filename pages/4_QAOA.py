@@ -1,7 +1,8 @@
 """QAOA on the same problems the p-bit samplers solve, side by side with them.
 
-Thin page: widgets in, figures out. The engine (thermolab.quantum) builds the circuits and the
-baselines; long optimisations run as a thermolab.jobs job polled by a fragment.
+Thin page: widgets in, figures out. The engine (thermolab.quantum) runs the experiment (its
+own QAOA simulator by default, or a PennyLane device), the fixed-angle baseline and the
+classical baselines; long optimisations run as a thermolab.jobs job polled by a fragment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ STATE = st.session_state
 PLAYGROUND_KEY = "thermolab.problem"
 MAX_NODES_INPUT = 30  # the widget allows a little more than the engine so the refusal shows
 SOURCES = ("ring", "random 3-regular", "Erdős–Rényi", "weighted graph", "QUBO")
+DEVICES = ("thermolab", "lightning.qubit", "default.qubit")
 PLAYGROUND = "Ising playground's problem"
 DEFAULT_EDGES = "0 1 1.0\n1 2 2.0\n2 3 1.0\n3 0 0.5\n0 2 1.5\n3 4 1.0\n4 1 1.0"
 DEFAULT_QUBO = "-1 2 0 0\n0 -1 2 0\n0 0 -1 2\n0 0 0 -1"
@@ -33,54 +35,14 @@ st.set_page_config(page_title="QAOA · ThermoLab", page_icon="⚛️", layout="w
 share_cores()  # one BLAS thread per call: the sessions share the cores
 
 
-@st.cache_resource(show_spinner="Loading PennyLane and the QAOA engine…")
+@st.cache_resource(show_spinner="Loading the QAOA engine…")
 def engine():
-    """thermolab.quantum and its figures, imported once per server process."""
+    """thermolab.quantum and its figures, imported once per server process (PennyLane loads
+    only when a run asks for one of its devices)."""
     import thermolab.quantum as quantum
     from thermolab.viz import qaoa as viz
 
-    quantum.load_pennylane()
     return quantum, viz
-
-
-def parse_edges(text: str) -> problems.WeightedGraph:
-    """Lines 'i j weight' (weight optional, default 1) → a weighted graph."""
-    rows = []
-    for number, line in enumerate(text.strip().splitlines(), start=1):
-        parts = line.replace(",", " ").split()
-        if not parts:
-            continue
-        if len(parts) not in (2, 3):
-            raise ValueError(f"line {number}: expected 'i j [weight]', got {line!r}")
-        try:
-            i, j = int(parts[0]), int(parts[1])
-            weight = float(parts[2]) if len(parts) == 3 else 1.0
-        except ValueError:
-            raise ValueError(f"line {number}: not numbers: {line!r}") from None
-        rows.append((i, j, weight))
-    if not rows:
-        raise ValueError("type at least one edge, one per line: 'i j weight'")
-    if min(min(i, j) for i, j, _ in rows) < 0:
-        raise ValueError("node numbers must be 0 or more")
-    n = max(max(i, j) for i, j, _ in rows) + 1  # Python ints: checked before numpy holds them
-    if n > MAX_NODES_INPUT:
-        raise ValueError(f"node {n - 1} makes {n} nodes: too many qubits for this page")
-    edges = np.array([(i, j) for i, j, _ in rows])
-    return problems.WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
-
-
-def parse_matrix(text: str) -> np.ndarray:
-    try:
-        rows = [
-            [float(x) for x in line.replace(",", " ").split()]
-            for line in text.strip().splitlines()
-            if line.strip()
-        ]
-    except ValueError:
-        raise ValueError("the QUBO must hold numbers only, one matrix row per line") from None
-    if not rows or any(len(row) != len(rows) for row in rows):
-        raise ValueError(f"the QUBO must be a square matrix ({len(rows)} rows typed)")
-    return np.array(rows)
 
 
 def build_instance(quantum):
@@ -103,72 +65,50 @@ def build_instance(quantum):
         text = st.sidebar.text_area(
             "Edges: i j weight", DEFAULT_EDGES, key="qaoa.edges", max_chars=MAX_TEXT_CHARS
         )
-        graph = parse_edges(text)
+        graph = quantum.parse_edge_list(text, MAX_NODES_INPUT)
         quantum.check_qubit_count(graph.n_nodes)
         return quantum.QaoaInstance.maxcut(graph)
     if source == "QUBO":
         text = st.sidebar.text_area(
             "QUBO matrix Q (minimise xᵀQx)", DEFAULT_QUBO, key="qaoa.q", max_chars=MAX_TEXT_CHARS
         )
-        matrix = parse_matrix(text)
+        matrix = quantum.parse_qubo(text)
         quantum.check_qubit_count(len(matrix))
         return quantum.QaoaInstance.qubo(matrix)
     model = STATE[PLAYGROUND_KEY]
     return quantum.QaoaInstance.ising(model)
 
 
-def settings_form(instance) -> dict:
+def settings_form(quantum):
     st.sidebar.subheader("QAOA")
-    return {
-        "p_max": int(st.sidebar.slider("Layers p (1 … p)", 1, 6, 2, key="qaoa.p")),
-        "method": st.sidebar.selectbox("Optimiser", ("bfgs", "adam"), key="qaoa.method"),
-        "init": st.sidebar.selectbox(
-            "Initialisation at p > 1", ("interp", "ramp"), key="qaoa.init"
+    sidebar = st.sidebar
+    return quantum.QaoaSettings(
+        p_max=int(sidebar.slider("Layers p (1 … p)", 1, 6, 2, key="qaoa.p")),
+        method=sidebar.selectbox("Optimiser", ("bfgs", "adam"), key="qaoa.method"),
+        init=sidebar.selectbox("Initialisation at p > 1", ("interp", "ramp"), key="qaoa.init"),
+        restarts=int(sidebar.number_input("Restarts", 1, 10, 2, key="qaoa.restarts")),
+        steps=int(sidebar.number_input("Iterations", 1, 500, 60, key="qaoa.steps")),
+        learning_rate=float(
+            sidebar.number_input("Adam step size", 0.001, 1.0, 0.05, key="qaoa.lr")
         ),
-        "restarts": int(st.sidebar.number_input("Restarts", 1, 10, 2, key="qaoa.restarts")),
-        "steps": int(st.sidebar.number_input("Iterations", 1, 500, 60, key="qaoa.steps")),
-        "learning_rate": float(
-            st.sidebar.number_input("Adam step size", 0.001, 1.0, 0.05, key="qaoa.lr")
+        shots=int(sidebar.number_input("Shots", 1, 100_000, 2000, key="qaoa.shots")),
+        device=sidebar.selectbox(
+            "Simulator",
+            DEVICES,
+            key="qaoa.device",
+            help="thermolab: the state-vector simulator built for QAOA (one phase per cost "
+            "layer, adjoint gradients). The others are PennyLane devices, gate by gate.",
         ),
-        "shots": int(st.sidebar.number_input("Shots", 1, 100_000, 2000, key="qaoa.shots")),
-        "device": st.sidebar.selectbox(
-            "PennyLane device", ("lightning.qubit", "default.qubit"), key="qaoa.device"
-        ),
-        "backend": st.sidebar.selectbox(
+        backend=sidebar.selectbox(
             "Sampler for the baselines", ("numpy", "jax"), key="qaoa.backend"
         ),
-        "seed": int(STATE.get("qaoa.seed", 0)),
-    }
+        seed=int(STATE.get("qaoa.seed", 0)),
+    )
 
 
-def submit(quantum, instance, settings: dict) -> None:
+def submit(quantum, instance, settings) -> None:
     def work(context):
-        def report(fraction, message, partial):
-            context.report(0.9 * fraction, message, partial=list(partial))
-
-        layers = quantum.solve(
-            instance,
-            settings["p_max"],
-            method=settings["method"],
-            init=settings["init"],
-            restarts=settings["restarts"],
-            steps=settings["steps"],
-            learning_rate=settings["learning_rate"],
-            device=settings["device"],
-            seed=settings["seed"],
-            report=report,
-            should_stop=lambda: context.stop_requested,
-        )
-        context.report(0.95, "classical baselines")
-        baselines = quantum.run_baselines(
-            instance, backend=settings["backend"], seed=settings["seed"]
-        )
-        return {
-            "instance": instance,
-            "settings": settings,
-            "layers": layers,
-            "baselines": baselines,
-        }
+        return quantum.run_experiment(instance, settings, context)
 
     STATE["qaoa.job"] = get_manager().submit(f"QAOA {instance.name}", work, owner=OWNER)
 
@@ -247,13 +187,14 @@ def best_found_state(quantum, instance, layers, baselines, shots, seed):
 
 
 def results(quantum, viz, result) -> None:
-    instance, settings = result["instance"], result["settings"]
-    layers, baselines = result["layers"], result["baselines"]
+    instance, settings = result.instance, result.settings
+    layers, baselines = result.layers, result.baselines
     label = instance.objective_label()
     if not layers:
         st.warning("The run stopped before p = 1 finished; nothing to show.")
         return
-    rows = quantum.comparison_rows(instance, layers, baselines)
+    fixed = result.fixed_angles
+    rows = quantum.comparison_rows(instance, layers, baselines, fixed)
     st.subheader(f"Comparison on {instance.name}")
     st.dataframe(rows, hide_index=True, key="qaoa.table")
     st.caption(
@@ -261,11 +202,24 @@ def results(quantum, viz, result) -> None:
         "probabilities). Ratio: "
         + ("cut / maximum cut." if instance.is_maxcut else "(E_max − E) / (E_max − E_min).")
         + " Seconds: wall time of this server, simulated; nothing here ran on quantum hardware."
+        + (
+            " Fixed-angle rows: the published angles for 3-regular graphs (Wurtz & Lykov, "
+            "arXiv:2107.00677) on this graph, with no optimiser."
+            if fixed
+            else ""
+        )
     )
+    if fixed:
+        deepest = {item.p: item for item in fixed}.get(layers[-1].p)
+        if deepest is not None:
+            st.caption(
+                f"At p = {deepest.p}: optimised ratio {layers[-1].ratio:.4f}, fixed angles "
+                f"{deepest.ratio:.4f} (published guarantee {deepest.published_ratio:.4f})."
+            )
     left, right = st.columns(2)
     with left:
         energy, state, method = best_found_state(
-            quantum, instance, layers, baselines, settings["shots"], settings["seed"]
+            quantum, instance, layers, baselines, settings.shots, settings.seed
         )
         edges, couplings = instance.model.edges()
         weights = -couplings if instance.is_maxcut else couplings
@@ -281,9 +235,16 @@ def results(quantum, viz, result) -> None:
         )
     with right:
         ratios = {base.method: base.ratio for base in baselines}
+        published = (
+            {p: quantum.fixed_angle_ratio(p) for p in quantum.FIXED_ANGLE_DEPTHS} if fixed else None
+        )
         st.plotly_chart(
             viz.ratio_figure(
-                [layer.p for layer in layers], [layer.ratio for layer in layers], ratios
+                [layer.p for layer in layers],
+                [layer.ratio for layer in layers],
+                ratios,
+                {item.p: item.ratio for item in fixed},
+                published,
             ),
             key="qaoa.ratio",
         )
@@ -291,19 +252,22 @@ def results(quantum, viz, result) -> None:
     with left:
         landscape(quantum, viz, instance, layers)
     with right:
-        p_values = [layer.p for layer in layers]
+        kept = [layer for layer in layers if layer.probabilities is not None]
+        p_values = [layer.p for layer in kept]
         chosen = st.selectbox("Histogram of shots at p =", p_values, index=len(p_values) - 1)
-        layer = layers[p_values.index(chosen)]
-        _, values = quantum.sampled_objectives(instance, layer, settings["shots"], settings["seed"])
+        layer = kept[p_values.index(chosen)]
+        _, values = quantum.sampled_objectives(instance, layer, settings.shots, settings.seed)
         optimum = (
             instance.max_cut if instance.is_maxcut else instance.ground_energy + instance.constant
         )
         st.plotly_chart(viz.histogram_figure(values, optimum, label), key="qaoa.histogram")
         st.caption(
             f"P(optimal) = {layer.optimal_probability:.4f} exactly; "
-            f"{np.mean(np.abs(values - optimum) < 1e-6):.4f} of {settings['shots']} shots."
+            f"{np.mean(np.abs(values - optimum) < 1e-6):.4f} of {settings.shots} shots drawn "
+            "from the optimised state vector."
+            + ("" if len(kept) == len(layers) else " Above 20 qubits only the deepest p is kept.")
         )
-    export = quantum.results_json(instance, layers, baselines, settings)
+    export = quantum.results_json(instance, layers, baselines, settings.as_dict(), fixed)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -325,13 +289,14 @@ st.title("QAOA")
 st.caption(
     "The quantum approximate optimisation algorithm on the same Ising model the p-bit samplers "
     "solve: cost Hamiltonian H_C = −Σ J_ij Z_i Z_j + Σ h_i Z_i (every coupling encoded), X mixer, "
-    "p layers, simulated with PennyLane — beside exact enumeration, simulated annealing, "
+    "p layers, simulated by ThermoLab's QAOA simulator (or a PennyLane device) — beside the "
+    "published fixed angles (3-regular graphs), exact enumeration, simulated annealing, "
     "parallel tempering and random guessing on the very same instance."
 )
 
 try:
     quantum, viz = engine()
-except Exception as error:  # PennyLane missing or broken: say so, no traceback
+except Exception as error:  # the engine missing or broken: say so, no traceback
     st.error(f"The QAOA engine could not load: {type(error).__name__}: {error}")
     st.stop()
 
@@ -341,10 +306,11 @@ except ValueError as error:
     st.error(f"Cannot build this problem: {error}")
     st.stop()
 
-settings = settings_form(instance)
+settings = settings_form(quantum)
 st.sidebar.caption(
-    f"{instance.n_qubits} qubits: one state vector is "
-    f"{quantum.state_vector_bytes(instance.n_qubits) / 2**10:,.0f} KiB."
+    f"{instance.n_qubits} qubits (at most {quantum.MAX_QUBITS}): one state vector is "
+    f"{quantum.state_vector_bytes(instance.n_qubits) / 2**20:,.2f} MiB; the thermolab "
+    f"simulator holds about {quantum.simulator_bytes(instance.n_qubits) / 2**20:,.0f} MiB."
 )
 collect_finished_job()
 
@@ -373,6 +339,6 @@ if result is None:
         key="qaoa.preview",
     )
 else:
-    if result["instance"] is not instance and result["instance"].name != instance.name:
-        st.caption(f"Results below are for {result['instance'].name}; press Run for this problem.")
+    if result.instance is not instance and result.instance.name != instance.name:
+        st.caption(f"Results below are for {result.instance.name}; press Run for this problem.")
     results(quantum, viz, result)

@@ -7,17 +7,23 @@ from bench_runner import run_quick
 
 def test_quick_benchmark_runs(tmp_path):
     out = tmp_path / "qaoa.json"
-    report, _ = run_quick("qaoa.py", out)
-    optimisation = report["optimisation"]
-    assert optimisation["same_final_energy"] is True
-    assert optimisation["status"] in {"PASS", "MISS"}
-    assert optimisation["thermolab_default"]["diff_method"] == "adjoint"
-    assert optimisation["default_qubit_parameter_shift"]["diff_method"] == "parameter-shift"
+    report, printed = run_quick("qaoa.py", out)
+    evaluations = report["evaluations"]
+    contestants = {(row["qubits"], row["p"], row["contestant"]) for row in evaluations["rows"]}
+    for n in (8, 10):
+        for p in (1, 3):
+            for name in ("thermolab", "lightning.qubit adjoint", "default.qubit backprop"):
+                assert (n, p, name) in contestants
+    assert evaluations["agreement_status"] == "PASS"  # 1e-9 against both PennyLane devices
+    assert all(row["gradient_seconds"] > 0 for row in evaluations["rows"])
+    assert evaluations["target"] == []  # n = 16 and 20 are not in the quick run
     landscape = report["landscape"]
     assert landscape["max_abs_difference_closed_vs_lightning"] < 1e-8
+    assert landscape["max_abs_difference_closed_vs_thermolab"] < 1e-8
     assert set(landscape["seconds"]) == {
         "closed form",
-        "numpy state vector",
+        "thermolab simulator",
         "lightning.qubit circuit (5 × 5, measured)",
         "lightning.qubit circuit (extrapolated)",
     }
+    assert "| 10 | 3 | lightning.qubit adjoint |" in printed

@@ -67,7 +67,7 @@ BAD_INPUT: list[tuple[str, str]] = [
     ("exact --graph moon --nodes 4 --temperature 1", "invalid choice"),
     ("exact --graph ring --nodes 4", "required"),
     # qaoa
-    ("qaoa --graph ring --nodes 24", "too many"),
+    ("qaoa --graph ring --nodes 25", "too many"),
     ("qaoa --graph ring --nodes 2", "at least 3"),
     ("qaoa --graph ring --nodes 4 --layers 0", "positive"),
     ("qaoa --graph ring --nodes 4 --layers 1000", "at most 20"),

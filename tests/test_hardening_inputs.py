@@ -146,11 +146,11 @@ WEIGHTED = (("selectbox:qaoa.source", "weighted graph"),)
 QUBO_SOURCE = (("selectbox:qaoa.source", "QUBO"),)
 GOOD_EDGES = "0 1 1\n1 2 1\n2 0 1"
 GOOD_QUBO = "-1 2\n0 -1"
-QUBO_21 = "\n".join(" ".join(["1"] * 21) for _ in range(21))  # 21 × 21: one qubit too many
+QUBO_25 = "\n".join(" ".join(["1"] * 25) for _ in range(25))  # 25 × 25: one qubit too many
 QAOA = [
     Case("number_input:qaoa.n", 0, CLAMPED, 6),
     Case("number_input:qaoa.n", 2, "at least 3", 6),
-    Case("number_input:qaoa.n", 21, "too many", 6),
+    Case("number_input:qaoa.n", 25, "too many", 6),
     Case("number_input:qaoa.n", 10**9, CLAMPED, 6),
     Case("number_input:qaoa.seed", -1, CLAMPED, 2),
     Case("slider:qaoa.er_p", 0.0, "no edges", 0.5, (("selectbox:qaoa.source", "Erdős–Rényi"),)),
@@ -181,7 +181,7 @@ QAOA = [
     Case(QUBO, "1e308 1e308\n1e308 1e308", "too large", GOOD_QUBO, QUBO_SOURCE),
     Case(QUBO, "0 0\n0 0", "empty", GOOD_QUBO, QUBO_SOURCE),
     Case(QUBO, "1", ACCEPTED, GOOD_QUBO, QUBO_SOURCE),
-    Case(QUBO, QUBO_21, "too many", GOOD_QUBO, QUBO_SOURCE),
+    Case(QUBO, QUBO_25, "too many", GOOD_QUBO, QUBO_SOURCE),
     Case(QUBO, "\x00\x01 \xff", "numbers only", GOOD_QUBO, QUBO_SOURCE),
     Case("number_input:qaoa.restarts", 0, CLAMPED, 1),
     Case("number_input:qaoa.restarts", 11, CLAMPED, 1),

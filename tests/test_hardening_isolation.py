@@ -105,7 +105,7 @@ def test_qaoa_problem_and_run_are_per_session(owner):
     assert job.wait(60)
     alice.run()
     assert_no_exception(alice)
-    assert alice.session_state["qaoa.result"]["instance"].n_qubits == 3
+    assert alice.session_state["qaoa.result"].instance.n_qubits == 3
     bob.run()
     assert "qaoa.result" not in bob.session_state
     assert job not in get_manager().jobs()  # forgotten once alice took the result

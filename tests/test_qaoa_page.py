@@ -145,3 +145,29 @@ def test_a_long_run_can_be_stopped():
     app.run()
     no_exception(app)
     assert any("stopped" in w.value for w in app.warning)
+
+
+def test_n16_3_regular_run_on_the_simulator_shows_the_fixed_angle_baseline():
+    app = fresh()
+    assert app.sidebar.selectbox(key="qaoa.device").value == "thermolab"
+    app.sidebar.selectbox(key="qaoa.source").set_value("random 3-regular").run()
+    app.sidebar.number_input(key="qaoa.n").set_value(16)
+    app.sidebar.slider(key="qaoa.p").set_value(2)
+    app.sidebar.number_input(key="qaoa.steps").set_value(20)
+    app.sidebar.number_input(key="qaoa.restarts").set_value(1)
+    app.run()
+    run_job(app)
+    assert not app.error, [e.value for e in app.error]
+    table = app.dataframe[0].value
+    assert list(table["method"])[:4] == [
+        "QAOA p=1",
+        "QAOA p=2",
+        "fixed angles p=1",
+        "fixed angles p=2",
+    ]
+    ratios = table.set_index("method")["approximation ratio"]
+    assert ratios["fixed angles p=1"] >= 0.69245 and ratios["fixed angles p=2"] >= 0.75590
+    assert "thermolab, adjoint" in table.set_index("method").loc["QAOA p=2", "note"]
+    charts = [chart.proto.spec for chart in app.get("plotly_chart")]
+    assert any("fixed angles, published" in spec for spec in charts)
+    assert any("At p = 2: optimised ratio" in c.value for c in app.caption)

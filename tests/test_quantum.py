@@ -214,7 +214,7 @@ def test_empty_graph_is_refused():
 
 
 def test_too_many_qubits_is_refused_with_the_memory_needed():
-    with pytest.raises(ValueError, match=r"21 qubits.*MiB"):
+    with pytest.raises(ValueError, match=rf"{MAX_QUBITS + 1} qubits.*MiB"):
         QaoaInstance.maxcut(problems.ring_graph(MAX_QUBITS + 1))
 
 

@@ -196,7 +196,11 @@ def _build_parser(with_train_options: bool = True) -> _Parser:
     qaoa.add_argument("--restarts", type=_positive_int, default=3)
     qaoa.add_argument("--steps", type=_positive_int, default=100, help="iterations per restart")
     qaoa.add_argument("--shots", type=_positive_int, default=1000)
-    qaoa.add_argument("--device", default="lightning.qubit", help="PennyLane device name")
+    qaoa.add_argument(
+        "--device",
+        default="thermolab",
+        help="'thermolab' (the QAOA simulator) or a PennyLane device name, e.g. lightning.qubit",
+    )
     qaoa.add_argument("--backend", default="numpy", help="sampler for the classical baselines")
     qaoa.add_argument("--seed", type=_seed, default=0)
     qaoa.add_argument("--json", action="store_true")
@@ -330,17 +334,19 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
     quantum.check_qubit_count(n)
     graph = _build_graph(args)
     instance = quantum.QaoaInstance.maxcut(graph)
-    layers = quantum.solve(
-        instance,
-        args.layers,
+    settings = quantum.QaoaSettings(
+        p_max=args.layers,
         method=args.method,
         init=args.init,
         restarts=args.restarts,
         steps=args.steps,
+        shots=args.shots,
         device=args.device,
+        backend=args.backend,
         seed=args.seed,
     )
-    baselines = quantum.run_baselines(instance, backend=args.backend, seed=args.seed)
+    experiment = quantum.run_experiment(instance, settings)
+    layers, baselines = experiment.layers, experiment.baselines
     top = layers[-1]
     _, cuts = quantum.sampled_objectives(instance, top, args.shots, seed=args.seed)
     return {
@@ -361,6 +367,13 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
         "mean_sampled_cut": float(cuts.mean()),
         "ratio_by_layer": [layer.ratio for layer in layers],
         "wall_seconds": sum(layer.seconds for layer in layers),
+        "seconds": experiment.seconds,
+        "gradient_evaluations": experiment.gradient_evaluations,
+        "seconds_per_gradient": experiment.seconds_per_gradient,
+        # p = 1, 2, …: ⟨cut⟩ / max cut at the published fixed angles (3-regular graphs only)
+        "fixed_angle_ratio": [fixed.ratio for fixed in experiment.fixed_angles] or None,
+        "published_fixed_angle_ratio": [fixed.published_ratio for fixed in experiment.fixed_angles]
+        or None,
         "baselines": {
             row.method: {
                 "cut": row.objective,

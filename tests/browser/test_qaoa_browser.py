@@ -49,3 +49,35 @@ def test_qaoa_page_runs_p1_in_chromium(open_app, tmp_path):
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"screenshot: {screenshot}")
     assert screenshot.stat().st_size > 20_000
+
+
+def test_qaoa_page_runs_16_qubits_on_its_simulator_in_chromium(open_app):
+    page = open_app("/QAOA")
+    page.get_by_role("heading", name="QAOA", exact=True, level=1).wait_for(state="visible")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Problem").click()
+    page.get_by_role("option", name="random 3-regular").click()
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    for label, value in {"Nodes (qubits)": "16", "Restarts": "1", "Iterations": "20"}.items():
+        field = sidebar.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Tab")
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    sidebar.get_by_text("16 qubits (at most 24)").wait_for(state="visible")
+
+    page.get_by_role("button", name="Run QAOA").click()
+    page.get_by_text("Comparison on MaxCut of random 3-regular").wait_for(
+        state="visible", timeout=RUN_TIMEOUT_MS
+    )
+    page.get_by_text("At p = 2: optimised ratio").wait_for(state="visible")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download results (JSON)").click()
+    results = json.loads(Path(download.value.path()).read_text())
+    assert results["instance"]["n_qubits"] == 16
+    assert results["settings"]["device"] == "thermolab"
+    assert [layer["p"] for layer in results["layers"]] == [1, 2]
+    assert all(layer["device"] == "thermolab, adjoint" for layer in results["layers"])
+    fixed = results["fixed_angles"]
+    assert [item["p"] for item in fixed] == [1, 2]
+    assert all(item["approximation_ratio"] >= item["published_ratio"] for item in fixed)

@@ -23,12 +23,14 @@ __all__ = [
     "check_qubit_count",
     "cost_hamiltonian",
     "hamiltonian_diagonal",
+    "index_spins",
     "mixer_hamiltonian",
     "state_vector_bytes",
 ]
 
-# 2^20 amplitudes × 16 B = 16 MiB per state vector; adjoint differentiation holds a few.
-MAX_QUBITS = 20
+# 2^24 amplitudes × 16 B = 256 MiB per state vector; a gradient holds a few (see
+# `simulator.simulator_bytes`), about 2 GiB at the cap.
+MAX_QUBITS = 24
 
 
 def state_vector_bytes(n_qubits: int) -> int:
@@ -43,7 +45,7 @@ def check_qubit_count(n_qubits: int) -> None:
         raise ValueError(
             f"{n_qubits} qubits are too many for state-vector simulation here (at most "
             f"{MAX_QUBITS}): one state vector alone takes {need / 2**20:,.0f} MiB "
-            f"({need / 2**30:,.1f} GiB), and adjoint gradients keep several"
+            f"({need / 2**30:,.1f} GiB), and gradients keep several"
         )
 
 
@@ -88,15 +90,21 @@ def mixer_hamiltonian(n_qubits: int):
     return qml.qaoa.x_mixer(range(n_qubits))
 
 
+def index_spins(indices: np.ndarray, n_qubits: int) -> np.ndarray:
+    """Spins of the basis states numbered `indices` in PennyLane's order (wire 0 most
+    significant): indices (k,) → (k, n) int8 of ±1 (bit 1 is spin +1)."""
+    index = np.asarray(indices, dtype=np.int64).reshape(-1, 1)
+    bits = (index >> (n_qubits - 1 - np.arange(n_qubits))) & 1
+    return (2 * bits - 1).astype(np.int8)
+
+
 def basis_spins(n_qubits: int) -> np.ndarray:
     """Spins of every computational basis state in PennyLane's order (wire 0 most significant).
 
     Returns (2ⁿ, n) int8 of ±1: row b is the spin configuration read from basis state |b⟩.
     """
     check_qubit_count(n_qubits)
-    index = np.arange(2**n_qubits, dtype=np.int64)[:, None]
-    bits = (index >> (n_qubits - 1 - np.arange(n_qubits))) & 1
-    return (2 * bits - 1).astype(np.int8)
+    return index_spins(np.arange(2**n_qubits), n_qubits)
 
 
 def hamiltonian_diagonal(hamiltonian, n_qubits: int) -> np.ndarray:
@@ -104,7 +112,7 @@ def hamiltonian_diagonal(hamiltonian, n_qubits: int) -> np.ndarray:
 
     Computed term by term from the Z eigenvalues (no 2ⁿ × 2ⁿ matrix); raises on X or Y terms.
     """
-    z = 1 - 2 * ((basis_spins(n_qubits) + 1) // 2)  # Z eigenvalue per wire: +1 for bit 0
+    index = np.arange(2**n_qubits, dtype=np.int64)
     diagonal = np.zeros(2**n_qubits)
     coeffs, ops = hamiltonian.terms()
     for coeff, op in zip(coeffs, ops, strict=True):
@@ -116,7 +124,8 @@ def hamiltonian_diagonal(hamiltonian, n_qubits: int) -> np.ndarray:
         for wire, letter in pauli_word.items():
             if letter != "Z":
                 raise ValueError(f"term {op} is not diagonal (has {letter} on wire {wire})")
-            values = values * z[:, int(wire)]
+            bit = (index >> (n_qubits - 1 - int(wire))) & 1  # wire 0 most significant
+            values = values * (1 - 2 * bit)  # Z eigenvalue: +1 for bit 0
         diagonal += values
     return diagonal
 

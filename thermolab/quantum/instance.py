@@ -14,17 +14,42 @@ from functools import cached_property
 
 import numpy as np
 
-from thermolab import exact
 from thermolab.problems import (
     IsingModel,
     WeightedGraph,
+    check_memory,
     cut_values,
     maxcut_to_ising,
     qubo_to_ising,
 )
-from thermolab.quantum.hamiltonian import _check_model, basis_spins
+from thermolab.quantum.hamiltonian import _check_model
 
-__all__ = ["QaoaInstance"]
+__all__ = ["QaoaInstance", "basis_energies", "parse_edge_list", "parse_qubo"]
+
+
+def basis_energies(model: IsingModel) -> np.ndarray:
+    """E(s) of every basis state in PennyLane's order (wire 0 most significant): (2ⁿ,) float64.
+
+    Built spin by spin: with the energies E_m of spins 0..m−1 (2ᵐ values), spin m joins as the
+    new least significant bit, E_{m+1} = [E_m − G_m, E_m + G_m] interleaved, where
+    G_m = −h_m − Σ_{i<m} J_im s_i is its local field (bit 0 is spin −1, as in `exact`). About
+    (degree + 2) passes over 2ⁿ numbers instead of n per state; `exact.energy` is the oracle the
+    tests compare against.
+    """
+    n = model.n_spins
+    check_memory(3 * 8 * 2**n, f"the {2**n:,} energies of {n} qubits", "use fewer qubits")
+    couplings = model.couplings
+    energies = np.zeros(1)
+    for m in range(n):
+        local = np.full(2**m, -model.fields[m])
+        row = slice(couplings.indptr[m], couplings.indptr[m + 1])
+        for i, coupling in zip(couplings.indices[row], couplings.data[row], strict=True):
+            if i < m:  # spin i is bit m − 1 − i of the 2ᵐ states so far
+                by_spin = local.reshape(2**i, 2, -1)
+                by_spin[:, 0] += coupling  # s_i = −1: −J s_i = +J
+                by_spin[:, 1] -= coupling
+        energies = np.stack([energies - local, energies + local], axis=-1).reshape(-1)
+    return energies
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +97,7 @@ class QaoaInstance:
     @cached_property
     def basis_energies(self) -> np.ndarray:
         """E(s) of every basis state in PennyLane's order (wire 0 most significant): (2ⁿ,)."""
-        return exact.energy(self.model, basis_spins(self.n_qubits))
+        return basis_energies(self.model)
 
     @property
     def ground_energy(self) -> float:
@@ -122,3 +147,51 @@ class QaoaInstance:
         if self.graph is not None:
             return self.cut_from_energy(energy)
         return np.asarray(energy, dtype=np.float64) + self.constant
+
+
+# --------------------------------------------------------------------------- text input
+
+
+def parse_edge_list(text: str, max_nodes: int) -> WeightedGraph:
+    """Lines 'i j weight' (weight optional, default 1; commas allowed) → a weighted graph.
+
+    Raises ValueError naming the offending line; more than `max_nodes` nodes is refused before
+    any array is built.
+    """
+    rows = []
+    for number, line in enumerate(text.strip().splitlines(), start=1):
+        parts = line.replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) not in (2, 3):
+            raise ValueError(f"line {number}: expected 'i j [weight]', got {line!r}")
+        try:
+            i, j = int(parts[0]), int(parts[1])
+            weight = float(parts[2]) if len(parts) == 3 else 1.0
+        except ValueError:
+            raise ValueError(f"line {number}: not numbers: {line!r}") from None
+        rows.append((i, j, weight))
+    if not rows:
+        raise ValueError("type at least one edge, one per line: 'i j weight'")
+    if min(min(i, j) for i, j, _ in rows) < 0:
+        raise ValueError("node numbers must be 0 or more")
+    n = max(max(i, j) for i, j, _ in rows) + 1  # Python ints: checked before numpy holds them
+    if n > max_nodes:
+        raise ValueError(f"node {n - 1} makes {n} nodes: too many qubits (at most {max_nodes})")
+    edges = np.array([(i, j) for i, j, _ in rows])
+    return WeightedGraph(n, edges, [w for *_, w in rows], f"weighted graph n={n}")
+
+
+def parse_qubo(text: str) -> np.ndarray:
+    """A square QUBO matrix Q typed one row per line (spaces or commas): (n, n) float64."""
+    try:
+        rows = [
+            [float(x) for x in line.replace(",", " ").split()]
+            for line in text.strip().splitlines()
+            if line.strip()
+        ]
+    except ValueError:
+        raise ValueError("the QUBO must hold numbers only, one matrix row per line") from None
+    if not rows or any(len(row) != len(rows) for row in rows):
+        raise ValueError(f"the QUBO must be a square matrix ({len(rows)} rows typed)")
+    return np.array(rows)

@@ -17,6 +17,7 @@ import numpy as np
 
 from thermolab.problems import WeightedGraph
 from thermolab.quantum.instance import QaoaInstance
+from thermolab.quantum.simulator import QaoaSimulator
 
 __all__ = [
     "closed_form_applies",
@@ -78,24 +79,12 @@ def maxcut_p1_expected_cut(graph: WeightedGraph, gammas, betas) -> np.ndarray:
 
 
 def simulated_p1_expected_energy(instance: QaoaInstance, gammas, betas) -> np.ndarray:
-    """⟨E⟩ of QAOA₁ at every (γ, β) (1-D arrays → grid (len γ, len β)), by a numpy
-    state-vector simulation built on the diagonal of H_C (any instance, n ≤ 20)."""
+    """⟨E⟩ of QAOA₁ at every (γ, β) (1-D arrays → grid (len γ, len β)), by ThermoLab's
+    state-vector simulator (any instance)."""
     gammas = np.asarray(gammas, dtype=np.float64).reshape(-1)
     betas = np.asarray(betas, dtype=np.float64).reshape(-1)
-    energies = instance.basis_energies
-    n = instance.n_qubits
-    out = np.empty((gammas.size, betas.size))
-    for a, gamma in enumerate(gammas):
-        phased = np.exp(-1j * gamma * energies) / np.sqrt(energies.size)
-        for b, beta in enumerate(betas):
-            state = phased.reshape((2,) * n)
-            c, s = np.cos(beta), -1j * np.sin(beta)
-            for wire in range(n):  # RX(2β) = cos β I − i sin β X on each wire
-                state = np.moveaxis(state, wire, 0)
-                state = np.stack([c * state[0] + s * state[1], s * state[0] + c * state[1]])
-                state = np.moveaxis(state, 0, wire)
-            out[a, b] = float(np.abs(state.reshape(-1)) ** 2 @ energies)
-    return out
+    simulator = QaoaSimulator(instance.basis_energies, 1)
+    return np.array([[simulator.energy([gamma, beta]) for beta in betas] for gamma in gammas])
 
 
 def p1_landscape(instance: QaoaInstance, gammas, betas) -> tuple[np.ndarray, str]:

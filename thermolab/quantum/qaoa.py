@@ -5,8 +5,11 @@ p layers exp(−iβ_k H_B) exp(−iγ_k H_C) with H_C, H_B from `hamiltonian` (t
 H_C is a global phase and is left out of the gates). The cost is ⟨H_C⟩ − c = ⟨E(s)⟩, the
 model's mean energy, to be minimised; for MaxCut the mean cut is (W − ⟨E⟩) / 2.
 
-Default device: `lightning.qubit` with adjoint differentiation; `default.qubit` (adjoint) when
-lightning is missing; any other PennyLane device by name (parameter-shift gradients).
+Default device: "thermolab", the QAOA-specific state-vector simulator of `simulator` (adjoint
+gradients). Any PennyLane device by name runs the same circuit gate by gate (`QaoaCircuit`):
+`lightning.qubit` and `default.qubit` with adjoint differentiation (`default.qubit` also stands
+in when lightning is missing), any other device with parameter-shift gradients. Both kinds of
+circuit offer the same methods (energy, energy_and_grad, probabilities) and counters.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import numpy as np
 from thermolab.quantum.hamiltonian import (
     check_cost_hamiltonian,
     cost_hamiltonian,
+    index_spins,
     mixer_hamiltonian,
 )
 from thermolab.quantum.instance import QaoaInstance
+from thermolab.quantum.simulator import DEVICE_NAME, QaoaSimulator
 
 __all__ = [
     "DEFAULT_DEVICE",
@@ -37,13 +42,15 @@ __all__ = [
     "QaoaCircuit",
     "energy_scale",
     "interp_init",
+    "make_circuit",
     "optimise",
     "ramp_init",
     "sample_states",
     "solve",
 ]
 
-DEFAULT_DEVICE = "lightning.qubit"
+DEFAULT_DEVICE = DEVICE_NAME
+LIGHTNING_DEVICE = "lightning.qubit"
 FALLBACK_DEVICE = "default.qubit"
 METHODS = ("adam", "bfgs")
 Method = Literal["adam", "bfgs"]
@@ -54,6 +61,8 @@ MAX_LAYERS = 20
 MAX_RESTARTS = 100
 MAX_STEPS = 10_000
 MAX_SHOTS = 1_000_000
+# Above this many qubits only the deepest layer keeps its 2ⁿ probabilities (128 MiB at n = 24).
+KEEP_ALL_PROBABILITIES_QUBITS = 20
 
 
 class StopRequested(Exception):
@@ -83,7 +92,7 @@ class QaoaCircuit:
         self,
         instance: QaoaInstance,
         p: int,
-        device: str = DEFAULT_DEVICE,
+        device: str = LIGHTNING_DEVICE,
         diff_method: str | None = None,
     ) -> None:
         import pennylane as qml
@@ -98,13 +107,13 @@ class QaoaCircuit:
         try:
             dev = qml.device(device, wires=self.n)
         except Exception as error:  # lightning missing or broken: say so, use default.qubit
-            if device != DEFAULT_DEVICE:
+            if device != LIGHTNING_DEVICE:
                 raise ValueError(f"PennyLane device '{device}' is not usable: {error}") from None
             dev = qml.device(FALLBACK_DEVICE, wires=self.n)
             self.device_name = FALLBACK_DEVICE
-            self.note = f"{DEFAULT_DEVICE} unavailable ({error}); used {FALLBACK_DEVICE}"
+            self.note = f"{LIGHTNING_DEVICE} unavailable ({error}); used {FALLBACK_DEVICE}"
         if diff_method is None:
-            adjoint = self.device_name in (DEFAULT_DEVICE, FALLBACK_DEVICE)
+            adjoint = self.device_name in (LIGHTNING_DEVICE, FALLBACK_DEVICE)
             diff_method = "adjoint" if adjoint else "parameter-shift"
         self.diff_method = diff_method
         zz, z = [], []
@@ -141,6 +150,8 @@ class QaoaCircuit:
         self._grad = qml.grad(energy)
         self._pnp = pnp
         self.evaluations = 0
+        self.gradient_evaluations = 0
+        self.gradient_seconds = 0.0
 
     def _params(self, x) -> object:
         x = np.asarray(x, dtype=np.float64).reshape(-1)
@@ -154,13 +165,28 @@ class QaoaCircuit:
         return float(self._energy(self._params(x)))
 
     def energy_and_grad(self, x) -> tuple[float, np.ndarray]:
+        start = time.perf_counter()
         self.evaluations += 1
+        self.gradient_evaluations += 1
         grad = np.asarray(self._grad(self._params(x)), dtype=np.float64)
+        self.gradient_seconds += time.perf_counter() - start
         return float(self._grad.forward), grad
 
     def probabilities(self, x) -> np.ndarray:
         """Probability of every basis state (PennyLane order), (2ⁿ,) float64."""
         return np.asarray(self._probabilities(self._params(x)), dtype=np.float64)
+
+
+Circuit = QaoaCircuit | QaoaSimulator
+
+
+def make_circuit(instance: QaoaInstance, p: int, device: str = DEFAULT_DEVICE) -> Circuit:
+    """The p-layer circuit of `instance` on `device`: "thermolab" or a PennyLane device name."""
+    if device == DEVICE_NAME:
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
+            raise ValueError(f"the number of layers p must be a positive integer, got {p!r}")
+        return QaoaSimulator(instance.basis_energies, int(p))
+    return QaoaCircuit(instance, p, device=device)
 
 
 # --------------------------------------------------------------------------- initialisations
@@ -208,7 +234,7 @@ class OptimisationResult:
 
 
 def optimise(
-    circuit: QaoaCircuit,
+    circuit: Circuit,
     x0: np.ndarray,
     method: Method = "bfgs",
     steps: int = 100,
@@ -217,7 +243,8 @@ def optimise(
 ) -> OptimisationResult:
     """Minimise ⟨E⟩ from x0 with Adam or BFGS (scipy), both on the circuit's exact gradient.
 
-    `steps` caps Adam steps or BFGS iterations; `should_stop()` is checked after every step.
+    `steps` caps Adam steps or BFGS iterations; `should_stop()` is checked after every step
+    (and before every BFGS gradient, which at 24 qubits takes seconds).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -249,9 +276,14 @@ def optimise(
             if should_stop():
                 raise StopRequested
 
+        def objective(xk):  # also polled here: one BFGS iteration may take several gradients
+            if should_stop():
+                raise StopRequested
+            return circuit.energy_and_grad(xk)
+
         try:
             minimize(
-                circuit.energy_and_grad,
+                objective,
                 x,
                 jac=True,
                 method="BFGS",
@@ -283,8 +315,7 @@ def sample_states(probabilities: np.ndarray, n_qubits: int, shots: int, seed: in
     weights = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, None)
     rng = np.random.default_rng(seed)
     index = rng.choice(weights.size, size=int(shots), p=weights / weights.sum())
-    bits = (index[:, None] >> (n_qubits - 1 - np.arange(n_qubits))) & 1
-    return (2 * bits - 1).astype(np.int8)
+    return index_spins(index, n_qubits)
 
 
 # --------------------------------------------------------------------------- layer sweep
@@ -304,9 +335,11 @@ class LayerResult:
     evaluations: int
     restart_energies: list[float]
     best_run: OptimisationResult
-    probabilities: np.ndarray = field(repr=False)
+    probabilities: np.ndarray | None = field(repr=False)  # None: dropped to save memory
     expected_objective: float = 0.0  # mean cut (MaxCut) or mean E + constant
-    device: str = ""  # the PennyLane device and gradient used, and any fallback note
+    device: str = ""  # the device and gradient used, and any fallback note
+    gradient_evaluations: int = 0
+    gradient_seconds: float = 0.0  # wall time inside gradient evaluations
 
 
 def solve(
@@ -327,7 +360,8 @@ def solve(
 
     Starts at p = 1 (and at every p with init="ramp"): linear ramps with dt = 0.75, 0.4, 1.1, …,
     then random perturbations of them. With init="interp", p > 1 starts from INTERP of the
-    p − 1 optimum, the other restarts perturb it. Returns one LayerResult per completed p.
+    p − 1 optimum, the other restarts perturb it. Returns one LayerResult per completed p; above
+    KEEP_ALL_PROBABILITIES_QUBITS qubits only the last keeps its probabilities.
     """
     if init not in ("ramp", "interp"):
         raise ValueError(f"init must be 'ramp' or 'interp', got {init!r}")
@@ -335,15 +369,16 @@ def solve(
     _check_count("restarts", restarts, MAX_RESTARTS)
     _check_count("steps", steps, MAX_STEPS)
     should_stop = should_stop or (lambda: False)
-    check_cost_hamiltonian(
-        instance.model, cost_hamiltonian(instance.model), instance.basis_energies
-    )  # the circuit's cost is the model's energy, state by state
+    if device != DEVICE_NAME:  # the gate-by-gate circuit's cost is the model's energy
+        check_cost_hamiltonian(
+            instance.model, cost_hamiltonian(instance.model), instance.basis_energies
+        )
     rng = np.random.default_rng(seed)
     scale = energy_scale(instance)
     results: list[LayerResult] = []
     total = p_max * restarts
     for p in range(1, p_max + 1):
-        circuit = QaoaCircuit(instance, p, device=device)
+        circuit = make_circuit(instance, p, device)
         start = time.perf_counter()
         runs: list[OptimisationResult] = []
         for r in range(restarts):
@@ -365,6 +400,8 @@ def solve(
                 break
         best = min(runs, key=lambda run: run.energy)
         probabilities = circuit.probabilities(best.x)
+        if results and instance.n_qubits > KEEP_ALL_PROBABILITIES_QUBITS:
+            results[-1].probabilities = None
         mean_energy = float(probabilities @ instance.basis_energies)
         results.append(
             LayerResult(
@@ -382,6 +419,8 @@ def solve(
                 expected_objective=float(instance.objective(mean_energy)),
                 device=f"{circuit.device_name}, {circuit.diff_method}"
                 + (f" ({circuit.note})" if circuit.note else ""),
+                gradient_evaluations=circuit.gradient_evaluations,
+                gradient_seconds=circuit.gradient_seconds,
             )
         )
         if report is not None:

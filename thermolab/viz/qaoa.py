@@ -1,5 +1,6 @@
 """Figures of the QAOA page: the graph coloured by a cut, the p = 1 landscape with the
-optimiser's path, approximation ratio vs p, and the histogram of sampled cuts.
+optimiser's path, approximation ratio vs p (against the published fixed-angle ratios), and the
+histogram of sampled cuts.
 
 Inputs are plain numpy arrays and numbers (no PennyLane objects), outputs plotly figures.
 """
@@ -177,11 +178,38 @@ def ratio_figure(
     layers: Sequence[int],
     ratios: Sequence[float],
     baselines: dict[str, float] | None = None,
+    fixed_angle_ratios: dict[int, float] | None = None,
+    published_ratios: dict[int, float] | None = None,
 ) -> go.Figure:
-    """Approximation ratio of QAOA vs p, with each baseline's ratio as a horizontal line."""
+    """Approximation ratio of QAOA vs p, with each baseline's ratio as a horizontal line.
+
+    fixed_angle_ratios: {p: ratio on this instance at the published fixed angles};
+    published_ratios: {p: the published fixed-angle ratio} (3-regular MaxCut only).
+    """
     figure = go.Figure(
         go.Scatter(x=list(layers), y=list(ratios), mode="lines+markers", name="QAOA (expectation)")
     )
+    if fixed_angle_ratios:
+        figure.add_trace(
+            go.Scatter(
+                x=list(fixed_angle_ratios),
+                y=list(fixed_angle_ratios.values()),
+                mode="lines+markers",
+                marker={"symbol": "diamond"},
+                name="fixed angles, this graph",
+            )
+        )
+    if published_ratios:
+        figure.add_trace(
+            go.Scatter(
+                x=list(published_ratios),
+                y=list(published_ratios.values()),
+                mode="lines+markers",
+                line={"dash": "dot", "color": "black"},
+                marker={"symbol": "x"},
+                name="fixed angles, published (Wurtz & Lykov)",
+            )
+        )
     dashes = ("dash", "dot", "dashdot", "longdash")
     grouped: dict[float, list[str]] = {}  # methods with the same ratio share one line
     for name, ratio in (baselines or {}).items():
@@ -197,7 +225,8 @@ def ratio_figure(
         title="Approximation ratio vs p",
         xaxis={"title": "p (layers)", "dtick": 1},
         yaxis={"title": "approximation ratio", "range": [0, 1.05]},
-        height=380,
+        legend={"orientation": "h", "y": -0.2},
+        height=420,
         margin={"l": 50, "r": 10, "t": 40, "b": 40},
     )
     return figure
