@@ -17,12 +17,14 @@ import streamlit as st
 
 from thermolab import problems
 from thermolab.jobs import attach_session, get_manager
+from ui.engine import lazy_engine
 from ui.server import share_cores
 
 STATE = st.session_state
 PLAYGROUND_KEY = "thermolab.problem"
 MAX_NODES_INPUT = 30  # the widget allows a little more than the engine so the refusal shows
-SOURCES = ("ring", "random 3-regular", "Erdős–Rényi", "weighted graph", "QUBO")
+GRAPH_SOURCES = tuple(family.label for family in problems.GRAPH_FAMILIES.values())
+SOURCES = (*GRAPH_SOURCES, "weighted graph", "QUBO")
 DEVICES = ("thermolab", "lightning.qubit", "default.qubit")
 PLAYGROUND = "Ising playground's problem"
 DEFAULT_EDGES = "0 1 1.0\n1 2 2.0\n2 3 1.0\n3 0 0.5\n0 2 1.5\n3 4 1.0\n4 1 1.0"
@@ -35,14 +37,11 @@ st.set_page_config(page_title="QAOA · ThermoLab", page_icon="⚛️", layout="w
 share_cores()  # one BLAS thread per call: the sessions share the cores
 
 
-@st.cache_resource(show_spinner="Loading the QAOA engine…")
-def engine():
-    """thermolab.quantum and its figures, imported once per server process (PennyLane loads
-    only when a run asks for one of its devices)."""
-    import thermolab.quantum as quantum
-    from thermolab.viz import qaoa as viz
-
-    return quantum, viz
+# thermolab.quantum and its figures, imported on first use (PennyLane loads only when a run
+# asks for one of its devices).
+engine = lazy_engine(
+    "Loading the QAOA engine…", quantum="thermolab.quantum", viz="thermolab.viz.qaoa"
+)
 
 
 def build_instance(quantum):
@@ -50,17 +49,16 @@ def build_instance(quantum):
     sources = SOURCES + ((PLAYGROUND,) if STATE.get(PLAYGROUND_KEY) is not None else ())
     source = st.sidebar.selectbox("Problem", sources, key="qaoa.source")
     seed = int(st.sidebar.number_input("Seed", 0, 10_000, 0, key="qaoa.seed"))
-    if source in ("ring", "random 3-regular", "Erdős–Rényi"):
+    if source in GRAPH_SOURCES:
+        family = problems.family_by_label(problems.GRAPH_FAMILIES, source)
         n = int(st.sidebar.number_input("Nodes (qubits)", 2, MAX_NODES_INPUT, 8, key="qaoa.n"))
         quantum.check_qubit_count(n)
-        if source == "ring":
-            graph = problems.ring_graph(n)
-        elif source == "random 3-regular":
-            graph = problems.random_regular_graph(n, 3, seed=seed)
-        else:
-            p = st.sidebar.slider("Edge probability", 0.0, 1.0, 0.5, 0.05, key="qaoa.er_p")
-            graph = problems.erdos_renyi_graph(n, p, seed=seed)
-        return quantum.QaoaInstance.maxcut(graph)
+        options: dict[str, object] = {"seed": seed}
+        if "edge_probability" in family.parameters:
+            options["edge_probability"] = st.sidebar.slider(
+                "Edge probability", 0.0, 1.0, 0.5, 0.05, key="qaoa.er_p"
+            )
+        return quantum.QaoaInstance.maxcut(family.build(n, **options))
     if source == "weighted graph":
         text = st.sidebar.text_area(
             "Edges: i j weight", DEFAULT_EDGES, key="qaoa.edges", max_chars=MAX_TEXT_CHARS
@@ -295,7 +293,8 @@ st.caption(
 )
 
 try:
-    quantum, viz = engine()
+    loaded = engine()
+    quantum, viz = loaded.quantum, loaded.viz
 except Exception as error:  # the engine missing or broken: say so, no traceback
     st.error(f"The QAOA engine could not load: {type(error).__name__}: {error}")
     st.stop()
