@@ -17,13 +17,14 @@ import streamlit as st
 
 from thermolab import exact, problems
 from thermolab.backends import ALGORITHMS, DEFAULT_BACKEND, BackendUnavailable, backend_names
-from thermolab.jobs import attach_session, get_manager
+from thermolab.jobs import get_manager
 from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_bound
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
 from ui.lattice_canvas import LatticeStream, Slider, lattice_canvas
 from ui.pacing import sleep_until_rerun
 from ui.server import share_cores
+from ui.session import attach_session
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
 share_cores()  # one BLAS thread per call: the sessions share the cores
