@@ -18,7 +18,7 @@ from thermolab.backends import (
     backend_names,
     temperature_schedule,
 )
-from thermolab.jobs import attach_session, get_manager
+from thermolab.jobs import get_manager
 from thermolab.live import LiveChain, LiveTempering
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
@@ -32,6 +32,7 @@ from ui.live_view import (
     take_graph_temperature,
 )
 from ui.server import share_cores
+from ui.session import attach_session
 
 st.set_page_config(page_title="Ising playground · ThermoLab", page_icon="🧲", layout="wide")
 share_cores()  # one BLAS thread per call: the sessions share the cores

@@ -16,10 +16,10 @@ from typing import Any
 
 import streamlit as st
 
-from thermolab.jobs import attach_session, streamlit_session_alive
 from thermolab.runs import ACTIVE_STATUSES
 from ui.engine import lazy_engine
 from ui.server import share_cores
+from ui.session import attach_session, identity, live_upload_folders, owner_alive
 
 st.set_page_config(page_title="TinyGPT training · ThermoLab", page_icon="🔥", layout="wide")
 share_cores()  # one BLAS thread per call: the sessions share the cores
@@ -80,7 +80,13 @@ def open_store(directory: str):
     runs = engine().runs
     store = runs.RunStore(Path(directory) / runs.DATABASE_NAME)
     store.mark_interrupted()
+    remove_unused_uploads(directory, store)
     return store
+
+
+def remove_unused_uploads(runs_dir: Path | str, store) -> None:
+    """Delete the uploads of sessions that have ended, unless a run in the store trains on them."""
+    engine().data.remove_unused_uploads(runs_dir, live_upload_folders(), store.corpora())
 
 
 @st.cache_resource(ttl=300, show_spinner=False)
@@ -168,7 +174,7 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
         upload = st.file_uploader(
             "Text file (with 'Upload a text file')",
             key="gpt.upload",
-            help=f"UTF-8 text, at most {eng.data.MAX_CORPUS_BYTES // 2**20} MiB.",
+            help=f"UTF-8 text, at most {eng.data.MAX_CORPUS_BYTES // eng.data.MEGABYTE} MB.",
         )
         values: dict[str, Any] = {
             "preset": choose(
@@ -312,7 +318,7 @@ def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
 # --------------------------------------------------------------------------- starting
 
 
-def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: Path) -> str:
+def resolve_corpus(eng: SimpleNamespace, store, config, choice: str, upload, runs_dir: Path) -> str:
     """The corpus setting for the job; raises CorpusError (a ValueError) with a clear message."""
     if choice == "default":
         return "default"
@@ -324,7 +330,8 @@ def resolve_corpus(eng: SimpleNamespace, config, choice: str, upload, runs_dir: 
         raise eng.data.CorpusError("choose a text file to upload, or another corpus")
     data = upload.getvalue()
     eng.data.corpus_from_bytes(data, name=upload.name, min_chars=config.min_corpus_chars)
-    return str(eng.data.save_upload(runs_dir, OWNER, upload.name, data))
+    remove_unused_uploads(runs_dir, store)  # the server's upload space, freed before it is counted
+    return str(eng.data.save_upload(runs_dir, identity().uploads, upload.name, data))
 
 
 def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Path) -> None:
@@ -337,7 +344,7 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
         return
     try:
         config = eng.training.TrainConfig(**values)
-        corpus = resolve_corpus(eng, config, choice, upload, runs_dir)
+        corpus = resolve_corpus(eng, store, config, choice, upload, runs_dir)
         config = dataclasses.replace(config, corpus=corpus)
         check_meter(config.meter)
         launch = eng.training.start_training(config, store, owner=OWNER)
@@ -382,11 +389,8 @@ def job_status(launch, records: Mapping[str, Any]) -> None:
             st.toast("Stopping after the current step…")
     for mode, record in records.items():
         # a running run's message is the one it started with; the table below counts steps
-        message = (
-            f" · {record.message}"
-            if record.message and record.status not in ACTIVE_STATUSES
-            else ""
-        )
+        shown = record.message and record.status not in ACTIVE_STATUSES
+        message = f" · {engine().runs.without_paths(record.message)}" if shown else ""
         st.caption(f"**{mode}** · {record.status}{message}")
 
 
@@ -532,7 +536,7 @@ def resume_button(eng, store, group: str, records: Mapping[str, Any]) -> None:
     Offered to the session that started it, or to anyone once that session is gone (a closed
     browser, a restarted server); another session's training is read-only.
     """
-    if not eng.training.may_resume(records.values(), OWNER, streamlit_session_alive):
+    if not eng.training.may_resume(records.values(), OWNER, owner_alive):
         return
     if st.button("Resume from the last checkpoint", key="gpt.resume", disabled=my_job_active()):
         try:
@@ -632,7 +636,7 @@ def past_runs_table(all_groups: Mapping[str, list[Any]]) -> None:
             "status": record.status,
             "steps": record.config.get("train", {}).get("steps"),
             "val loss": (record.summary or {}).get("val_loss"),
-            "message": record.message,
+            "message": engine().runs.without_paths(record.message),
         }
         for group, records in all_groups.items()
         for record in records
@@ -686,7 +690,7 @@ else:
     every = POLL_SECONDS if polling else None
     st.fragment(run_every=every)(group_progress)(eng, store, group, polling)
     st.fragment(run_every=FIGURE_SECONDS if polling else None)(group_figures)(eng, store, group)
-    with st.expander(f"All runs in the store ({runs_dir})"):
+    with st.expander("All runs in the store"):
         past_runs_table(all_groups)
         if n_groups > len(all_groups):
             st.caption(

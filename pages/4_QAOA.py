@@ -16,9 +16,10 @@ import numpy as np
 import streamlit as st
 
 from thermolab import problems
-from thermolab.jobs import attach_session, get_manager
+from thermolab.jobs import get_manager
 from ui.engine import lazy_engine
 from ui.server import share_cores
+from ui.session import attach_session
 
 STATE = st.session_state
 PLAYGROUND_KEY = "thermolab.problem"

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from thermolab.backends.numpy_backend import NumpyBackend
 from ui.frames import EXCHANGE
+from ui.session import STATE_KEY, Identity
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
@@ -46,9 +47,9 @@ def distinct_sessions(monkeypatch: pytest.MonkeyPatch) -> Callable[[AppTest], st
     """Give every AppTest its own Streamlit session id.
 
     AppTest runs every instance as "test session id"; a browser session has its own uuid. The
-    real `thermolab.jobs.attach_session` then sees one owner per AppTest (keyed by the
-    instance's session-state object, which lives as long as the AppTest). Returns a function
-    giving an AppTest's session id once it has run.
+    real `ui.session.identity` then registers one session per AppTest (keyed by the instance's
+    session-state object, which lives as long as the AppTest). Returns a function giving the
+    owner token the pages hold for an AppTest's session once it has run (see `identity_of`).
     """
     from streamlit.runtime import scriptrunner
 
@@ -68,10 +69,15 @@ def distinct_sessions(monkeypatch: pytest.MonkeyPatch) -> Callable[[AppTest], st
     monkeypatch.setattr(scriptrunner, "get_script_run_ctx", get_script_run_ctx)
 
     def owner(app: AppTest) -> str:
-        """The session id (job owner) the pages saw for this AppTest."""
-        return ids[id(app._session_state._state)]
+        """The owner token (of its jobs and runs) the pages hold for this AppTest's session."""
+        return identity_of(app).owner
 
     return owner
+
+
+def identity_of(app: AppTest) -> Identity:
+    """The identity (`ui.session`) the pages made for this AppTest's session once it has run."""
+    return app.session_state[STATE_KEY]
 
 
 @contextmanager

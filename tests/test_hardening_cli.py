@@ -108,7 +108,7 @@ BAD_INPUT: list[tuple[str, str]] = [
 
 # (arguments, fragment): the input is fine, the environment cannot serve it: exit 1.
 FAILURES: list[tuple[str, str]] = [
-    ("train --mode tsu --steps 1 --runs-dir /proc/no-such-dir", "run store"),
+    ("train --mode tsu --steps 1 --runs-dir /proc/no-such-dir", "cannot create the runs directory"),
 ]
 
 
@@ -189,3 +189,22 @@ def test_the_real_process_prints_no_traceback(command):
     )
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"my own notes\n"], ids=["empty", "non-empty"])
+def test_a_runs_dir_that_is_a_file_is_refused_and_left_alone(capsys, tmp_path, content):
+    notes = tmp_path / "notes"
+    notes.write_bytes(content)
+    args = ["train", "--mode", "tsu", "--steps", "1", "--runs-dir", str(notes)]
+    error = one_line_error(capsys, args, 2)
+    assert "is not a directory" in error and "rename" not in error, error
+    assert notes.read_bytes() == content  # not turned into a database, not to be renamed
+
+
+def test_a_missing_runs_dir_becomes_a_directory_holding_the_store(tmp_path):
+    from thermolab.cli import _runs_directory
+    from thermolab.runs import DATABASE_NAME, RunStore
+
+    directory = _runs_directory(str(tmp_path / "new"))
+    with RunStore(directory / DATABASE_NAME):
+        assert (tmp_path / "new" / DATABASE_NAME).is_file()

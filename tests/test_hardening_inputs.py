@@ -251,7 +251,7 @@ BAD_FILES = [  # (what was uploaded, the message)
     (("utf16.txt", "hello world ".encode("utf-16") * 200, "text/plain"), "binary"),
     (("short.txt", b"too short", "text/plain"), "characters"),
     (("same.txt", b"a" * 5000, "text/plain"), "one distinct character"),
-    (("big.txt", b"x y\n" * (21 * 2**18), "text/plain"), "MiB"),  # 21 MiB
+    (("big.txt", b"x y\n" * (21 * 2**18), "text/plain"), "at most 20 MB"),  # 21 MiB
 ]
 TRAINING += [  # settings the widgets take but the training refuses
     Case("number_input:gpt.t_end", 0.0, "exponential", 0.1, T_SCHEDULE_EXP),

@@ -11,11 +11,13 @@ from hardening_support import (
     assert_no_exception,
     distinct_sessions,
     errors,
+    identity_of,
     move_temperature,
     new_app,
     no_job_left_running,
 )
 
+import ui.session
 from thermolab.jobs import get_manager
 from thermolab.runs import RunStore
 
@@ -24,7 +26,7 @@ TINY = {"gpt.batch": 2, "gpt.block": 16, "gpt.eval_batches": 1, "gpt.k": 2, "gpt
 
 @pytest.fixture(autouse=True)
 def owner(monkeypatch, tmp_path):
-    """Distinct session ids (returns AppTest → its id), one live-view frame per run, a run
+    """Distinct session ids (returns AppTest → its owner token), one live-view frame per run, a run
     store of the test's own."""
     monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0")
     monkeypatch.setenv("THERMOLAB_RUNS_DIR", str(tmp_path / "runs"))
@@ -153,7 +155,11 @@ def test_training_runs_and_uploads_are_private_until_they_end(owner, tmp_path):
         assert {"gpt.stop", "gpt.resume"}.isdisjoint(buttons(bob))
         assert "gpt.launch" not in bob.session_state
         uploads = tmp_path / "runs" / "uploads"
-        assert [p.parent.name for p in uploads.rglob("*.txt")] == [owner(alice)]
+        folder = identity_of(alice).uploads
+        assert [p.parent.name for p in uploads.rglob("*.txt")] == [folder]
+        session_id = ui.session._session_of[identity_of(alice)]
+        assert session_id.startswith("session-")  # the id distinct_sessions gave alice
+        assert len({folder, owner(alice), session_id}) == 3
         assert "gpt.stop" in buttons(alice)
     finally:
         alice.button(key="gpt.stop").click().run()
@@ -166,20 +172,24 @@ def test_training_runs_and_uploads_are_private_until_they_end(owner, tmp_path):
     assert "gpt.resume" not in buttons(bob) and "gpt.stop" not in buttons(bob)
     assert {r.status for r in RunStore().list_runs(group=launch.group)} == {"stopped"}
     assert "gpt.resume" in buttons(alice)
+    # What Bob may download names neither Alice's session nor the server's files.
+    store = RunStore()
+    for record in store.list_runs(group=launch.group):
+        for export in (store.export_json(record.id), store.export_csv(record.id)):
+            for secret in (session_id, owner(alice), folder, str(tmp_path), "uploads/"):
+                assert secret not in export
 
 
 def test_a_training_whose_session_is_gone_can_be_adopted(owner, monkeypatch):
     """After a restart (or a closed tab) nobody owns a stopped training: the next session may
     resume it, and it becomes theirs."""
-    import thermolab.jobs as jobs
-
     alice, bob = new_app("training"), new_app("training")
     launch = start_training(alice, 2000)
     wait_for_steps(launch, 0.002)
     alice.button(key="gpt.stop").click().run()
     assert launch.job.wait(60)
     gone = owner(alice)
-    monkeypatch.setattr(jobs, "streamlit_session_alive", lambda owner: owner != gone)
+    monkeypatch.setattr(ui.session, "owner_alive", lambda owner: owner != gone)
     bob.run()
     bob.selectbox(key="gpt.view").set_value(launch.group).run()
     bob.button(key="gpt.resume").click().run()

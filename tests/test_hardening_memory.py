@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import gc
 import threading
+import tomllib
 import weakref
 
 import numpy as np
 import pytest
 from hardening_support import (
+    ROOT,
     assert_no_exception,
     distinct_sessions,
     errors,
+    identity_of,
     move_temperature,
     new_app,
 )
@@ -28,7 +31,7 @@ from thermolab import data, problems
 from thermolab.backends import get_backend
 from thermolab.jobs import JobManager
 from thermolab.live import TRACE_LENGTH, LiveChain, LiveTempering
-from thermolab.runs import RunStore
+from thermolab.runs import DATABASE_NAME, RunStore
 from thermolab.training import TrainConfig
 
 TEXT = ("It was the best of times, it was the worst of times. " * 30).encode()
@@ -105,16 +108,19 @@ def test_a_session_keeps_at_most_max_uploads_texts(tmp_path):
     with pytest.raises(data.CorpusError, match=f"already uploaded {limit} different texts"):
         data.save_upload(tmp_path, "alice", "one-more.txt", TEXT + b"!")
     assert data.save_upload(tmp_path, "bob", "one-more.txt", TEXT + b"!").exists()
-    sneaky = data.save_upload(tmp_path, "../../etc", "../../passwd.txt", TEXT)
+    with pytest.raises(ValueError, match="upload folder"):
+        data.save_upload(tmp_path, "../../etc", "passwd.txt", TEXT)
+    sneaky = data.save_upload(tmp_path, "bob", "../../passwd.txt", TEXT)
     assert sneaky.resolve().is_relative_to((tmp_path / "uploads").resolve())
 
 
 def test_the_training_page_says_when_a_session_has_uploaded_too_much(monkeypatch, tmp_path):
-    owner = distinct_sessions(monkeypatch)
+    distinct_sessions(monkeypatch)
     monkeypatch.setattr(data, "MAX_UPLOADS_PER_OWNER", 2)
     app = new_app("training")
     for i in range(2):
-        data.save_upload(tmp_path / "runs", owner(app), f"old{i}.txt", TEXT + bytes([48 + i]))
+        folder = identity_of(app).uploads
+        data.save_upload(tmp_path / "runs", folder, f"old{i}.txt", TEXT + bytes([48 + i]))
     app.selectbox(key="gpt.corpus").set_value("upload")
     app.get("file_uploader")[0].set_value(("new.txt", TEXT + b"new", "text/plain"))
     app.button(key="gpt.start").click().run()
@@ -123,12 +129,73 @@ def test_the_training_page_says_when_a_session_has_uploaded_too_much(monkeypatch
     assert "gpt.launch" not in app.session_state
 
 
+def test_uploads_are_bounded_per_server_whatever_the_sessions(tmp_path):
+    """A reload is a new session with a new folder (a fresh per-session quota): the server's
+    total still bounds the disk, and a refused text leaves nothing behind."""
+    size = len(TEXT) + 1
+    for reload in range(3):  # three sessions, one text each, fill the server's 3 texts
+        text = TEXT + bytes([65 + reload])
+        data.save_upload(tmp_path, f"folder{reload}", "t.txt", text, max_total_bytes=3 * size)
+    with pytest.raises(data.CorpusError, match="the server keeps at most"):
+        data.save_upload(tmp_path, "folder3", "t.txt", TEXT + b"!", max_total_bytes=3 * size)
+    assert len(list((tmp_path / "uploads").glob("*/*"))) == 3
+    assert data.save_upload(tmp_path, "folder0", "t.txt", TEXT + b"A").exists()  # kept: no cost
+
+
+def test_the_server_limit_on_uploads_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(data.UPLOADS_LIMIT_ENV, "2.5")
+    assert data.max_upload_bytes() == 2_500_000
+    for bad in ("lots", "0", "-1", "nan"):
+        monkeypatch.setenv(data.UPLOADS_LIMIT_ENV, bad)
+        with pytest.raises(data.CorpusError, match=data.UPLOADS_LIMIT_ENV):
+            data.max_upload_bytes()
+
+
+def test_uploads_of_ended_sessions_that_no_run_uses_are_removed(tmp_path):
+    live = data.save_upload(tmp_path, "live", "a.txt", TEXT + b"a")
+    used = data.save_upload(tmp_path, "ended", "b.txt", TEXT + b"b")
+    unused = data.save_upload(tmp_path, "ended", "c.txt", TEXT + b"c")
+    orphan = data.save_upload(tmp_path, "gone", "d.txt", TEXT + b"d")
+    removed = data.remove_unused_uploads(tmp_path, {"live"}, {str(used), "default"})
+    assert set(removed) == {unused, orphan}
+    assert live.exists() and used.exists() and not unused.exists()
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["ended", "live"]
+
+
+def test_the_upload_limit_and_its_help_say_what_streamlit_enforces():
+    """Streamlit refuses a file over server.maxUploadSize MB (10^6 bytes): the engine's limit
+    is the same number of bytes, and the page's help says it in the same unit."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    megabytes = config["server"]["maxUploadSize"]
+    assert megabytes * 10**6 == data.MAX_CORPUS_BYTES
+    app = new_app("training")
+    helps = [element.proto.help for element in app.get("file_uploader")]
+    assert helps == [f"UTF-8 text, at most {megabytes} MB."]
+
+
+def test_the_training_page_says_when_the_servers_uploads_are_full(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.UPLOADS_LIMIT_ENV, str(2.5 * len(TEXT) / 10**6))
+    store = RunStore(tmp_path / "runs" / DATABASE_NAME)
+    for reload in range(2):  # earlier sessions' texts, each in its own folder, runs train on
+        text = TEXT + bytes([48 + reload])
+        kept = data.save_upload(tmp_path / "runs", f"earlier{reload}", "t.txt", text)
+        store.create_run("tinygpt", {"mode": "tsu", "train": {"corpus": str(kept)}})
+    app = new_app("training")
+    app.selectbox(key="gpt.corpus").set_value("upload")
+    app.get("file_uploader")[0].set_value(("new.txt", TEXT + b"new", "text/plain"))
+    app.button(key="gpt.start").click().run()
+    assert_no_exception(app)
+    assert any("the server keeps at most" in e for e in errors(app)), errors(app)
+    assert "gpt.launch" not in app.session_state
+    assert len(list((tmp_path / "runs" / "uploads").glob("*/*"))) == 2  # the runs' texts kept
+
+
 # --------------------------------------------------------------------------- run browser
 
 
 def test_the_run_browser_lists_the_newest_groups_and_says_so(tmp_path):
     (tmp_path / "runs").mkdir()
-    store = RunStore(tmp_path / "runs")
+    store = RunStore(tmp_path / "runs" / DATABASE_NAME)
     train = TrainConfig(steps=5).to_dict()
     for index in range(55):
         run_id = store.create_run(

@@ -190,11 +190,3 @@ def test_finished_jobs_are_forgotten_beyond_a_bound():
         assert manager.submit(f"j{index}", lambda context: None).wait(TIMEOUT)
     manager.submit("last", lambda context: None).wait(TIMEOUT)
     assert len(manager.jobs()) <= KEEP_FINISHED + 1
-
-
-def test_attach_session_outside_streamlit_is_local_and_alive():
-    from thermolab.jobs import attach_session, get_manager, streamlit_session_alive
-
-    assert attach_session() == "local"
-    assert streamlit_session_alive("any-session-id")
-    assert get_manager().reap() == []

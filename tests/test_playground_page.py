@@ -167,6 +167,18 @@ def test_problem_and_sampler_settings(app):
     assert app.session_state["thermolab.problem"].n_spins == 12
 
 
+def test_the_densest_graph_view_sends_a_small_figure(app):
+    """SK at the largest n has 124,750 couplings; drawn as lines its figure was 9.5 MiB of JSON
+    per frame. Each frame's figure is now the spins and one image of the coupling matrix."""
+    app.radio(key="kind").set_value("Graph").run()
+    app.selectbox(key="graph").set_value("Sherrington–Kirkpatrick").run()
+    app.number_input(key="nodes").set_value(500).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state["thermolab.problem"].n_spins == 500
+    sizes = [len(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert sizes and max(sizes) < 200_000, sizes
+
+
 def test_an_impossible_graph_is_explained_not_raised(app):
     app.radio(key="kind").set_value("Graph").run()
     app.selectbox(key="graph").set_value("random 3-regular").run()

@@ -27,6 +27,7 @@ from thermolab.runs import (
     StoreError,
     checkpoint_dir,
     default_runs_dir,
+    without_paths,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,6 +189,48 @@ def test_list_runs_filters_newest_first(store):
     assert [r.id for r in store.list_runs(owner="alice", limit=1)] == [tsu]
     with pytest.raises(ValueError):
         store.list_runs(limit=0)
+
+
+def test_an_export_names_no_session_machine_or_server_path(store, tmp_path):
+    folder = "3f9c0a1b2c3d4e5f"  # the uploading session's random folder
+    corpus = str(tmp_path / "uploads" / folder / "sonnet-0123456789abcdef.txt")
+    train = {"corpus": corpus, "steps": 5}
+    run_id = store.create_run(
+        "tinygpt", {"mode": "tsu", "train": train}, name=f"tsu · {corpus}", owner="owner-token"
+    )
+    store.set_checkpoint(run_id, 3, tmp_path / "tinygpt" / run_id / "step3.pt")
+    store.set_status(run_id, "failed", f"cannot read {corpus}: gone")
+    store.log_metrics(run_id, [(3, "loss", 1.5)])
+    store.log_energy(run_id, [(3, 0.5, 2.0, "estimated", "model")])
+
+    exported = store.export_json(run_id) + store.export_csv(run_id)
+    for private in ("owner-token", str(tmp_path), folder, "uploads/", socket.gethostname()):
+        assert private not in exported
+    run = json.loads(store.export_json(run_id))["run"]
+    assert not {"owner", "pid", "hostname", "checkpoint_path"} & run.keys()
+    assert run["config"] == {
+        "mode": "tsu",
+        "train": {"corpus": "sonnet-0123456789abcdef.txt", "steps": 5},
+    }
+    assert (run["name"], run["message"]) == (
+        "tsu · sonnet-0123456789abcdef.txt",
+        "cannot read sonnet-0123456789abcdef.txt: gone",
+    )
+    assert (run["id"], run["status"], run["checkpoint_step"]) == (run_id, "failed", 3)
+    document = json.loads(store.export_json(run_id))
+    assert document["metrics"] == {"loss": {"steps": [3], "values": [1.5]}}
+    assert set(document["exported_with"]) == {"thermolab", "run_store_schema", "python"}
+    assert store.get_run(run_id).owner == "owner-token"  # the server itself still knows
+
+
+def test_without_paths_cuts_paths_to_file_names_and_leaves_other_slashes():
+    assert without_paths("no file at /srv/runs/uploads/ab12/x-1f.txt: gone") == (
+        "no file at x-1f.txt: gone"
+    )
+    assert without_paths("runs/uploads/Zk-_9/x.txt") == "x.txt"
+    assert without_paths("cannot open '/home/ana/t.txt'") == "cannot open 't.txt'"
+    for kept in ("2.1 nats/token, 3 J/token", "https://example.org/a/b.txt", "a / b", "x.txt"):
+        assert without_paths(kept) == kept
 
 
 def test_export_json_and_csv(store):
@@ -380,7 +423,7 @@ def test_kill_9_loses_no_committed_row_and_the_run_is_marked_interrupted(tmp_pat
         assert store.mark_interrupted() == [run_id]
         record = store.get_run(run_id)
         assert record.status == "interrupted"
-        assert f"pid {writer.pid}" in record.message
+        assert "has ended" in record.message and str(writer.pid) not in record.message
         assert store.mark_interrupted() == []
 
         store.set_status(run_id, "running", "resumed")  # a new process takes the run over

@@ -220,3 +220,92 @@ def test_controls_waiting_are_bounded_in_number(exchange, client):
     assert exchange.take_controls(channel) == {"c0": 5} | {
         f"c{k}": k for k in range(1, frames.MAX_CONTROLS)
     }
+
+
+def test_the_origin_is_compared_with_the_host_without_case(exchange, client):
+    channel = exchange.open()
+    exchange.publish(channel, {"frame": 1})
+    with connect(client, channel, origin="http://TestServer") as socket:
+        socket.send_json({"after": 0})
+        assert socket.receive_json()["frame"] == 1
+    for elsewhere in ("http://testserver:8502", "http://testserver.example", "null"):
+        with connect(client, channel, origin=elsewhere) as socket:
+            assert closed_with(socket) == frames.REFUSED
+
+
+@pytest.fixture
+def allowed_hosts():
+    """Set Streamlit's server.allowedHosts for the test (restored after it)."""
+    from streamlit import config
+
+    before = config.get_option("server.allowedHosts")
+    yield lambda hosts: config.set_option("server.allowedHosts", hosts)
+    config.set_option("server.allowedHosts", before)
+
+
+def test_a_host_that_server_allowed_hosts_does_not_list_is_refused(exchange, allowed_hosts):
+    channel = exchange.open()
+    exchange.publish(channel, {"frame": 1})
+    allowed_hosts(["lab.example"])
+    path = frames.FRAMES_PATH + channel
+    with TestClient(Starlette(routes=frames.ROUTES)) as client:
+        listed = {"host": "LAB.example:8501", "origin": "http://lab.example:8501"}
+        with client.websocket_connect(path, headers=listed) as socket:
+            socket.send_json({"after": 0})
+            assert socket.receive_json()["frame"] == 1
+        with connect(client, channel) as socket:  # Host "testserver", its own page's Origin
+            assert closed_with(socket) == frames.REFUSED
+        with connect(client, channel, origin=None) as socket:  # not a browser: still refused
+            assert closed_with(socket) == frames.REFUSED
+
+
+@pytest.fixture
+def uvicorn_url(exchange):
+    """The frame socket's route served by uvicorn as Streamlit runs it ("websockets-sansio",
+    200 MB messages allowed on every socket); yields its ws:// base URL."""
+    import socket
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=frames.ROUTES),
+            host="127.0.0.1",
+            port=port,
+            ws="websockets-sansio",
+            ws_max_size=200 * 10**6,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"ws://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_the_transport_refuses_a_message_over_the_cap_before_the_app_reads_it(
+    exchange, uvicorn_url
+):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect as ws_connect
+
+    channel = exchange.open()
+    exchange.publish(channel, {"frame": 1})
+    url = uvicorn_url + frames.FRAMES_PATH + channel
+    with ws_connect(url, max_size=None) as socket:  # a message at the cap is served
+        socket.send(json.dumps({"after": 0}).ljust(frames.MAX_MESSAGE_BYTES))
+        assert json.loads(socket.recv(timeout=10))["frame"] == 1
+    with ws_connect(url, max_size=None) as socket:
+        socket.send("x" * (frames.MAX_MESSAGE_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+    # 1009 "message too big" is the transport's close; the app's own check would close 1008.
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from thermolab.backends import (
     temperature_schedule,
 )
 from thermolab.energy.meters import MeterUnavailable
-from thermolab.runs import StoreError
+from thermolab.runs import DATABASE_NAME, StoreError, default_runs_dir
 
 GRAPHS = tuple(problems.MODEL_FAMILIES)
 QAOA_GRAPHS = tuple(problems.GRAPH_FAMILIES)
@@ -385,13 +386,25 @@ def _run_qaoa(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _runs_directory(given: str | None) -> Path:
+    """The run store's directory: --runs-dir, else $THERMOLAB_RUNS_DIR or ./runs (created if
+    missing). _UsageError if that path is something other than a directory."""
+    directory = default_runs_dir() if given is None else Path(given)
+    if directory.exists() and not directory.is_dir():
+        raise _UsageError(
+            f"the runs directory {directory} exists and is not a directory: give --runs-dir "
+            "a directory (a new one is created) for the run store"
+        )
+    return directory
+
+
 def _run_train(args: argparse.Namespace) -> dict[str, Any]:
     from thermolab import training
     from thermolab.runs import RunStore
 
     options = {name: getattr(args, name) for name, *_ in TRAIN_OPTIONS}
     config = training.TrainConfig(**{**options, "eval_every": min(args.eval_every, args.steps)})
-    store = RunStore(args.runs_dir)
+    store = RunStore(_runs_directory(args.runs_dir) / DATABASE_NAME)
     _group, run_ids = training.prepare(config, store, modes=(args.mode,))
     result = training.train(config, store, run_ids)
     summary = result.summaries[args.mode]

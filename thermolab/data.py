@@ -14,6 +14,7 @@ targets y = x shifted left by one token.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import importlib
@@ -36,9 +37,15 @@ TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 )
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
-MAX_CORPUS_BYTES = 20 * 2**20
+#: MB = 10^6 bytes, as Streamlit counts server.maxUploadSize (.streamlit/config.toml says 20).
+MEGABYTE = 10**6
+MAX_CORPUS_BYTES = 20 * MEGABYTE
 #: Uploaded texts one browser session may keep on the server (see `save_upload`).
 MAX_UPLOADS_PER_OWNER = 10
+#: Uploaded texts all sessions together may keep on the server, in MB (default 500).
+UPLOADS_LIMIT_ENV = "THERMOLAB_UPLOADS_MB"
+UPLOADS_SUBDIR = "uploads"
+_UPLOAD_FOLDER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CACHE_ENV = "THERMOLAB_CACHE"
 TINY_SHAKESPEARE_ENV = "THERMOLAB_TINYSHAKESPEARE"
 CORPORA: tuple[str, ...] = ("default", "tinyshakespeare")
@@ -47,6 +54,7 @@ __all__ = [
     "CORPORA",
     "MAX_CORPUS_BYTES",
     "MAX_UPLOADS_PER_OWNER",
+    "MEGABYTE",
     "TINY_SHAKESPEARE_SHA256",
     "TINY_SHAKESPEARE_URL",
     "CharVocab",
@@ -60,6 +68,8 @@ __all__ = [
     "default_corpus",
     "get_batch",
     "load_corpus",
+    "max_upload_bytes",
+    "remove_unused_uploads",
     "save_upload",
     "split_tokens",
     "tiny_shakespeare",
@@ -283,7 +293,7 @@ def corpus_from_bytes(data: bytes, *, name: str, min_chars: int = 1024) -> Corpu
         raise CorpusError(f"{name} is empty: choose a text file with some text in it")
     if len(data) > MAX_CORPUS_BYTES:
         raise CorpusError(
-            f"{name} is {len(data) / 2**20:.1f} MiB; at most {MAX_CORPUS_BYTES // 2**20} MiB "
+            f"{name} is {_megabytes(len(data))}; at most {_megabytes(MAX_CORPUS_BYTES)} "
             "are accepted (use a shorter excerpt)"
         )
     if b"\x00" in data:
@@ -318,7 +328,7 @@ def corpus_from_path(path: str | os.PathLike[str], *, min_chars: int = 1024) -> 
     if not path.is_file():  # a device, pipe or socket: it may never end, or never answer
         raise CorpusError(f"{path} is not a regular file: give the path of a text file")
     too_big = CorpusError(
-        f"{path} is larger than {MAX_CORPUS_BYTES // 2**20} MiB; at most that is accepted "
+        f"{path} is larger than {_megabytes(MAX_CORPUS_BYTES)}; at most that is accepted "
         "(use a shorter excerpt)"
     )
     try:
@@ -334,40 +344,103 @@ def corpus_from_path(path: str | os.PathLike[str], *, min_chars: int = 1024) -> 
     return Corpus(corpus.name, corpus.text, f"file {path}")
 
 
+def _megabytes(size: int) -> str:
+    """A size in bytes as MB (10^6 bytes, Streamlit's unit for uploads), e.g. "20 MB"."""
+    return f"{size / MEGABYTE:.3g} MB"
+
+
+def max_upload_bytes() -> int:
+    """How many bytes of uploaded texts the server keeps at most: $THERMOLAB_UPLOADS_MB MB
+    (default 500)."""
+    text = os.environ.get(UPLOADS_LIMIT_ENV, "500")
+    try:
+        megabytes = float(text)
+    except ValueError:
+        raise CorpusError(f"{UPLOADS_LIMIT_ENV} must be a number of MB, not {text!r}") from None
+    if not megabytes > 0:
+        raise CorpusError(f"{UPLOADS_LIMIT_ENV} must be above 0 MB, not {text!r}")
+    return int(megabytes * MEGABYTE)
+
+
+def _uploaded_texts(directory: Path) -> list[Path]:
+    """Every kept upload, `<directory>/uploads/<folder>/*.txt`."""
+    return [path for path in (directory / UPLOADS_SUBDIR).glob("*/*.txt") if path.is_file()]
+
+
 def save_upload(
     directory: str | os.PathLike[str],
-    owner: str,
+    folder: str,
     name: str,
     data: bytes,
     *,
     max_files: int | None = None,
+    max_total_bytes: int | None = None,
 ) -> Path:
     """Keep an uploaded (already validated) text where a training job, and a resume, read it.
 
-    The file is `<directory>/uploads/<owner>/<name stem>-<content hash>.txt`, so one text
+    The file is `<directory>/uploads/<folder>/<name stem>-<content hash>.txt`, so one text
     uploaded twice is one file and a later upload never changes what an earlier run trained
-    on. One owner (a browser session) keeps at most `max_files` texts: beyond that CorpusError
-    says so (bounded disk per session). max_files: default MAX_UPLOADS_PER_OWNER.
+    on. folder: the uploading session's own random folder name (`ui.session.Identity.uploads`;
+    letters, digits, "_" and "-"), never its session id. CorpusError, saying so, when the folder
+    already holds `max_files` texts (default MAX_UPLOADS_PER_OWNER) or when every upload on the
+    server would then exceed `max_total_bytes` (default `max_upload_bytes()`): a new session
+    gets a new folder, so only the server's total bounds the disk.
     """
+    if not isinstance(folder, str) or not _UPLOAD_FOLDER.fullmatch(folder):
+        raise ValueError(f"an upload folder is 1 to 64 letters, digits, '_' or '-', not {folder!r}")
     max_files = MAX_UPLOADS_PER_OWNER if max_files is None else max_files
-    folder = Path(directory) / "uploads" / (_safe_stem(owner, 64) or "anonymous")
+    max_total_bytes = max_upload_bytes() if max_total_bytes is None else max_total_bytes
+    directory = Path(directory)
+    here = directory / UPLOADS_SUBDIR / folder
     stem = _safe_stem(Path(name).stem, 40) or "upload"
-    path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}.txt"
+    path = here / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}.txt"
     if path.exists():
         return path
-    if folder.is_dir() and len(list(folder.glob("*.txt"))) >= max_files:
+    if here.is_dir() and len(list(here.glob("*.txt"))) >= max_files:
         raise CorpusError(
             f"this session has already uploaded {max_files} different texts, the most it may "
             "keep on the server: train on one of them again, or open a new session"
         )
+    kept = sum(text.stat().st_size for text in _uploaded_texts(directory))
+    if kept + len(data) > max_total_bytes:
+        raise CorpusError(
+            f"the server keeps at most {_megabytes(max_total_bytes)} of uploaded texts and holds "
+            f"{_megabytes(kept)}, too much to add this {_megabytes(len(data))}: train on a "
+            "built-in corpus or a shorter text"
+        )
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        here.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
         partial.write_bytes(data)
         partial.replace(path)
     except OSError as error:
         raise CorpusError(f"the upload could not be saved on the server: {error}") from error
     return path
+
+
+def remove_unused_uploads(
+    directory: str | os.PathLike[str], keep_folders: set[str], used: set[str]
+) -> list[Path]:
+    """Delete the uploads of sessions that have ended and that no run trains on; returns them.
+
+    keep_folders: the folders of sessions still connected (they may start a training on their
+    upload yet). used: corpus settings of the runs in the store (a run's upload is kept for
+    its resume). Empty folders left behind are removed too.
+    """
+    directory = Path(directory)
+    used_files = {Path(corpus).resolve() for corpus in used}
+    removed = []
+    for text in _uploaded_texts(directory):
+        if text.parent.name in keep_folders or text.resolve() in used_files:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            text.unlink()
+            removed.append(text)
+    for folder in (directory / UPLOADS_SUBDIR).glob("*"):
+        if folder.is_dir() and folder.name not in keep_folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
+    return removed
 
 
 def _safe_stem(text: str, length: int) -> str:

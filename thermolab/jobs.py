@@ -6,14 +6,13 @@ between steps; the page polls `job.progress`, `job.partial` and `job.status`. On
 process-wide `JobManager` (see `get_manager`) runs at most `max_running` jobs and queues the
 rest in submission order, so one server stays responsive for a room of people.
 
-Jobs belong to an owner (a browser session). Work nobody is watching is stopped: the
-manager's reaper stops an owner's jobs when a liveness probe (the app registers Streamlit's
+Jobs belong to an owner: an opaque name, for a browser session a random token that the app
+tier (`ui.session`) holds for it, never its Streamlit session id. Work nobody is watching is
+stopped: the manager's reaper stops an owner's jobs when a liveness probe (the app registers
 "is this session still connected") has said "gone" for `grace_s`, or when the owner has not
 been seen (`touch`) for `idle_timeout_s`. Jobs without an owner are never reaped.
 
-Pages keep the `Job` handle in their session state. Streamlit is imported only inside
-`attach_session` and `streamlit_session_alive`, the two functions pages call to tie jobs to
-their browser session; the rest of this module works without it.
+Pages keep the `Job` handle in their session state. This module knows nothing of Streamlit.
 """
 
 from __future__ import annotations
@@ -35,9 +34,7 @@ __all__ = [
     "JobFailed",
     "JobManager",
     "JobStatus",
-    "attach_session",
     "get_manager",
-    "streamlit_session_alive",
 ]
 
 JobStatus = Literal["queued", "running", "done", "failed", "stopped"]
@@ -358,30 +355,3 @@ def get_manager() -> JobManager:
             )
             _manager.start_watchdog()
         return _manager
-
-
-def streamlit_session_alive(owner: str) -> bool:
-    """Liveness probe for owners that are Streamlit session ids: is that browser connected?
-
-    Outside a running Streamlit server nothing can be told, so every owner counts as alive.
-    """
-    from streamlit import runtime
-
-    return not runtime.exists() or runtime.get_instance().is_active_session(owner)
-
-
-def attach_session() -> str:
-    """The current Streamlit session's id, as a job owner; marks it seen by the manager.
-
-    Pages call this on every run: it registers `streamlit_session_alive` as the manager's
-    liveness probe, so work started by a browser that has gone away is stopped. Outside a
-    Streamlit script run (tests, the CLI) the owner is "local".
-    """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx(suppress_warning=True)
-    owner = context.session_id if context is not None else "local"
-    manager = get_manager()
-    manager.set_liveness(streamlit_session_alive)
-    manager.touch(owner)
-    return owner

@@ -26,6 +26,7 @@ import io
 import json
 import math
 import os
+import platform
 import re
 import secrets
 import shutil
@@ -52,6 +53,7 @@ __all__ = [
     "StoreError",
     "checkpoint_dir",
     "default_runs_dir",
+    "without_paths",
 ]
 
 RUNS_DIR_ENV = "THERMOLAB_RUNS_DIR"
@@ -69,6 +71,16 @@ STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running")
 
 _RUN_ID = re.compile(r"[0-9a-f]{12}")
+#: The fields of a run anyone may see (`RunRecord.public`): not its owner (who started it),
+#: pid or hostname (the server), nor its checkpoint's path (the server's file system).
+PUBLIC_FIELDS = (
+    "id", "kind", "name", "status", "message", "config", "summary", "group", "created_at",
+    "updated_at", "checkpoint_step",
+)  # fmt: skip
+# An absolute path's directories ("/srv/runs/" of "/srv/runs/x.txt"); not "nats/token" or a URL.
+_ABSOLUTE_DIRECTORIES = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"]+/)+")
+# An uploads folder and what leads to it ("runs/uploads/3f9c.../" of ".../uploads/3f9c.../x.txt").
+_UPLOAD_FOLDER = re.compile(r"(?:[\w.-]+/)*uploads/[\w.-]+/")
 
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -158,7 +170,17 @@ class RunRecord:
     hostname: str
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field, the private ones included: for this server only (see `public`)."""
         return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """What of the run anyone may see or download: configuration, results, status and times.
+
+        Nothing that names a session (its owner), the server (pid, hostname) or the server's
+        files: the checkpoint's path is left out and every path in the other fields is cut to
+        its file name (a corpus `/srv/runs/uploads/<folder>/text-<hash>.txt` is `text-<hash>.txt`).
+        """
+        return {name: _without_paths_in(getattr(self, name)) for name in PUBLIC_FIELDS}
 
 
 def default_runs_dir() -> Path:
@@ -461,6 +483,15 @@ class RunStore:
             rows = db.execute(query, (*values, int(limit))).fetchall()
         return [_record(row) for row in rows]
 
+    def corpora(self) -> set[str]:
+        """Every corpus setting (config "train" → "corpus") of the runs in the store: the
+        uploaded texts that must be kept for their resume."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT DISTINCT json_extract(config, '$.train.corpus') FROM runs"
+            ).fetchall()
+        return {corpus for (corpus,) in rows if isinstance(corpus, str)}
+
     def delete_run(self, run_id: str) -> None:
         """Delete the run, its series and samples, and its checkpoint directory.
 
@@ -500,7 +531,7 @@ class RunStore:
             ).fetchall()
             gone = [row for row in rows if not _process_alive(row[1], row[2])]
             now = time.time()
-            for run_id, pid, _, checkpoint_step in gone:
+            for run_id, _, _, checkpoint_step in gone:
                 resume = (
                     f"resume from the checkpoint at step {checkpoint_step}"
                     if checkpoint_step is not None
@@ -510,7 +541,7 @@ class RunStore:
                     "UPDATE runs SET status = 'interrupted', message = ?, updated_at = ?"
                     " WHERE id = ?",
                     (
-                        f"the process that ran it (pid {pid} on {hostname}) is gone; {resume}",
+                        f"the process that ran it has ended (a stop or crash); {resume}",
                         now,
                         run_id,
                     ),
@@ -633,19 +664,21 @@ class RunStore:
     # ---- export ----------------------------------------------------------------------------
 
     def export_json(self, run_id: str) -> str:
-        """The run record, metric and energy series and samples as one JSON document.
+        """The run's public record (`RunRecord.public`), metric and energy series and samples,
+        and the versions that wrote the document, as one JSON document for anyone to download.
 
         Non-finite numbers (a NaN loss) become null, so any JSON reader accepts it.
         """
         with self._read():  # one snapshot for all four reads (the lock is re-entrant)
             document = {
-                "run": self.get_run(run_id).to_dict(),
+                "run": self.get_run(run_id).public(),
                 "metrics": {
                     name: {"steps": steps, "values": values}
                     for name, (steps, values) in self.metrics(run_id).items()
                 },
                 "energy": self.energy(run_id),
                 "samples": self.samples(run_id),
+                "exported_with": _versions(),
             }
         return json.dumps(_finite(document), indent=2, allow_nan=False)
 
@@ -745,6 +778,34 @@ def _to_json(value: dict[str, Any], what: str) -> str:
         raise ValueError(
             f"{what} must hold only JSON values (str, number, list, dict): {exc}"
         ) from exc
+
+
+def without_paths(text: str) -> str:
+    """`text` with each absolute path, and each path into an uploads folder, cut to its file
+    name: a message or label fit to show anyone."""
+    return _UPLOAD_FOLDER.sub("", _ABSOLUTE_DIRECTORIES.sub("", text))
+
+
+def _without_paths_in(value: Any) -> Any:
+    """`value` (JSON-like) with `without_paths` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return without_paths(value)
+    if isinstance(value, dict):
+        return {_without_paths_in(key): _without_paths_in(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_paths_in(item) for item in value]
+    return value
+
+
+def _versions() -> dict[str, str]:
+    """The software that writes an export: ThermoLab, its run-store schema, Python."""
+    from thermolab import __version__
+
+    return {
+        "thermolab": __version__,
+        "run_store_schema": str(SCHEMA_VERSION),
+        "python": platform.python_version(),
+    }
 
 
 def _finite(value: Any) -> Any:

@@ -230,11 +230,53 @@ def _parse(message: str) -> dict[str, Any]:
     return request
 
 
+def _cap_transport(websocket: WebSocket, limit: int) -> bool:
+    """Have the server's WebSocket connection refuse any message over `limit` bytes as it reads
+    the frame's header (closing with 1009, "message too big"), instead of buffering it whole.
+
+    uvicorn, Streamlit's server, sets one size for every socket: Streamlit's
+    server.maxMessageSize, 200 MB by default, for its own. It has no setting per route, so
+    this socket's is set on the connection itself, the uvicorn protocol object whose method is
+    the ASGI `receive` handed to the app: its websockets `ServerProtocol` (uvicorn's
+    "websockets-sansio", which Streamlit picks) reads the limit for each frame. False where the
+    server is another (a test client): `_parse` still refuses the message, once received.
+    """
+    protocol = getattr(websocket._receive, "__self__", None)
+    connection = getattr(protocol, "conn", None)
+    if connection is None or not isinstance(getattr(connection, "max_message_size", None), int):
+        return False
+    connection.max_message_size = limit
+    return True
+
+
 def _same_origin(websocket: WebSocket) -> bool:
     """Whether the socket was opened by a page of this server (or by no page: a browser always
-    sends its page's Origin, other clients need not)."""
+    sends its page's Origin, other clients need not): the Origin's host and port are the Host
+    header's, host names compared without case, and, where server.allowedHosts lists hosts,
+    that host is one of them (as Streamlit checks its own socket)."""
     origin = websocket.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+    host = websocket.headers.get("host")
+    if not _allowed_host(host):
+        return False
+    return origin is None or _host_and_port(urlsplit(origin).netloc) == _host_and_port(host)
+
+
+def _host_and_port(netloc: str | None) -> tuple[str, int | None] | None:
+    """(host name in lower case, port) of "Host:port", or None if it is not one."""
+    if not netloc:
+        return None
+    try:
+        parts = urlsplit(f"//{netloc}")
+        return (parts.hostname or "").lower(), parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+
+
+def _allowed_host(host: str | None) -> bool:
+    """Whether `host` (a Host header) passes server.allowedHosts, Streamlit's own check."""
+    from streamlit.web.server.starlette.starlette_websocket import is_host_allowed
+
+    return is_host_allowed(host)
 
 
 @dataclass
@@ -282,6 +324,7 @@ async def _frame_socket(websocket: WebSocket) -> None:
     and its controls the other way (see the module's docstring). Closed with CHANNEL_GONE for a
     closed or unknown channel, with REFUSED for another site's page or a bad message."""
     channel = websocket.path_params["channel"]
+    _cap_transport(websocket, MAX_MESSAGE_BYTES)
     await websocket.accept()
     if not _same_origin(websocket):
         await _close(websocket, REFUSED, "another site's page")

@@ -16,6 +16,8 @@ from thermolab.problems import IsingModel
 __all__ = [
     "SPIN_COLOURS",
     "anneal_figure",
+    "coupling_image",
+    "dense_graph_figure",
     "distribution_figure",
     "graph_figure",
     "graph_layout",
@@ -31,6 +33,16 @@ __all__ = [
 SPIN_COLOURS = np.array([[33, 102, 172], [244, 165, 130]], dtype=np.uint8)
 _HEX = ("#2166ac", "#f4a582")
 TRACE_POINTS = 500  # points per curve in the live trace figure
+# A graph with more couplings than this is drawn without its edges, which would be most of its
+# figure (SK at n = 500 has 124,750: as lines, a figure of 9.5 MiB of JSON, sent with every live
+# frame); its couplings are drawn as the coupling matrix, an image of n × n pixels, instead.
+MAX_DRAWN_EDGES = 2_000
+# That image's colours: a coupling J_ij < 0 (antiferromagnetic), = 0, > 0 (ferromagnetic), then
+# spin −1 and spin +1 (SPIN_COLOURS).
+_DENSE_PALETTE = np.array(
+    [[200, 60, 60], [255, 255, 255], [120, 120, 120], [33, 102, 172], [244, 165, 130]],
+    dtype=np.uint8,
+)
 
 
 def lattice_image(spins: np.ndarray, length: int) -> np.ndarray:
@@ -147,8 +159,14 @@ def graph_layout(model: IsingModel, seed: int = 0) -> np.ndarray:
 
 
 def graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) -> go.Figure:
-    """The graph with nodes coloured by spin; ferromagnetic bonds grey, antiferro red."""
+    """The graph with nodes coloured by spin; ferromagnetic bonds grey, antiferro red.
+
+    spins: (n,) of ±1. positions: (n, 2), e.g. from `graph_layout`. A graph of more than
+    MAX_DRAWN_EDGES couplings is drawn as `dense_graph_figure`.
+    """
     pairs, couplings = model.edges()
+    if len(pairs) > MAX_DRAWN_EDGES:
+        return dense_graph_figure(model, spins, positions)
     figure = go.Figure()
     for sign, colour in ((1, "rgba(120,120,120,0.5)"), (-1, "rgba(200,60,60,0.45)")):
         chosen = pairs[np.sign(couplings) == sign]
@@ -161,18 +179,80 @@ def graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) ->
                 line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False,
             )
         )  # fmt: skip
-    up = np.asarray(spins) > 0
-    figure.add_trace(
-        go.Scattergl(
-            x=positions[:, 0], y=positions[:, 1], mode="markers",
-            marker=dict(size=9, color=np.where(up, _HEX[1], _HEX[0]), line=dict(width=0.5)),
-            text=[f"spin {i}: {'+1' if u else '−1'}" for i, u in enumerate(up)],
-            hoverinfo="text", showlegend=False,
-        )
-    )  # fmt: skip
+    figure.add_trace(_spin_markers(spins, positions))
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor="x")
     figure.update_layout(height=420, margin=dict(l=0, r=0, t=0, b=0))
+    return figure
+
+
+def _spin_markers(spins: np.ndarray, positions: np.ndarray, size: int = 9) -> go.Scattergl:
+    """The spins as markers at `positions` (n, 2), coloured by sign, named on hover."""
+    up = np.asarray(spins) > 0
+    return go.Scattergl(
+        x=positions[:, 0], y=positions[:, 1], mode="markers",
+        marker=dict(size=size, color=np.where(up, _HEX[1], _HEX[0]), line=dict(width=0.5)),
+        text=[f"spin {i}: {'+1' if u else '−1'}" for i, u in enumerate(up)],
+        hoverinfo="text", showlegend=False,
+    )  # fmt: skip
+
+
+def coupling_image(model: IsingModel, spins: np.ndarray) -> np.ndarray:
+    """The spin vector above the coupling matrix, as palette indices (rows, n) uint8 into
+    `_DENSE_PALETTE`: n // 25 (at least 2) rows of spins, column j spin j; a blank row; then J
+    itself, row i column j the sign of J_ij."""
+    n = model.n_spins
+    signs = np.sign(model.couplings.toarray()).astype(np.int8) + 1  # 0: J < 0, 1: 0, 2: J > 0
+    strip = np.broadcast_to((np.asarray(spins) > 0).astype(np.int8) + 3, (max(2, n // 25), n))
+    blank = np.ones((1, n), dtype=np.int8)
+    return np.vstack([strip, blank, signs]).astype(np.uint8)
+
+
+def _png_uri(indices: np.ndarray, palette: np.ndarray) -> str:
+    """A palette image, `indices` (h, w) uint8 into `palette` (k, 3) uint8 RGB, as a PNG data
+    URI (a few bits per pixel: 44 kB for SK's 500 × 500 couplings)."""
+    import base64
+
+    from PIL import Image
+
+    image = Image.fromarray(indices, mode="P")
+    image.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def dense_graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) -> go.Figure:
+    """A graph too dense to draw its edges: its spins at `positions` (n, 2) on the left, and on
+    the right the spin vector above the coupling matrix, one pixel per J_ij (`coupling_image`).
+    spins: (n,) of ±1.
+
+    Its size grows with the matrix's PNG (about n² / 5 bytes for SK's random signs), not with the
+    number of edges drawn as lines: about 80 kB for SK at n = 500.
+    """
+    figure = go.Figure(_spin_markers(spins, positions, size=6))
+    figure.add_trace(
+        go.Image(
+            source=_png_uri(coupling_image(model, spins), _DENSE_PALETTE), hoverinfo="skip",
+            xaxis="x2", yaxis="y2",
+        )
+    )  # fmt: skip
+    figure.update_layout(
+        height=420,
+        margin=dict(l=0, r=0, t=24, b=0),
+        xaxis=dict(domain=[0, 0.49], visible=False),
+        yaxis=dict(visible=False, scaleanchor="x"),
+        xaxis2=dict(domain=[0.51, 1], visible=False),
+        yaxis2=dict(anchor="x2", visible=False, scaleanchor="x2", autorange="reversed"),
+        annotations=[
+            dict(
+                text=f"{len(model.edges()[0]):,} couplings: the spins (top band, column j is "
+                "spin j) above the matrix J (red < 0, grey > 0)",
+                x=1.0, xanchor="right", y=1.0, yanchor="bottom", xref="paper", yref="paper",
+                showarrow=False, font=dict(size=11),
+            )
+        ],
+    )  # fmt: skip
     return figure
 
 
