@@ -69,7 +69,8 @@ class RBMConfig:
     """One training run's settings (validated by `check`).
 
     n_hidden: hidden units. method: "cd", "pcd" or "pt". k: Gibbs sweeps per update.
-    learning_rate: peak step size (> 0). batch_size: examples per update. epochs: passes.
+    learning_rate: peak step size (> 0). batch_size: examples per update. epochs: passes
+    (0: no training, e.g. to evaluate a loaded model).
     optimizer: "sgd" (with `momentum`) or "adam" (β₁ = 0.9, β₂ = 0.999).
     weight_decay: L2 coefficient on W (≥ 0). lr_schedule: "constant" or "linear" (to 0).
     n_chains: persistent chains (PCD, PT at each temperature); None: batch_size.
@@ -101,7 +102,7 @@ class RBMConfig:
             ("n_hidden", self.n_hidden, 1, MAX_UNITS),
             ("k", self.k, 1, MAX_K),
             ("batch_size", self.batch_size, 1, MAX_CHAINS),
-            ("epochs", self.epochs, 1, MAX_EPOCHS),
+            ("epochs", self.epochs, 0, MAX_EPOCHS),
             ("n_temperatures", self.n_temperatures, 2, MAX_TEMPERATURES),
             ("mixing_sweeps", self.mixing_sweeps, 2, 100_000),
             ("seed", self.seed, 0, 2**32 - 1),
@@ -300,7 +301,9 @@ class RBMTraining:
     rbm: the final model. history: one EpochRecord per finished epoch. fantasy: the β = 1
     negative chains' visible states (n_chains, n_visible). pbit_updates: p-bits drawn by the
     training (positive-phase sampling excluded: it has none; mixing checks included).
-    seconds: wall time. stopped: True when the caller asked to stop early.
+    seconds: wall time. update_seconds: the part spent on parameter updates (negative
+    sampling and gradient steps), without the per-epoch curves and mixing checks.
+    stopped: True when the caller asked to stop early.
     """
 
     rbm: RBM
@@ -309,6 +312,7 @@ class RBMTraining:
     fantasy: np.ndarray | None = None
     pbit_updates: int = 0
     seconds: float = 0.0
+    update_seconds: float = 0.0
     stopped: bool = False
 
     def config_dict(self) -> dict[str, object]:
@@ -360,7 +364,7 @@ def train_rbm(
     counted_before = backend.counter.snapshot()["samples"]
     negatives = (
         None
-        if config.method == "cd"
+        if config.method == "cd" or config.epochs == 0
         else Negatives.start(rbm, backend, config.ladder(), config.chains)
     )
     curve_train = data[rng.permutation(len(data))[:CURVE_EXAMPLES]]
@@ -374,6 +378,7 @@ def train_rbm(
     fantasy = data[:1]
     for epoch in range(config.epochs):
         order = rng.permutation(len(data))
+        epoch_started = time.perf_counter()
         for start in range(0, len(data), batch_size):
             batch = data[order[start : start + batch_size]]
             if negatives is None:
@@ -394,6 +399,7 @@ def train_rbm(
                 if progress.stop_requested:
                     break
                 progress.update(update / total_updates, result.history, rbm, fantasy)
+        result.update_seconds += time.perf_counter() - epoch_started
         stopped = progress is not None and progress.stop_requested
         result.rbm, result.fantasy = rbm, fantasy
         if stopped:
