@@ -20,10 +20,15 @@ MARGIN = {"l": 50, "r": 20, "t": 40, "b": 40}
 
 
 def image_grid(
-    values: np.ndarray, image_shape: tuple[int, int], *, columns: int = 10, scale: int = 4
+    values: np.ndarray,
+    image_shape: tuple[int, int],
+    *,
+    columns: int = 10,
+    scale: int | None = None,
 ) -> np.ndarray:
     """Tile rows of `values` (n, rows·cols) in [0, 1] as grey images, 1-pixel gaps, each
-    pixel `scale` × `scale`: → uint8 (H, W), white = 1."""
+    pixel `scale` × `scale` (default: about 48 screen pixels per image side): → uint8 (H, W),
+    white = 1."""
     values = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
     rows, cols = image_shape
     n = values.shape[0]
@@ -37,11 +42,16 @@ def image_grid(
             rows, cols
         )
     image = (255 * canvas).astype(np.uint8)
+    scale = scale if scale is not None else max(1, 48 // max(rows, cols))
     return np.kron(image, np.ones((scale, scale), dtype=np.uint8))
 
 
 def filter_grid(
-    weights: np.ndarray, image_shape: tuple[int, int], *, count: int = 64, scale: int = 4
+    weights: np.ndarray,
+    image_shape: tuple[int, int],
+    *,
+    count: int = 64,
+    scale: int | None = None,
 ) -> np.ndarray:
     """The first `count` hidden units' weights W[:, j] (image pixels only), each rescaled to
     [0, 1] by its own largest |w| (grey = 0, white = positive, black = negative)."""
