@@ -7,5 +7,7 @@
   reconstruction error, τ_int of the negative chains.
 - `inference`: samples at any temperature, in-painting, classification by free energy.
 - `data`: the offline digits, MNIST / Fashion-MNIST on request, validated uploads.
-- `run`: one call from data and settings to a trained, evaluated model (CLI, page, bench).
+- `run`: one call from data and settings to a trained, evaluated model with its energy by kind.
+- `launch`: that call as a job of `thermolab.jobs` (cap, queue, Stop, partial results).
+- `store`: weights and metadata as an `.npz`, written and read back validated.
 """
