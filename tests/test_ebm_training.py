@@ -69,9 +69,9 @@ def test_training_is_reproducible_and_counts_pbits(digit_data):
     second = train_rbm(digit_data.train[:300], config)
     np.testing.assert_array_equal(first.rbm.weights, second.rbm.weights)
     # Per update: k = 1 sweep of 3 temperatures × 100 chains × (64 + 8) units; plus the chains'
-    # start (3 × 100 × 64) and the epoch's mixing check (100 sweeps of 100 chains).
+    # start (one v and one h each) and the epoch's mixing check (100 sweeps of 100 chains).
     updates = 3
-    expected = updates * 3 * 100 * 72 + 3 * 100 * 64 + 100 * 100 * 72
+    expected = updates * 3 * 100 * 72 + 3 * 100 * 72 + 100 * 100 * 72
     assert first.pbit_updates == expected
     assert first.history[0].swap_acceptance is not None
 

@@ -111,7 +111,7 @@ class RBM:
 
     def energy(self, visible: np.ndarray, hidden: np.ndarray) -> np.ndarray:
         """E(v, h): visible (..., n_visible), hidden (..., n_hidden) → (...,)."""
-        interaction = np.einsum("...i,ij,...j->...", visible, self.weights, hidden)
+        interaction = ((visible @ self.weights) * hidden).sum(axis=-1)
         return -interaction - visible @ self.visible_bias - hidden @ self.hidden_bias
 
     def free_energy(self, visible: np.ndarray, beta: float = 1.0) -> np.ndarray:

@@ -37,7 +37,7 @@ from thermolab.ebm.evaluation import (
     reconstruction_error,
 )
 from thermolab.ebm.model import MAX_UNITS, RBM, check_binary, random_rbm
-from thermolab.ebm.sampling import draw, gibbs
+from thermolab.ebm.sampling import draw, gibbs, sample_visible
 from thermolab.problems import check_memory
 
 __all__ = [
@@ -157,22 +157,29 @@ class RBMConfig:
 @dataclass
 class Negatives:
     """The negative chains: visible (n_temperatures, n_chains, n_visible), hidden likewise,
-    betas (n_temperatures,), and PT swap counts per neighbouring pair."""
+    betas (n_temperatures,), and PT swap counts per neighbouring pair.
+
+    A sweep draws v ~ p(v | h), then h ~ p(h | v) (as scikit-learn's BernoulliRBM does), so
+    p(h | v) of the last half-sweep, under the parameters of this update, serves both the next
+    hidden state and the gradient (`hidden_probabilities`).
+    """
 
     visible: np.ndarray
     hidden: np.ndarray
     betas: np.ndarray
     swaps_accepted: np.ndarray
     swaps_proposed: np.ndarray
+    last_hidden_probabilities: np.ndarray | None = None
 
     @classmethod
     def start(cls, rbm: RBM, backend: Backend, betas: np.ndarray, n_chains: int) -> Negatives:
-        """Chains from uniform noise (each visible unit 1 with probability ½)."""
-        shape = (betas.size, n_chains)
-        visible = draw(backend, np.full((*shape, rbm.n_visible), 0.5))
+        """Chains from uniform noise (each visible unit 1 with probability ½), h ~ p(h | v)."""
+        beta_rows = np.repeat(betas, n_chains)[:, None]
+        visible = draw(backend, np.full((betas.size * n_chains, rbm.n_visible), 0.5))
+        hidden = draw(backend, rbm.hidden_probabilities(visible, beta_rows))
         return cls(
-            visible,
-            np.zeros((*shape, rbm.n_hidden)),
+            visible.reshape(betas.size, n_chains, -1),
+            hidden.reshape(betas.size, n_chains, -1),
             betas,
             np.zeros(betas.size - 1),
             np.zeros(betas.size - 1),
@@ -184,11 +191,14 @@ class Negatives:
         """k sweeps of every chain at its β, then (PT) one round of neighbour swaps."""
         n_temps, n_chains, n_visible = self.visible.shape
         beta_rows = np.repeat(self.betas, n_chains)[:, None]
-        visible, hidden = gibbs(
-            rbm, backend, self.visible.reshape(-1, n_visible), k, beta=beta_rows
-        )
+        hidden = self.hidden.reshape(n_temps * n_chains, -1)
+        for _ in range(k):
+            visible = sample_visible(rbm, backend, hidden, beta_rows)
+            probabilities = rbm.hidden_probabilities(visible, beta_rows)
+            hidden = draw(backend, probabilities)
         self.visible = visible.reshape(n_temps, n_chains, n_visible)
         self.hidden = hidden.reshape(n_temps, n_chains, -1)
+        self.last_hidden_probabilities = probabilities[:n_chains]  # slot 0: β = 1
         if n_temps < 2:
             return
         energies = rbm.energy(self.visible, self.hidden)  # (n_temps, n_chains)
@@ -202,6 +212,13 @@ class Negatives:
                 layer[slot, accept], layer[slot + 1, accept] = lower, upper
             self.swaps_accepted[slot] += accept.sum()
             self.swaps_proposed[slot] += n_chains
+        self.last_hidden_probabilities = None  # slot 0 may hold swapped-in states
+
+    def hidden_probabilities(self, rbm: RBM) -> np.ndarray:
+        """p(h | v) at β = 1 of the β = 1 chains' current visible states (n_chains, n_hidden)."""
+        if self.last_hidden_probabilities is not None:
+            return self.last_hidden_probabilities
+        return rbm.hidden_probabilities(self.visible[0])
 
     @property
     def swap_acceptance(self) -> np.ndarray:
@@ -215,12 +232,17 @@ class Negatives:
 
 
 def gradient(
-    rbm: RBM, positive: np.ndarray, negative: np.ndarray
+    rbm: RBM,
+    positive: np.ndarray,
+    negative: np.ndarray,
+    negative_hidden: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-likelihood gradient estimate (dW, da, db) from data rows `positive` and model
-    samples `negative` (both (·, n_visible)), hidden units summed out by p(h | v)."""
+    samples `negative` (both (·, n_visible)), hidden units summed out by p(h | v);
+    `negative_hidden` is p(h | negative) when already computed."""
     positive_hidden = rbm.hidden_probabilities(positive)
-    negative_hidden = rbm.hidden_probabilities(negative)
+    if negative_hidden is None:
+        negative_hidden = rbm.hidden_probabilities(negative)
     d_weights = positive.T @ positive_hidden / len(positive) - negative.T @ negative_hidden / len(
         negative
     )
@@ -383,11 +405,12 @@ def train_rbm(
             batch = data[order[start : start + batch_size]]
             if negatives is None:
                 negative, _ = gibbs(rbm, backend, batch, config.k)
-                fantasy = negative
+                fantasy, negative_hidden = negative, None
             else:
                 negatives.advance(rbm, backend, config.k, update, rng)
                 negative = fantasy = negatives.visible[0]
-            d_weights, d_visible, d_hidden = gradient(rbm, batch, negative)
+                negative_hidden = negatives.hidden_probabilities(rbm)
+            d_weights, d_visible, d_hidden = gradient(rbm, batch, negative, negative_hidden)
             d_weights -= config.weight_decay * rbm.weights
             learning_rate = _learning_rate(config, update, total_updates)
             step_w, step_a, step_b = optimizer.steps_for(
