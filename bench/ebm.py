@@ -18,6 +18,8 @@ One run, peers in the same process, on the same data and settings:
    optimiser, epochs and seed; test LL by AIS, time, p-bit updates.
 4. MNIST with 500 hidden units where MNIST is already in the cache (no download here).
 
+Everything runs with one BLAS thread and one torch thread (JAX/XLA keeps its own threads).
+
 Usage:
     python bench/ebm.py            # about 10 minutes on 2 busy cores
     python bench/ebm.py --quick    # smoke test (tests/test_bench_ebm_smoke.py)
@@ -376,12 +378,21 @@ def main(argv: list[str] | None = None) -> int:
             method_epochs=1,
             mnist_epochs=1,
         )
+    from threadpoolctl import threadpool_limits
+
     from thermolab.ebm.data import digits
     from thermolab.ebm.model import random_rbm
 
+    # One BLAS thread for numpy, scipy and scikit-learn alike (and one torch thread): on a
+    # shared 2-core machine, multithreaded BLAS on these small matrices spun its threads and ran
+    # PT 9× and PCD 6× slower than one thread did (measured at load average ≈ 13).
+    threadpool_limits(limits=1, user_api="blas")
+    import torch
+
+    torch.set_num_threads(1)
     data = digits()
     started = time.perf_counter()
-    report: dict[str, Any] = {"settings": settings}
+    report: dict[str, Any] = {"settings": settings, "blas_threads": 1, "torch_threads": 1}
     report["quality_vs_sklearn"] = quality_vs_sklearn(data, settings)
     rbms = {
         f"digits-sized 64 × {settings['hidden']}": random_rbm(

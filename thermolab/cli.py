@@ -212,6 +212,9 @@ def _add_rbm_parser(commands: argparse._SubParsersAction) -> None:
     rbm.add_argument("--load", default=None, help="start from the model in PATH.npz")
     rbm.add_argument("--ais-temperatures", type=_positive_int, default=2000)
     rbm.add_argument("--meter", choices=("auto", "rapl", "estimate", "none"), default="auto")
+    rbm.add_argument(
+        "--threads", type=_non_negative_int, default=1, help="BLAS threads (0: BLAS's default)"
+    )
     rbm.add_argument("--json", action="store_true")
 
 
@@ -458,6 +461,12 @@ def _run_rbm(args: argparse.Namespace) -> dict[str, Any]:
         hidden = initial.n_hidden
     elif args.epochs == 0:
         raise ValueError("--epochs 0 evaluates a model: give it with --load PATH.npz")
+    if args.threads:
+        # Small matrices: extra BLAS threads mostly spin, and on a busy machine they cost more
+        # than they give (PCD on digits ran 6× slower with 2 threads at load average 13).
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads, user_api="blas")
     dataset = load_dataset(args.data)
     config = RBMConfig(
         n_hidden=hidden,
