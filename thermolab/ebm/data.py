@@ -36,6 +36,7 @@ __all__ = [
     "digits",
     "load_dataset",
     "one_hot",
+    "read_capped",
 ]
 
 DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
@@ -334,10 +335,16 @@ def load_dataset(choice: str, *, download: bool = True) -> BinaryDataset:
         raise DataError(
             f"data must be one of {', '.join(DATASETS)} or an .npz / .csv path, got {choice!r}"
         )
+    return dataset_from_bytes(read_capped(path, MAX_UPLOAD_BYTES), name=path.name)
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes if it can be read and holds at most `max_bytes`; else DataError, checked
+    before reading (a huge file is refused, not loaded)."""
     try:
         size = path.stat().st_size
+        if size > max_bytes:
+            raise DataError(f"{path} is {size:,} bytes, more than the {max_bytes:,} allowed")
+        return path.read_bytes()
     except OSError as error:
         raise DataError(f"cannot read {path} ({error.strerror or error})") from error
-    if size > MAX_UPLOAD_BYTES:
-        raise DataError(f"{path} is {size:,} bytes, more than the {MAX_UPLOAD_BYTES:,} allowed")
-    return dataset_from_bytes(path.read_bytes(), name=path.name)

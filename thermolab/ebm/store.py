@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from thermolab.ebm.data import read_capped
 from thermolab.ebm.model import RBM
 
 __all__ = ["MAX_MODEL_BYTES", "load_model", "model_bytes", "save_model"]
@@ -52,14 +53,7 @@ def load_model(source: str | os.PathLike[str] | bytes) -> tuple[RBM, dict[str, A
     if isinstance(source, bytes):
         data, where = source, "the uploaded file"
     else:
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-        except OSError as error:
-            raise ValueError(f"cannot read {path} ({error.strerror or error})") from error
-        if size > MAX_MODEL_BYTES:
-            raise ValueError(f"{path} is {size:,} bytes, more than the {MAX_MODEL_BYTES:,} allowed")
-        data, where = path.read_bytes(), str(path)
+        data, where = read_capped(Path(source), MAX_MODEL_BYTES), str(source)
     if len(data) > MAX_MODEL_BYTES:
         raise ValueError(f"{where} is larger than the {MAX_MODEL_BYTES:,} bytes allowed")
     try:
