@@ -51,6 +51,13 @@ PAGES = (
         "(PennyLane) and compare it with exact enumeration and classical samplers on the same "
         "problem.",
     ),
+    PageCard(
+        "Boltzmann machine",
+        ("boltzmann", "rbm"),
+        "Train a restricted Boltzmann machine by sampling (CD-k, persistent chains, parallel "
+        "tempering) and watch its filters and fantasies form; then sample it under a "
+        "temperature slider, in-paint images and classify by free energy.",
+    ),
 )
 
 HONESTY = (

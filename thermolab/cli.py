@@ -212,6 +212,7 @@ def _build_parser(with_train_options: bool = True) -> _Parser:
         _add_train_options(train)
     train.add_argument("--runs-dir", default=None, help="run store directory (default ./runs)")
     train.add_argument("--json", action="store_true")
+    _add_rbm_parser(commands)
     return parser
 
 
@@ -219,6 +220,29 @@ def _family_options(args: argparse.Namespace) -> dict[str, Any]:
     """The problem-family options (`problems.ProblemFamily.parameters`) this command has."""
     names = ("degree", "edge_probability", "seed", "coupling", "field", "spin_glass")
     return {name: getattr(args, name) for name in names if hasattr(args, name)}
+
+
+def _add_rbm_parser(commands: argparse._SubParsersAction) -> None:
+    rbm = commands.add_parser("rbm", help="train and evaluate a restricted Boltzmann machine")
+    rbm.add_argument("--data", default="digits", help="digits, mnist, fashion-mnist or a path")
+    rbm.add_argument("--hidden", type=_positive_int, default=None, help="hidden units (64)")
+    rbm.add_argument("--method", choices=("cd", "pcd", "pt"), default="pcd")
+    rbm.add_argument("--k", type=_positive_int, default=1, help="Gibbs sweeps per update")
+    rbm.add_argument("--epochs", type=_non_negative_int, default=20, help="0: evaluate --load")
+    rbm.add_argument("--batch-size", type=_positive_int, default=20)
+    rbm.add_argument("--learning-rate", type=_positive_float, default=0.01)
+    rbm.add_argument("--optimizer", choices=("sgd", "adam"), default="adam")
+    rbm.add_argument("--backend", default="numpy", help="sampling backend for the p-bits")
+    rbm.add_argument("--seed", type=_seed, default=0)
+    rbm.add_argument("--labels", action="store_true", help="joint RBM with a one-hot label")
+    rbm.add_argument("--save", default=None, help="write the model to PATH.npz")
+    rbm.add_argument("--load", default=None, help="start from the model in PATH.npz")
+    rbm.add_argument("--ais-temperatures", type=_positive_int, default=2000)
+    rbm.add_argument("--meter", choices=("auto", "rapl", "estimate", "none"), default="auto")
+    rbm.add_argument(
+        "--threads", type=_non_negative_int, default=1, help="BLAS threads (0: BLAS's default)"
+    )
+    rbm.add_argument("--json", action="store_true")
 
 
 def _build_graph(args: argparse.Namespace) -> problems.WeightedGraph:
@@ -421,6 +445,56 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _run_rbm(args: argparse.Namespace) -> dict[str, Any]:
+    from thermolab.ebm.data import load_dataset
+    from thermolab.ebm.run import run_rbm
+    from thermolab.ebm.store import load_model, save_model
+    from thermolab.ebm.training import RBMConfig
+
+    if args.save is not None and not args.save.lower().endswith(".npz"):
+        raise ValueError(f"--save needs an .npz path, got {args.save!r}")
+    initial, hidden = None, args.hidden or 64
+    if args.load is not None:
+        initial, _ = load_model(args.load)
+        if args.hidden is not None and args.hidden != initial.n_hidden:
+            raise ValueError(f"--hidden {args.hidden} but {args.load} has {initial.n_hidden}")
+        hidden = initial.n_hidden
+    elif args.epochs == 0:
+        raise ValueError("--epochs 0 evaluates a model: give it with --load PATH.npz")
+    if args.threads:
+        # Small matrices: extra BLAS threads mostly spin, and on a busy machine they cost more
+        # than they give (PCD on digits ran 6× slower with 2 threads at load average 13).
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads, user_api="blas")
+    dataset = load_dataset(args.data)
+    config = RBMConfig(
+        n_hidden=hidden,
+        method=args.method,
+        k=args.k,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        lr_schedule="linear",
+        backend=args.backend,
+        seed=args.seed,
+    )
+    report = run_rbm(
+        dataset,
+        config,
+        labels=args.labels,
+        initial=initial,
+        meter=args.meter,
+        ais_temperatures=max(args.ais_temperatures, 2),
+    )
+    summary = {"data": dataset.name, "n_visible": report.rbm.n_visible, **report.summary()}
+    if args.save is not None:
+        save_model(args.save, report.rbm, {"config": report.training.config_dict(), **summary})
+        summary["saved"] = args.save
+    return summary
+
+
 def _run_backends(_: argparse.Namespace) -> dict[str, Any]:
     return {"backends": [dataclasses.asdict(row) for row in available_backends()]}
 
@@ -446,6 +520,7 @@ _COMMANDS = {
     "exact": _run_exact,
     "qaoa": _run_qaoa,
     "train": _run_train,
+    "rbm": _run_rbm,
 }
 
 
