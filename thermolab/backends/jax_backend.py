@@ -21,8 +21,10 @@ recompiles; only a change of shapes (lattice size, chains, sweeps per record) do
 
 from __future__ import annotations
 
+import os
 import weakref
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -387,6 +389,27 @@ def _graph_params(model: IsingModel) -> tuple[jax.Array, ...]:
     )
 
 
+#: Compilations shorter than this are not written to the persistent cache.
+_CACHED_COMPILE_SECONDS = 0.3
+
+
+def _use_persistent_compilation_cache() -> None:
+    """Keep compiled kernels on disk, so that a new process reuses them instead of compiling.
+
+    A lattice kernel takes seconds to compile on a busy two-core machine, more than sampling
+    an L = 256 lattice for thousands of sweeps; with jax's persistent cache only the first
+    process for a shape pays it. The cache goes to `thermolab.data.cache_directory()`/jax,
+    unless the process already chose a cache directory or THERMOLAB_JAX_CACHE is "off".
+    """
+    if jax.config.jax_compilation_cache_dir or os.environ.get("THERMOLAB_JAX_CACHE") == "off":
+        return
+    # thermolab.data.cache_directory's rule, not imported: that module imports torch.
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    directory = Path(os.environ.get("THERMOLAB_CACHE") or Path(base) / "thermolab") / "jax"
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", _CACHED_COMPILE_SECONDS)
+
+
 class JaxBackend(Backend):
     """jit-compiled sampler on jax (CPU here; GPU where jax finds one)."""
 
@@ -394,6 +417,7 @@ class JaxBackend(Backend):
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
+        _use_persistent_compilation_cache()
         self._key = jax.random.key(seed)
         self._params: weakref.WeakKeyDictionary[IsingModel, Any] = weakref.WeakKeyDictionary()
 
