@@ -21,6 +21,7 @@ recompiles; only a change of shapes (lattice size, chains, sweeps per record) do
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from functools import partial
@@ -410,6 +411,37 @@ def _use_persistent_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", _CACHED_COMPILE_SECONDS)
 
 
+def _start_jax_without_split_fusions() -> None:
+    """Create jax's CPU client while this thread may use one CPU, then give every thread back
+    the CPUs it had.
+
+    XLA:CPU splits each large fusion into as many parallel tasks as the CPUs the process could
+    use when its client was created, and joins them before the next fusion: an L = 256 sweep
+    has 14 such joins. Where other processes keep the cores busy, each join waits for a
+    descheduled worker, and the same call varies up to 2-10× from process to process. A
+    client created for one CPU compiles unsplit fusions (the choice is fixed at creation), so
+    a kernel runs on one thread, wherever the scheduler puts it; chains go further in
+    parallel across devices. Nothing is done where jax has already started, off Linux, or
+    when THERMOLAB_JAX_SPLIT_FUSIONS is "on".
+    """
+    from jax._src import xla_bridge  # no public way to ask whether jax has started
+
+    if (
+        os.environ.get("THERMOLAB_JAX_SPLIT_FUSIONS") == "on"
+        or not hasattr(os, "sched_setaffinity")
+        or xla_bridge.backends_are_initialized()
+    ):
+        return
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        jax.devices()
+    finally:
+        for thread in os.listdir("/proc/self/task"):  # threads the client started, and this one
+            with contextlib.suppress(OSError):  # a thread that has ended since
+                os.sched_setaffinity(int(thread), allowed)
+
+
 class JaxBackend(Backend):
     """jit-compiled sampler on jax (CPU here; GPU where jax finds one)."""
 
@@ -418,6 +450,7 @@ class JaxBackend(Backend):
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
         _use_persistent_compilation_cache()
+        _start_jax_without_split_fusions()
         self._key = jax.random.key(seed)
         self._params: weakref.WeakKeyDictionary[IsingModel, Any] = weakref.WeakKeyDictionary()
 
