@@ -1,5 +1,11 @@
 """The jax backend's counter-based random numbers: the cipher, and what a chain's draws use."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -8,6 +14,8 @@ from jax.extend.random import threefry_2x32
 from thermolab import problems
 from thermolab.backends import jax_backend
 from thermolab.backends.jax_backend import JaxBackend
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_threefry_matches_jax_reference():
@@ -56,3 +64,51 @@ def test_records_every_sweep_and_sparse_records_agree():
     sparse = backend.sample_ising(model, 0.5, n_sweeps=7, n_chains=2, seed=2, record_every=3)
     np.testing.assert_allclose(sparse.energies, dense.energies[[2, 5]], rtol=1e-6)
     np.testing.assert_array_equal(sparse.states, dense.states)
+
+
+_PARTITION_PROBE = """
+import json, os
+import jax.numpy as jnp
+from thermolab import problems
+from thermolab.backends.jax_backend import JaxBackend, _run_chains
+backend = JaxBackend()
+_, params = backend._model_params(problems.square_lattice(256))
+state = tuple(jnp.zeros((1, 256, 128), jnp.int8) for _ in range(2))
+text = _run_chains.lower(
+    state, jnp.zeros(2, jnp.uint32), jnp.full((4, 1, 1), 0.4), jnp.zeros((0, 1)), params,
+    algorithm="gibbs", lattice=True,
+).compile().as_text()
+threads = {int(t): sorted(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")}
+print(json.dumps({"split": text.count("outer_dimension_partitions"), "threads": threads}))
+"""
+
+
+def _probe_partitions(split: str) -> dict:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "THERMOLAB_JAX_CACHE": "off",  # a cached kernel keeps the split it was compiled with
+        "THERMOLAB_JAX_SPLIT_FUSIONS": split,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _PARTITION_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux and at least two CPUs",
+)
+def test_kernels_compile_unsplit_and_threads_keep_their_cpus():
+    # XLA:CPU splits large fusions over the CPUs seen when jax starts; the backend starts jax
+    # for one CPU, so its kernels are not split, and then every thread gets its CPUs back.
+    allowed = sorted(os.sched_getaffinity(0))
+    unsplit = _probe_partitions("off")
+    assert unsplit["split"] == 0
+    assert all(cpus == allowed for cpus in unsplit["threads"].values())
+    assert _probe_partitions("on")["split"] > 0
