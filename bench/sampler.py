@@ -37,6 +37,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 import traceback
@@ -61,6 +62,14 @@ RNG_CHUNK = 2**20  # the RNG bound draws in chunks of at most this many numbers
 TARGET_SIZE = "L256"
 TARGET_PEER_RATIO = 2.0
 TARGET_RNG_SHARE = 0.30
+# The command line as a user times it: `thermolab ising` at L = 256, one chain, every sweep
+# recorded, each run a fresh process; marginal rate between two sweep counts (jit compilation
+# and start-up cancel), median of `--cli-runs` pairs, against THRML and numpy PCG64 measured
+# in the same run at the same size.
+CLI_SWEEPS = (500, 8500)
+QUICK_CLI = ("L16", (50, 250))
+TARGET_CLI_PEER_RATIO = 2.5
+TARGET_CLI_SPREAD = 0.20
 PACKAGES = (
     "thermolab",
     "jax",
@@ -633,6 +642,96 @@ def table(sizes: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def run_cli(length: int, sweeps: int, beta: float) -> dict[str, Any]:
+    """One fresh `python -m thermolab ising --json` process (jax, Gibbs, one chain)."""
+    import subprocess
+
+    command = [
+        sys.executable,
+        "-m",
+        "thermolab",
+        "ising",
+        "--lattice",
+        str(length),
+        "--temperature",
+        repr(1.0 / beta),
+        "--sweeps",
+        str(sweeps),
+        "--burn-in",
+        "0",
+        "--chains",
+        "1",
+        "--backend",
+        "jax",
+        "--json",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout)
+
+
+def measure_cli(size_name: str, sweeps: tuple[int, int], runs: int, ctx: Context) -> dict[str, Any]:
+    """Marginal spin updates/s of the CLI from `runs` pairs of fresh processes (short, long).
+
+    Each pair's rate is (updates_long − updates_short) / (wall_long − wall_short), both walls
+    as the CLI itself reports them (`wall_seconds`: the sampling call, compilation included).
+    """
+    length = int(size_name.removeprefix("L"))
+    short, long = sweeps
+    pairs = []
+    for _ in range(runs):
+        first, second = run_cli(length, short, ctx.beta), run_cli(length, long, ctx.beta)
+        updates = second["spin_updates"] - first["spin_updates"]
+        seconds = second["wall_seconds"] - first["wall_seconds"]
+        pairs.append(
+            {
+                "short_wall_seconds": first["wall_seconds"],
+                "long_wall_seconds": second["wall_seconds"],
+                "cli_rate_long": second["spin_updates_per_second"],
+                "marginal_rate": updates / seconds if seconds > 0 else None,
+            }
+        )
+        log(ctx, f"  cli {size_name} pair: {pairs[-1]}")
+    rates = sorted(p["marginal_rate"] for p in pairs if p["marginal_rate"])
+    median = statistics.median(rates) if rates else None
+    return {
+        "size": size_name,
+        "sweeps": list(sweeps),
+        "runs": runs,
+        "pairs": pairs,
+        "median_marginal_rate": median,
+        "min_marginal_rate": rates[0] if rates else None,
+        "max_marginal_rate": rates[-1] if rates else None,
+        "spread": (rates[-1] - rates[0]) / median if median else None,
+        "median_cli_rate_long": sorted(p["cli_rate_long"] for p in pairs)[len(pairs) // 2],
+    }
+
+
+def cli_targets(cli: dict[str, Any], sizes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The CLI's marginal rate against THRML and numpy PCG64 at the same size, same run."""
+    record = next((s for s in sizes if s["name"] == cli["size"]), None)
+    rate = cli["median_marginal_rate"]
+    thrml = record["contestants"]["thrml-gibbs"] if record else None
+    pcg = record["rng"]["numpy-pcg64"] if record else None
+    thrml_rate = thrml["rate"] if thrml and thrml["status"] == "ok" else None
+    pcg_rate = pcg["rate"] if pcg and pcg["status"] == "ok" else None
+    checks = {
+        "cli_vs_thrml": (rate / thrml_rate if rate and thrml_rate else None, TARGET_CLI_PEER_RATIO),
+        "cli_vs_numpy_pcg64": (rate / pcg_rate if rate and pcg_rate else None, TARGET_RNG_SHARE),
+    }
+    out: dict[str, Any] = {}
+    for name, (value, goal) in checks.items():
+        status = "n/a" if value is None else ("PASS" if value >= goal else "MISS")
+        out[name] = {"target": goal, "value": value, "status": status}
+    spread = cli["spread"]
+    status = "n/a" if spread is None else ("PASS" if spread < TARGET_CLI_SPREAD else "MISS")
+    out["cli_spread"] = {"target": TARGET_CLI_SPREAD, "value": spread, "status": status}
+    return out
+
+
 def pin_cpus(count: int) -> list[int]:
     """Restrict this process to its first `count` allowed CPUs (before jax/torch start)."""
     allowed = sorted(os.sched_getaffinity(0))
@@ -659,6 +758,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip the numpy backend where one call would take longer (10)",
     )
     parser.add_argument("--cpus", type=int, help="pin the process to this many CPUs first")
+    parser.add_argument(
+        "--cli-runs",
+        type=int,
+        default=5,
+        help="fresh-process pairs timing `thermolab ising` at L256 (5; 1 with --quick; 0: skip)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser.parse_args(argv)
 
@@ -678,6 +783,9 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(args.beta, args.repeats, args.max_call_seconds, check_peers(), not args.quiet)
     started = time.perf_counter()
     results = [measure_size(size, ctx) for size in sizes]
+    cli_size, cli_sweeps = QUICK_CLI if args.quick else (TARGET_SIZE, CLI_SWEEPS)
+    cli_runs = min(args.cli_runs, 1) if args.quick else args.cli_runs
+    cli = measure_cli(cli_size, cli_sweeps, cli_runs, ctx) if cli_runs > 0 else None
     report = {
         "benchmark": "bench/sampler.py",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -702,6 +810,8 @@ def main(argv: list[str] | None = None) -> int:
         "peers": ctx.peers,
         "sizes": results,
         "targets": targets(results),
+        "cli": cli,
+        "cli_targets": cli_targets(cli, results) if cli else None,
         "total_seconds": time.perf_counter() - started,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -725,6 +835,25 @@ def main(argv: list[str] | None = None) -> int:
         value = goal[key]["value"]
         shown = "n/a" if value is None else f"{value:.2f}"
         print(f"target at {goal['size']}: jax Gibbs {label}: {goal[key]['status']} ({shown})")
+    if cli:
+        median = cli["median_marginal_rate"]
+        print(
+            f"CLI {cli['size']} (fresh processes, every sweep recorded, {cli['runs']} pairs of "
+            f"{cli['sweeps'][0]} and {cli['sweeps'][1]} sweeps): marginal median "
+            f"{median / 1e6:.1f} M/s (min {cli['min_marginal_rate'] / 1e6:.1f}, max "
+            f"{cli['max_marginal_rate'] / 1e6:.1f}); the CLI's own figure at "
+            f"{cli['sweeps'][1]} sweeps {cli['median_cli_rate_long'] / 1e6:.1f} M/s"
+            if median
+            else f"CLI {cli['size']}: no usable pair"
+        )
+        for key, label in (
+            ("cli_vs_thrml", "≥ 2.5× THRML"),
+            ("cli_vs_numpy_pcg64", "≥ 30% of numpy PCG64"),
+            ("cli_spread", "spread (max − min)/median < 20%"),
+        ):
+            check = report["cli_targets"][key]
+            shown = "n/a" if check["value"] is None else f"{check['value']:.2f}"
+            print(f"target, CLI at {cli['size']}: {label}: {check['status']} ({shown})")
     print(f"results written to {args.json}")
     return 0
 

@@ -64,3 +64,13 @@ def test_targets_are_reported_not_asserted(report: dict) -> None:
     assert targets["size"] == "L256"
     for key in ("jax_gibbs_vs_best_peer", "jax_gibbs_vs_rng_bound"):
         assert targets[key]["status"] in {"PASS", "MISS", "n/a"}
+
+
+def test_cli_section_times_fresh_processes(report: dict) -> None:
+    cli = report["cli"]
+    assert cli["runs"] == 1 and len(cli["pairs"]) == 1
+    pair = cli["pairs"][0]
+    assert pair["long_wall_seconds"] > 0 and pair["short_wall_seconds"] > 0
+    assert pair["cli_rate_long"] > 0
+    for key in ("cli_vs_thrml", "cli_vs_numpy_pcg64", "cli_spread"):
+        assert report["cli_targets"][key]["status"] in {"PASS", "MISS", "n/a"}

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from thermolab import exact, problems
@@ -58,6 +59,10 @@ def test_ising_contract(capsys):
     # At T = 1.8 a 16×16 lattice is ordered: energy near Onsager's −1.86.
     onsager = float(exact.onsager_energy_per_spin(1.8))
     assert abs(report["energy_per_spin"] - onsager) < 4 * report["energy_per_spin_stderr"] + 0.01
+    finite = exact.square_lattice_exact(16, 1.8)
+    assert report["exact_energy_per_spin"] == pytest.approx(float(finite.energy_per_spin))
+    assert report["exact_heat_capacity"] == pytest.approx(float(finite.heat_capacity_per_spin))
+    assert report["onsager_energy_per_spin"] == pytest.approx(onsager)
 
 
 def test_anneal_contract(capsys):
@@ -89,9 +94,28 @@ def test_exact_contract(capsys):
     assert report["energy_per_spin"] == pytest.approx(expected.mean_energy / 10)
 
 
+def test_exact_lattice_contract(capsys):
+    # Any L, by Kaufman's solution: L = 16 at T_c is 0.039 below Onsager's −√2 per spin.
+    critical = exact.critical_temperature()
+    report = run_json(capsys, "exact", "--lattice", "16", "--temperature", str(float(critical)))
+    assert report["energy_per_spin"] == pytest.approx(-1.4531, abs=5e-5)
+    assert report["onsager_energy_per_spin"] == pytest.approx(-np.sqrt(2))
+    assert report["onsager_heat_capacity"] is None  # diverges at T_c
+    large = run_json(capsys, "exact", "--lattice", "300", "--temperature", "3", "--coupling", "2")
+    finite = exact.square_lattice_exact(300, 3.0, coupling=2.0)
+    assert large["heat_capacity_per_spin"] == pytest.approx(float(finite.heat_capacity_per_spin))
+    assert large["log_partition"] == pytest.approx(float(finite.log_partition))
+
+
 @pytest.mark.parametrize(
     "args",
     [
+        ["exact", "--lattice", "1", "--temperature", "1"],
+        ["exact", "--temperature", "1"],
+        ["exact", "--lattice", "8", "--graph", "ring", "--nodes", "8", "--temperature", "1"],
+        ["exact", "--lattice", "8", "--temperature", "1", "--field", "0.5"],
+        ["exact", "--lattice", "8", "--temperature", "1", "--coupling", "-1"],
+        ["exact", "--lattice", "8", "--temperature", "1e-4"],
         ["ising", "--lattice", "0", "--temperature", "1"],
         ["ising", "--lattice", "16", "--temperature", "nan"],
         ["ising", "--lattice", "16", "--temperature", "-2"],

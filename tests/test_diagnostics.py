@@ -514,3 +514,66 @@ def test_mean_with_error_reports_a_short_run_in_notes():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # silenced without notes: nothing raised
         mean_with_error(trace)
+
+
+# ----------------------------------------------------------------------------------------------
+# cross-checks against ArviZ (the field's library) on the same chains
+# ----------------------------------------------------------------------------------------------
+
+
+def _arviz():
+    arviz = pytest.importorskip("arviz")  # a test requirement (requirements-test.txt)
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+    return arviz
+
+
+@pytest.mark.parametrize("n_samples", [1000, 1001, 4])
+def test_split_rhat_equals_arviz_split_rhat(n_samples):
+    # Same definition (split chains, ddof 1 variances): equal to rounding.
+    arviz = _arviz()
+    chains = ar1(0.9, (n_samples, 4), seed=20) + np.array([0.0, 0.0, 0.3, -0.2])
+    expected = float(arviz.rhat(chains.T, method="split"))
+    assert split_rhat(chains) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("phi", [0.9, 0.5, 0.0])
+def test_tau_int_agrees_with_arviz_ess(phi):
+    # ArviZ's ess(method="mean") is Stan's estimator (Geyer's initial monotone sequence on
+    # the multi-chain autocorrelation); ours is Sokal's window. On the same well-mixed
+    # chains both estimate the same τ_int = N/ESS: they must agree within 4 standard
+    # deviations of Sokal's estimator, and each lie that close to the exact τ.
+    arviz = _arviz()
+    shape = (50_000, 4)
+    chains = ar1(phi, shape, seed=21)
+    tolerance = sokal_tolerance(ar1_tau(phi), shape[0] * shape[1])
+    ours = integrated_autocorrelation_time(chains)
+    theirs = chains.size / float(arviz.ess(chains.T, method="mean"))
+    assert abs(ours - theirs) < tolerance
+    assert abs(ours - ar1_tau(phi)) < tolerance
+    assert abs(theirs - ar1_tau(phi)) < tolerance
+    assert effective_sample_size(chains) == pytest.approx(chains.size / ours)
+
+
+def test_tau_int_differs_from_arviz_by_design_between_chains():
+    # ArviZ's ESS puts the between-chain variance in the denominator, so chains stuck at
+    # different means have few effective samples; our τ_int averages each chain's own
+    # autocovariance and does not see it (split_rhat does, as ArviZ's R̂ does).
+    arviz = _arviz()
+    shape = (50_000, 4)
+    chains = ar1(0.9, shape, seed=22) + np.array([0.0, 0.0, 0.0, 1.0])
+    ours = integrated_autocorrelation_time(chains)
+    assert abs(ours - ar1_tau(0.9)) < sokal_tolerance(ar1_tau(0.9), chains.size)
+    assert chains.size / float(arviz.ess(chains.T, method="mean")) > 10 * ours
+    assert split_rhat(chains) > 1.01
+    assert float(arviz.rhat(chains.T, method="split")) > 1.01
+
+
+def test_tau_int_differs_from_arviz_by_design_for_anticorrelated_chains():
+    # AR(1) with φ = −0.5 has τ_int = 1/3. Sokal's window stops at lag 1, where
+    # 1 + 2ρ(1) = 0, so ours returns its floor 1/log10 N; Geyer's pairs sum the
+    # oscillating ρ(t) and ArviZ finds ≈ 1/3 (both keep ESS ≤ N log10 N).
+    arviz = _arviz()
+    chains = ar1(-0.5, (50_000, 4), seed=23)
+    assert integrated_autocorrelation_time(chains) == pytest.approx(1 / math.log10(chains.size))
+    theirs = chains.size / float(arviz.ess(chains.T, method="mean"))
+    assert abs(theirs - ar1_tau(-0.5)) < sokal_tolerance(1.0, chains.size)

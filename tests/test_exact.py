@@ -127,3 +127,120 @@ def test_onsager_reference_only_where_onsager_applies():
         problems.ring(16),  # not a lattice
     ):
         assert exact.onsager_reference(model, 1.8) is None, model.name
+
+
+# --------------------------------------------------------------------------- finite lattices
+
+
+def _enumerated_periodic_lattice(length: int, temperature: float) -> tuple[float, float, float]:
+    """ln Z, E/N and C/N of the L × L periodic lattice (J = 1) by summing all 2^(L²) states.
+
+    Independent of thermolab: every site's right and lower bond by np.roll, so for L = 2 each
+    pair of neighbours is coupled twice, as in Kaufman's formula.
+    """
+    n = length * length
+    index = np.arange(1 << n)
+    spins = (2 * ((index[:, None] >> np.arange(n)) & 1) - 1).reshape(-1, length, length)
+    energies = -(spins * np.roll(spins, 1, axis=1) + spins * np.roll(spins, 1, axis=2)).sum(
+        axis=(1, 2)
+    )
+    log_weights = -energies / temperature
+    top = log_weights.max()
+    log_partition = top + np.log(np.exp(log_weights - top).sum())
+    probabilities = np.exp(log_weights - log_partition)
+    mean = probabilities @ energies
+    variance = probabilities @ (energies - mean) ** 2
+    return float(log_partition), float(mean / n), float(variance / temperature**2 / n)
+
+
+@pytest.mark.parametrize("length", [2, 3, 4])
+@pytest.mark.parametrize("temperature", [0.7, 1.6, 2.269185314213022, 2.5, 6.0])
+def test_finite_lattice_matches_enumeration(length, temperature):
+    # Below, at and above T_c, where Kaufman's fourth product changes sign.
+    result = exact.square_lattice_exact(length, temperature)
+    log_partition, energy, heat_capacity = _enumerated_periodic_lattice(length, temperature)
+    assert float(result.log_partition) == pytest.approx(log_partition, rel=1e-12, abs=1e-12)
+    assert float(result.energy_per_spin) == pytest.approx(energy, rel=1e-12, abs=1e-12)
+    assert float(result.heat_capacity_per_spin) == pytest.approx(heat_capacity, abs=1e-12)
+
+
+@pytest.mark.parametrize("length", [3, 4])
+def test_finite_lattice_matches_thermolab_enumeration(length):
+    temperature = 2.1
+    enumerated = exact.enumerate_model(problems.square_lattice(length), temperature)
+    result = exact.square_lattice_exact(length, temperature)
+    n = length * length
+    assert float(result.log_partition) == pytest.approx(enumerated.log_partition, rel=1e-12)
+    assert float(result.energy_per_spin) == pytest.approx(enumerated.mean_energy / n, rel=1e-12)
+    assert float(result.heat_capacity_per_spin) == pytest.approx(
+        enumerated.heat_capacity / n, rel=1e-11
+    )
+
+
+def test_finite_lattice_at_the_critical_point():
+    critical = exact.critical_temperature()
+    # L = 16 at T_c: −1.4531 per spin, 0.039 below Onsager's −√2.
+    assert float(exact.square_lattice_exact(16, critical).energy_per_spin) == pytest.approx(
+        -1.4531, abs=5e-5
+    )
+    # Ferdinand & Fisher (1969): at T_c, E/N + √2 ∝ 1/L and C/N = (8K_c²/π) ln L + const
+    # + O(ln L / L), so quadrupling L divides the first by 4 and adds (8K_c²/π) ln 4 to C.
+    sides = [128, 512, 2048]
+    results = [exact.square_lattice_exact(side, critical) for side in sides]
+    gaps = [float(r.energy_per_spin) + np.sqrt(2) for r in results]
+    assert gaps[0] / gaps[1] == pytest.approx(4.0, rel=2e-3)
+    assert gaps[1] / gaps[2] == pytest.approx(4.0, rel=5e-4)
+    slope = 8 * (1 / critical) ** 2 / np.pi * np.log(4)
+    steps = np.diff([float(r.heat_capacity_per_spin) for r in results])
+    np.testing.assert_allclose(steps, slope, rtol=2e-3)
+
+
+def test_finite_lattice_approaches_onsager_away_from_the_critical_point():
+    # Away from T_c the finite-size corrections decay exponentially in L.
+    temperatures = np.array([1.0, 1.8, 3.0, 5.0])
+    onsager_energy = exact.onsager_energy_per_spin(temperatures)
+    onsager_heat = exact.onsager_specific_heat(temperatures)
+    previous = np.inf
+    for side in (8, 16, 32, 64, 128):
+        result = exact.square_lattice_exact(side, temperatures)
+        gap = np.max(np.abs(result.energy_per_spin - onsager_energy))
+        assert gap < previous
+        previous = gap
+    np.testing.assert_allclose(result.energy_per_spin, onsager_energy, rtol=1e-9)
+    np.testing.assert_allclose(result.heat_capacity_per_spin, onsager_heat, rtol=1e-7)
+
+
+def test_finite_lattice_heat_capacity_is_the_derivative_of_the_energy_near_t_c():
+    # Smooth through T_c at large L, where Kaufman's fourth product vanishes: C = dE/dT.
+    step = 1e-5
+    for temperature in (exact.critical_temperature(), 2.2, 2.35):
+        upper, lower = exact.square_lattice_exact(
+            1000, [temperature + step, temperature - step]
+        ).energy_per_spin
+        derivative = (upper - lower) / (2 * step)
+        heat = float(exact.square_lattice_exact(1000, temperature).heat_capacity_per_spin)
+        assert heat == pytest.approx(derivative, rel=1e-5)
+
+
+def test_finite_lattice_extremes_and_bad_input():
+    cold = exact.square_lattice_exact(64, 0.01)
+    assert float(cold.energy_per_spin) == -2.0
+    assert float(cold.heat_capacity_per_spin) == pytest.approx(0.0, abs=1e-300)
+    # High-temperature series, ln Z/N = ln 2 + 2 ln cosh K + tanh⁴K + O(tanh⁶K), L ≥ 5:
+    # E/N = −2 tanh K − 4 tanh³K / cosh²K, the next term ~ K⁵ (1e-10 at K = 0.01).
+    hot = exact.square_lattice_exact(64, 100.0)
+    t = np.tanh(0.01)
+    series = -2 * t - 4 * t**3 / np.cosh(0.01) ** 2
+    assert float(hot.energy_per_spin) == pytest.approx(series, rel=1e-7)
+    assert exact.square_lattice_exact(8, np.array([[1.0, 2.0]])).energy_per_spin.shape == (1, 2)
+    assert float(exact.square_lattice_exact(8, 3.0, coupling=2.0).energy_per_spin) == (
+        pytest.approx(2 * float(exact.square_lattice_exact(8, 1.5).energy_per_spin))
+    )
+    for bad_length in (1, 0, 2.5, True):
+        with pytest.raises(ValueError, match="L must be"):
+            exact.square_lattice_exact(bad_length, 2.0)
+    for bad_temperature in (0.0, -1.0, np.nan, 1e-4):
+        with pytest.raises(ValueError):
+            exact.square_lattice_exact(8, bad_temperature)
+    with pytest.raises(ValueError):
+        exact.square_lattice_exact(8, 2.0, coupling=-1.0)

@@ -102,19 +102,22 @@ def _non_negative_int(text: str) -> int:
 
 
 def _add_graph_shape_options(
-    parser: argparse.ArgumentParser, choices: tuple[str, ...], nodes_help: str
+    parser: argparse.ArgumentParser,
+    choices: tuple[str, ...],
+    nodes_help: str,
+    required: bool = True,
 ) -> None:
     """--graph, --nodes and the options that shape a random graph (see `_build_graph`)."""
-    parser.add_argument("--graph", choices=choices, required=True)
-    parser.add_argument("--nodes", type=_positive_int, required=True, help=nodes_help)
+    parser.add_argument("--graph", choices=choices, required=required)
+    parser.add_argument("--nodes", type=_positive_int, required=required, help=nodes_help)
     parser.add_argument("--degree", type=_positive_int, default=3, help="for --graph regular")
     parser.add_argument(
         "--edge-probability", type=float, default=0.5, help="for --graph er, in [0, 1]"
     )
 
 
-def _add_graph_options(parser: argparse.ArgumentParser) -> None:
-    _add_graph_shape_options(parser, GRAPHS, "number of spins")
+def _add_graph_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    _add_graph_shape_options(parser, GRAPHS, "number of spins", required)
     parser.add_argument("--coupling", type=_coupling, default=1.0, help="J (not for sk)")
     parser.add_argument("--field", type=_coupling, default=0.0, help="uniform h")
     parser.add_argument("--spin-glass", action="store_true", help="random ± signs on J")
@@ -184,8 +187,13 @@ def _build_parser(with_train_options: bool = True) -> _Parser:
     anneal.add_argument("--backend", default=DEFAULT_BACKEND)
     anneal.add_argument("--json", action="store_true")
 
-    exact_parser = commands.add_parser("exact", help="exact enumeration (n ≤ 20)")
-    _add_graph_options(exact_parser)
+    exact_parser = commands.add_parser(
+        "exact", help="exact enumeration (n ≤ 20), or the L × L periodic lattice (any L)"
+    )
+    _add_graph_options(exact_parser, required=False)
+    exact_parser.add_argument(
+        "--lattice", type=_positive_int, help="side L of a periodic square lattice (h = 0)"
+    )
     exact_parser.add_argument("--temperature", type=_positive_float, required=True)
     exact_parser.add_argument("--json", action="store_true")
 
@@ -298,6 +306,10 @@ def _run_ising(args: argparse.Namespace) -> dict[str, Any]:
     }
     if (onsager := exact.onsager_reference(model, args.temperature)) is not None:
         report["onsager_energy_per_spin"], report["onsager_abs_magnetization"] = onsager
+        if args.coupling / args.temperature <= exact.MAX_FINITE_LATTICE_BETA_J:
+            finite = exact.square_lattice_exact(args.lattice, args.temperature, args.coupling)
+            report["exact_energy_per_spin"] = float(finite.energy_per_spin)
+            report["exact_heat_capacity"] = float(finite.heat_capacity_per_spin)
     return report
 
 
@@ -332,7 +344,40 @@ def _run_anneal(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def _run_exact_lattice(args: argparse.Namespace) -> dict[str, Any]:
+    """Kaufman's exact solution of the L × L periodic lattice in zero field."""
+    if args.graph is not None or args.nodes is not None:
+        raise ValueError("give either --lattice or --graph and --nodes, not both")
+    if args.field != 0 or args.spin_glass:
+        raise ValueError("--lattice is solved exactly only in zero field without --spin-glass")
+    if args.lattice < 2:
+        raise ValueError(f"--lattice must be at least 2, got {args.lattice}")
+    if args.coupling <= 0:
+        raise ValueError("--lattice is solved exactly for a ferromagnetic --coupling > 0")
+    result = exact.square_lattice_exact(args.lattice, args.temperature, args.coupling)
+    onsager_heat = float(exact.onsager_specific_heat(args.temperature, args.coupling))
+    return {
+        "lattice": args.lattice,
+        "nodes": args.lattice * args.lattice,
+        "coupling": args.coupling,
+        "temperature": args.temperature,
+        "log_partition": float(result.log_partition),
+        "energy_per_spin": float(result.energy_per_spin),
+        "heat_capacity_per_spin": float(result.heat_capacity_per_spin),
+        "onsager_energy_per_spin": float(
+            exact.onsager_energy_per_spin(args.temperature, args.coupling)
+        ),
+        # diverges at T_c; JSON has no infinity
+        "onsager_heat_capacity": onsager_heat if math.isfinite(onsager_heat) else None,
+        "method": "Kaufman 1949 (periodic L × L, zero field)",
+    }
+
+
 def _run_exact(args: argparse.Namespace) -> dict[str, Any]:
+    if args.lattice is not None:
+        return _run_exact_lattice(args)
+    if args.graph is None or args.nodes is None:
+        raise ValueError("exact needs --lattice L, or --graph and --nodes")
     model = _build_model(args)
     result = exact.enumerate_model(model, args.temperature)
     return {

@@ -199,6 +199,14 @@ def integrated_autocorrelation_time(trace: np.ndarray, c: float = 5.0) -> float:
       1 / max(1, log10 N_total) (Stan's cap ESS ≤ N log10 N) so it stays positive.
       Sokal's window is designed for positive correlations and truncates strongly
       oscillating ρ(t) early.
+
+    Compared with ArviZ's ``ess(method="mean")`` (Stan's estimator; tests/test_diagnostics.py
+    checks both on the same chains): on well-mixed chains the two agree within this
+    estimator's statistical error. They differ by design in two ways. ArviZ sums Geyer's
+    initial monotone sequence instead of a window, so for anti-correlated chains it finds
+    τ < 1 where this function stops at its floor. And ArviZ divides by a variance that
+    includes the spread between chain means, so chains stuck at different values get a
+    small ESS there while τ_int here is unchanged.
     """
     c = float(c)
     if not math.isfinite(c) or c <= 0:
@@ -230,7 +238,7 @@ def effective_sample_size(trace: np.ndarray, c: float = 5.0) -> float:
     """Effective number of independent samples N_total / τ_int (dimensionless).
 
     trace: (n_samples,) or (n_samples, n_chains); N_total = n_samples · n_chains and τ_int is
-    `integrated_autocorrelation_time(trace, c)`.
+    `integrated_autocorrelation_time(trace, c)` (see there how it compares with ArviZ's ESS).
     """
     x = _as_trace(trace, "trace", min_samples=2)
     return float(x.size / integrated_autocorrelation_time(x, c))
@@ -267,7 +275,9 @@ def split_rhat(trace: np.ndarray) -> float:
     W = mean within-chain variance (ddof 1), B = n' · variance of the chain means (ddof 1),
     var⁺ = (n'−1)/n' · W + B/n' and R̂ = sqrt(var⁺ / W). Dimensionless; ≈ 1 for mixed
     chains, > 1.01 (strict) or > 1.1 (lenient) signals non-convergence. No rank
-    normalisation or folding.
+    normalisation or folding: this equals ArviZ's ``rhat(method="split")`` to rounding, while
+    ArviZ's default ``rhat`` (method ``"rank"``) rank-normalises and folds the draws and takes
+    the larger of two such R̂, so it also detects chains that differ in spread or tails.
 
     If every split chain is constant (W = 0): 1.0 when they all share one value, inf
     otherwise (chains stuck at different values).

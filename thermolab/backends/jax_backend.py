@@ -8,14 +8,24 @@ Two sweep kernels, one driver:
 - general path, for any graph: per colour block, neighbours gathered from a padded neighbour
   table (missing neighbours point at a dummy spin with coupling 0), blocks scanned in order.
 
+Random numbers are counter based: the 32 random bits of a spin's update at a sweep are
+Threefry-2x32 (20 rounds) of the counter (sweep, site) under a key derived from (seed, chain),
+computed in the sweep itself — no keys are split, no stream is carried, and a chain's numbers
+do not depend on how many chains run beside it. The bits for sweep t + 1 are computed at the
+end of sweep t and carried by the scan: XLA:CPU would otherwise fuse the cipher into each of
+the several fusions that read the updated spins and compute it up to six times.
+
 β enters as traced data, one value per sweep and chain, so changing the temperature never
 recompiles; only a change of shapes (lattice size, chains, sweeps per record) does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import weakref
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -32,6 +42,50 @@ from thermolab.backends.base import (
 )
 from thermolab.exact import energy
 from thermolab.problems import IsingModel
+
+# --------------------------------------------------------------------------- random numbers
+
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_THREEFRY_PARITY = 0x1BD11BDA
+#: A uniform is the top 24 bits of a 32-bit word: u = (bits >> 8) · 2⁻²⁴ ∈ [0, 1).
+_UNIFORM_BITS = 24
+
+
+def _threefry2x32(key, count):
+    """Threefry-2x32, 20 rounds (Salmon et al., SC'11): jax.random's default block cipher.
+
+    key: pair of uint32 arrays (k0, k1); count: pair of uint32 arrays (x0, x1); all broadcast
+    together. Returns the two uint32 output words. Written in jnp so that XLA fuses it with
+    its neighbours; bit-identical to `jax.extend.random.threefry_2x32` (tested).
+    """
+    k0, k1 = key
+    keys = (k0, k1, k0 ^ k1 ^ jnp.uint32(_THREEFRY_PARITY))
+    x0, x1 = count[0] + k0, count[1] + k1
+    for group in range(5):
+        for rotation in _THREEFRY_ROTATIONS[group % 2]:
+            x0 = x0 + x1
+            x1 = (x1 << jnp.uint32(rotation)) | (x1 >> jnp.uint32(32 - rotation))
+            x1 = x0 ^ x1
+        x0 = x0 + keys[(group + 1) % 3]
+        x1 = x1 + keys[(group + 2) % 3] + jnp.uint32(group + 1)
+    return x0, x1
+
+
+def _chain_keys(seed_words, n_chains: int):
+    """Per-chain Threefry keys, each (n_chains,) uint32: the cipher of (chain, 0) under the seed."""
+    chain = jnp.arange(n_chains, dtype=jnp.uint32)
+    return _threefry2x32((seed_words[0], seed_words[1]), (chain, jnp.zeros_like(chain)))
+
+
+def _seed_words(seed: int) -> np.ndarray:
+    """An integer seed as two uint32 words (high, low) of its value modulo 2⁶⁴."""
+    value = int(seed) % (1 << 64)
+    return np.array([value >> 32, value & 0xFFFFFFFF], dtype=np.uint32)
+
+
+def _top_bits(bits):
+    """The 24-bit integer k of a uniform u = k · 2⁻²⁴, as int32."""
+    return (bits >> jnp.uint32(32 - _UNIFORM_BITS)).astype(jnp.int32)
 
 
 def _flip_or_draw(current, local, beta, uniform, algorithm: str):
@@ -67,26 +121,108 @@ def _neighbour_sum(other, target_is_black: bool):
     return jnp.roll(other, 1, axis=-2) + jnp.roll(other, -1, axis=-2) + other + horizontal
 
 
-def _lattice_sweep(state, key, beta, params, algorithm: str):
-    black, white = state
+def _lattice_decisions(beta, params, algorithm: str):
+    """Thresholds and positions that turn a 24-bit integer k into every update of one sweep.
+
+    On the fast path the local field J·n + h takes five values (n, the neighbour sum, is
+    −4 … 4), so an update is k < T for one of a few thresholds T = ⌈p · 2²⁴⌉ (exactly the
+    float comparison u < p): Gibbs, s = +1 when k < T_n, p = σ(2β(Jn + h)); Metropolis, flip
+    when k < T_{s,n}, p = min(1, e^{−2βs(Jn + h)}). With level(k) = #{j : T_j ≤ k} and
+    position P_x = #{j : T_j < T_x}, k < T_x ⟺ level(k) ≤ P_x, so a site's random bits can
+    be reduced to its level (≤ 10, four bits) when they are drawn, before its neighbours are
+    known. beta: (C,). Returns thresholds (C, m) int32 and positions (C, m) uint8, m = 5
+    (Gibbs, index (n + 4)/2) or 10 (Metropolis, index 5·(s + 1)/2 + (n + 4)/2).
+    """
     coupling, field = params
-    beta = beta[:, None, None]
-    key_black, key_white = jax.random.split(key)
-    local = coupling * _neighbour_sum(white, True).astype(jnp.float32) + field
-    black = _flip_or_draw(black, local, beta, jax.random.uniform(key_black, black.shape), algorithm)
-    local = coupling * _neighbour_sum(black, False).astype(jnp.float32) + field
-    white = _flip_or_draw(white, local, beta, jax.random.uniform(key_white, white.shape), algorithm)
-    return black, white
+    sums = jnp.arange(-4, 5, 2, dtype=jnp.float32)
+    beta = beta[:, None]
+    if algorithm == "gibbs":
+        probability = jax.nn.sigmoid(2.0 * beta * (coupling * sums + field))
+    else:
+        spin = jnp.repeat(jnp.array([-1.0, 1.0], jnp.float32), sums.size)
+        delta = 2.0 * spin * (coupling * jnp.tile(sums, 2) + field)
+        probability = jnp.exp(jnp.minimum(-beta * delta, 0.0))
+    thresholds = jnp.ceil(probability * 2.0**_UNIFORM_BITS).astype(jnp.int32)
+    positions = (thresholds[:, None, :] < thresholds[:, :, None]).sum(-1).astype(jnp.uint8)
+    return thresholds, positions
 
 
-def _lattice_observables(state, params):
+def _lattice_levels(keys, sweep, thresholds, shape):
+    """Both sublattices' levels for one sweep, packed black | white << 4: uint8 of `shape`.
+
+    Site k of the packed (C, L, L/2) sublattices draws Threefry((sweep, k)) under its chain's
+    key: word 0 for the black site, word 1 for the white one.
+    """
+    _, length, width = shape
+    site = jnp.arange(length * width, dtype=jnp.uint32).reshape(1, length, width)
+    words = _threefry2x32(
+        (keys[0][:, None, None], keys[1][:, None, None]),
+        (jnp.broadcast_to(sweep, site.shape), site),
+    )
+    levels = []
+    for word in words:
+        k = _top_bits(word)
+        levels.append(
+            sum(
+                (k >= thresholds[:, None, None, j]).astype(jnp.uint8)
+                for j in range(thresholds.shape[-1])
+            )
+        )
+    return levels[0] | (levels[1] << jnp.uint8(4))
+
+
+def _by_neighbour_sum(sums, table):
+    """table[:, (n + 4)/2] at each site, n = sums (int8, −4 … 4); table (C, 5) → (C, L, W)."""
+    column = [table[:, None, None, j] for j in range(5)]
+    return jnp.where(
+        sums >= 2,
+        jnp.where(sums == 4, column[4], column[3]),
+        jnp.where(sums == 0, column[2], jnp.where(sums == -2, column[1], column[0])),
+    )
+
+
+def _lattice_update(current, sums, level, positions, algorithm: str):
+    """New spins of one sublattice from its neighbour sums (int8) and its levels."""
+    if algorithm == "gibbs":
+        up = level <= _by_neighbour_sum(sums, positions)
+        return jnp.where(up, jnp.int8(1), jnp.int8(-1))
+    position = jnp.where(
+        current > 0,
+        _by_neighbour_sum(sums, positions[:, 5:]),
+        _by_neighbour_sum(sums, positions[:, :5]),
+    )
+    return jnp.where(level <= position, -current, current)
+
+
+def _lattice_sweep(state, rng, sweep, beta, next_beta, keys, params, algorithm: str):
+    """One sweep: the new state, the packed levels of sweep + 1 (see module doc), and the new
+    state's (energy, spin sum), each (C,).
+
+    The energy reuses the white update's neighbour sums (every bond joins a white site to a
+    black one). Recording every sweep is kept even when only some sweeps are recorded: on
+    XLA:CPU this scan body ran about 5× slower without these reductions (fusion choices).
+    """
     black, white = state
     coupling, field = params
-    bonds = (black.astype(jnp.int32) * _neighbour_sum(white, True)).sum(axis=(-2, -1))
+    _, positions = _lattice_decisions(beta, params, algorithm)
+    black = _lattice_update(
+        black, _neighbour_sum(white, True), rng & jnp.uint8(15), positions, algorithm
+    )
+    white_sums = _neighbour_sum(black, False)
+    white = _lattice_update(white, white_sums, rng >> jnp.uint8(4), positions, algorithm)
+    next_thresholds, _ = _lattice_decisions(next_beta, params, algorithm)
+    bonds = (white.astype(jnp.int32) * white_sums).sum(axis=(-2, -1))
     spin_sum = black.astype(jnp.int32).sum(axis=(-2, -1)) + white.astype(jnp.int32).sum(
         axis=(-2, -1)
     )
-    return -coupling * bonds.astype(jnp.float32) - field * spin_sum.astype(jnp.float32), spin_sum
+    energies = -coupling * bonds.astype(jnp.float32) - field * spin_sum.astype(jnp.float32)
+    rng = _lattice_levels(keys, sweep + 1, next_thresholds, black.shape)
+    return (black, white), rng, (energies, spin_sum)
+
+
+def _lattice_first_rng(state, keys, beta, params, algorithm: str):
+    thresholds, _ = _lattice_decisions(beta, params, algorithm)
+    return _lattice_levels(keys, jnp.uint32(0), thresholds, state[0].shape)
 
 
 def _packing_columns(length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,23 +251,40 @@ def _unpack(black: np.ndarray, white: np.ndarray, length: int) -> np.ndarray:
 # --------------------------------------------------------------------------- general path
 
 
-def _graph_sweep(state, key, beta, params, algorithm: str):
+def _graph_bits(keys, sweep, block_index):
+    """Random words of one sweep, (C, blocks, width) uint32: Threefry((sweep, slot)) word 0,
+    slot = position in the padded block table (a fixed site for a given model)."""
+    slot = jnp.arange(block_index.size, dtype=jnp.uint32).reshape(block_index.shape)[None]
+    words = _threefry2x32(
+        (keys[0][:, None, None], keys[1][:, None, None]),
+        (jnp.broadcast_to(sweep, slot.shape), slot),
+    )
+    return words[0]
+
+
+def _graph_sweep(state, rng, sweep, beta, next_beta, keys, params, algorithm: str):
+    """One sweep over the colour blocks: the new state, the bits of sweep + 1, and the new
+    state's (energy, spin sum), each (C,) (dropped by jax where a caller ignores them)."""
     block_index, block_neighbours, block_couplings, block_fields = params[:4]
-    keys = jax.random.split(key, block_index.shape[0])
     beta = beta[:, None]
+    uniforms = _top_bits(rng).astype(jnp.float32) * jnp.float32(2.0**-_UNIFORM_BITS)
 
     def update_block(spins, block):
-        index, neighbours, couplings, fields, block_key = block
+        index, neighbours, couplings, fields, uniform = block
         # A contraction, not multiply-then-reduce: XLA:CPU hands the latter to a slow fusion
         # (measured 15 → 60 M updates/s on a random 3-regular graph with 10 000 spins).
         gathered = spins[:, neighbours].astype(jnp.float32)
         local = jnp.einsum("cbd,bd->cb", gathered, couplings) + fields
-        uniform = jax.random.uniform(block_key, (spins.shape[0], index.shape[0]))
         new = _flip_or_draw(spins[:, index], local, beta, uniform, algorithm)
         return spins.at[:, index].set(new), None
 
-    blocks = (block_index, block_neighbours, block_couplings, block_fields, keys)
-    return jax.lax.scan(update_block, state, blocks)[0]
+    blocks = (block_index, block_neighbours, block_couplings, block_fields, uniforms.swapaxes(0, 1))
+    state = jax.lax.scan(update_block, state, blocks)[0]
+    return state, _graph_bits(keys, sweep + 1, block_index), _graph_observables(state, params)
+
+
+def _graph_first_rng(state, keys, beta, params, algorithm: str):
+    return _graph_bits(keys, jnp.uint32(0), params[0])
 
 
 def _graph_observables(state, params):
@@ -146,35 +299,59 @@ def _graph_observables(state, params):
 
 
 @partial(jax.jit, static_argnames=("algorithm", "lattice"))
-def _run_chains(state, key, record_betas, tail_betas, params, algorithm: str, lattice: bool):
+def _run_chains(state, seed_words, record_betas, tail_betas, params, algorithm: str, lattice: bool):
     """Sweep with records: record_betas (R, E, C) then tail_betas (rest, C).
 
-    Returns final state, per-record (energy, spin sum) of shape (R, C), best energy and state.
+    seed_words: (2,) uint32 (see `_seed_words`). Returns final state, per-record (energy,
+    spin sum) of shape (R, C), and the best recorded state per chain.
     """
-    sweep = _lattice_sweep if lattice else _graph_sweep
-    observe = _lattice_observables if lattice else _graph_observables
+    sweep = partial(_lattice_sweep if lattice else _graph_sweep, params=params, algorithm=algorithm)
+    first_rng = _lattice_first_rng if lattice else _graph_first_rng
+    n_records, every, n_chains = record_betas.shape
+    keys = _chain_keys(seed_words, n_chains)
+    # Each sweep draws the next sweep's random numbers, which may depend on the next β.
+    betas = jnp.concatenate([record_betas.reshape(-1, n_chains), tail_betas])
+    following = jnp.concatenate([betas[1:], betas[-1:]])
+    split = n_records * every
+    record_pairs = (record_betas, following[:split].reshape(n_records, every, n_chains))
+    tail_pairs = (tail_betas, following[split:])
 
-    def one_sweep(carry, beta):
-        state, key = carry
-        key, sub = jax.random.split(key)
-        return (sweep(state, sub, beta, params, algorithm), key), None
+    def one_sweep(carry, pair):
+        state, rng, index = carry
+        state, rng, observed = sweep(state, rng, index, pair[0], pair[1], keys)
+        return (state, rng, index + jnp.uint32(1)), observed
 
-    def one_record(carry, betas):
-        state, key, best_energy, best_state = carry
-        (state, key), _ = jax.lax.scan(one_sweep, (state, key), betas)
-        energies, spin_sum = observe(state, params)
+    def unobserved_sweep(carry, pair):
+        return one_sweep(carry, pair)[0], None
+
+    def one_record(carry, pairs):
+        state, rng, index, best_energy, best_state = carry
+        if lattice:  # its observables cost next to nothing (see _lattice_sweep)
+            (state, rng, index), (energies, spin_sums) = jax.lax.scan(
+                one_sweep, (state, rng, index), pairs
+            )
+            energies, spin_sum = energies[-1], spin_sums[-1]
+        else:
+            head = jax.tree.map(lambda values: values[:-1], pairs)
+            (state, rng, index), _ = jax.lax.scan(unobserved_sweep, (state, rng, index), head)
+            last = jax.tree.map(lambda values: values[-1], pairs)
+            (state, rng, index), (energies, spin_sum) = one_sweep((state, rng, index), last)
         better = energies < best_energy
         best_state = jax.tree.map(
             lambda new, old: jnp.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, old),
             state,
             best_state,
         )
-        return (state, key, jnp.minimum(energies, best_energy), best_state), (energies, spin_sum)
+        carry = (state, rng, index, jnp.minimum(energies, best_energy), best_state)
+        return carry, (energies, spin_sum)
 
-    n_chains = record_betas.shape[-1]
-    initial = (state, key, jnp.full((n_chains,), jnp.inf, jnp.float32), state)
-    (state, key, _, best_state), records = jax.lax.scan(one_record, initial, record_betas)
-    (state, _), _ = jax.lax.scan(one_sweep, (state, key), tail_betas)
+    rng = first_rng(state, keys, betas[0], params, algorithm)
+    best = jnp.full((n_chains,), jnp.inf, jnp.float32)
+    initial = (state, rng, jnp.uint32(0), best, state)
+    (state, rng, index, _, best_state), records = jax.lax.scan(one_record, initial, record_pairs)
+    (state, _, _), _ = jax.lax.scan(
+        one_sweep if lattice else unobserved_sweep, (state, rng, index), tail_pairs
+    )
     return state, records, best_state
 
 
@@ -213,6 +390,58 @@ def _graph_params(model: IsingModel) -> tuple[jax.Array, ...]:
     )
 
 
+#: Compilations shorter than this are not written to the persistent cache.
+_CACHED_COMPILE_SECONDS = 0.3
+
+
+def _use_persistent_compilation_cache() -> None:
+    """Keep compiled kernels on disk, so that a new process reuses them instead of compiling.
+
+    A lattice kernel takes seconds to compile on a busy two-core machine, more than sampling
+    an L = 256 lattice for thousands of sweeps; with jax's persistent cache only the first
+    process for a shape pays it. The cache goes to `thermolab.data.cache_directory()`/jax,
+    unless the process already chose a cache directory or THERMOLAB_JAX_CACHE is "off".
+    """
+    if jax.config.jax_compilation_cache_dir or os.environ.get("THERMOLAB_JAX_CACHE") == "off":
+        return
+    # thermolab.data.cache_directory's rule, not imported: that module imports torch.
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    directory = Path(os.environ.get("THERMOLAB_CACHE") or Path(base) / "thermolab") / "jax"
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", _CACHED_COMPILE_SECONDS)
+
+
+def _start_jax_without_split_fusions() -> None:
+    """Create jax's CPU client while this thread may use one CPU, then give every thread back
+    the CPUs it had.
+
+    XLA:CPU splits each large fusion into as many parallel tasks as the CPUs the process could
+    use when its client was created, and joins them before the next fusion: an L = 256 sweep
+    has 14 such joins. Where other processes keep the cores busy, each join waits for a
+    descheduled worker, and the same call varies up to 2-10× from process to process. A
+    client created for one CPU compiles unsplit fusions (the choice is fixed at creation), so
+    a kernel runs on one thread, wherever the scheduler puts it; chains go further in
+    parallel across devices. Nothing is done where jax has already started, off Linux, or
+    when THERMOLAB_JAX_SPLIT_FUSIONS is "on".
+    """
+    from jax._src import xla_bridge  # no public way to ask whether jax has started
+
+    if (
+        os.environ.get("THERMOLAB_JAX_SPLIT_FUSIONS") == "on"
+        or not hasattr(os, "sched_setaffinity")
+        or xla_bridge.backends_are_initialized()
+    ):
+        return
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        jax.devices()
+    finally:
+        for thread in os.listdir("/proc/self/task"):  # threads the client started, and this one
+            with contextlib.suppress(OSError):  # a thread that has ended since
+                os.sched_setaffinity(int(thread), allowed)
+
+
 class JaxBackend(Backend):
     """jit-compiled sampler on jax (CPU here; GPU where jax finds one)."""
 
@@ -221,6 +450,8 @@ class JaxBackend(Backend):
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
+        _use_persistent_compilation_cache()
+        _start_jax_without_split_fusions()
         self._key = jax.random.key(seed)
         self._params: weakref.WeakKeyDictionary[IsingModel, Any] = weakref.WeakKeyDictionary()
 
@@ -263,7 +494,7 @@ class JaxBackend(Backend):
         record_betas = betas[:split].reshape(n_records, record_every, n_chains)
         final, (energies, spin_sums), best = _run_chains(
             state,
-            jax.random.key(request.seed),
+            jnp.asarray(_seed_words(request.seed)),
             jnp.asarray(record_betas),
             jnp.asarray(betas[split:]),
             params,

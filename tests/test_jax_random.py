@@ -1,0 +1,114 @@
+"""The jax backend's counter-based random numbers: the cipher, and what a chain's draws use."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.extend.random import threefry_2x32
+
+from thermolab import problems
+from thermolab.backends import jax_backend
+from thermolab.backends.jax_backend import JaxBackend
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_threefry_matches_jax_reference():
+    rng = np.random.default_rng(0)
+    key = rng.integers(0, 2**32, size=2, dtype=np.uint32)
+    count = rng.integers(0, 2**32, size=(2, 1000), dtype=np.uint32)
+    expected = threefry_2x32(jnp.asarray(key), jnp.asarray(count.ravel()))
+    words = jax_backend._threefry2x32(
+        (jnp.uint32(key[0]), jnp.uint32(key[1])), (jnp.asarray(count[0]), jnp.asarray(count[1]))
+    )
+    # jax's reference ciphers the first half of its input with the second as the pair.
+    np.testing.assert_array_equal(np.concatenate([np.asarray(w) for w in words]), expected)
+
+
+def test_seed_words_cover_64_bit_seeds():
+    assert jax_backend._seed_words(5).tolist() == [0, 5]
+    assert jax_backend._seed_words(2**40 + 3).tolist() == [2**8, 3]
+    assert jax_backend._seed_words(-1).tolist() == [2**32 - 1, 2**32 - 1]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [problems.square_lattice(8), problems.random_regular(30, 3, seed=1)],
+    ids=["lattice", "graph"],
+)
+@pytest.mark.parametrize("algorithm", ["gibbs", "metropolis"])
+def test_a_chains_draws_do_not_depend_on_the_other_chains(model, algorithm):
+    # Each chain's numbers are keyed by (seed, chain), so chain 0 runs the same with 1 or 3
+    # chains beside it (initial states are drawn row by row from the seed as well).
+    backend = JaxBackend()
+    alone = backend.sample_ising(model, 0.4, n_sweeps=30, n_chains=1, seed=7, algorithm=algorithm)
+    among = backend.sample_ising(model, 0.4, n_sweeps=30, n_chains=3, seed=7, algorithm=algorithm)
+    np.testing.assert_array_equal(alone.energies[:, 0], among.energies[:, 0])
+    np.testing.assert_array_equal(alone.states[0], among.states[0])
+    # ... while the chains themselves differ, and so does another seed.
+    assert not np.array_equal(among.energies[:, 0], among.energies[:, 1])
+    other = backend.sample_ising(model, 0.4, n_sweeps=30, n_chains=1, seed=8, algorithm=algorithm)
+    assert not np.array_equal(other.energies[:, 0], alone.energies[:, 0])
+
+
+def test_records_every_sweep_and_sparse_records_agree():
+    # The recorded energy at sweep 6 is the same whether every sweep or every 3rd is recorded.
+    model = problems.square_lattice(6, coupling=0.7, field=-0.3)
+    backend = JaxBackend()
+    dense = backend.sample_ising(model, 0.5, n_sweeps=7, n_chains=2, seed=2)
+    sparse = backend.sample_ising(model, 0.5, n_sweeps=7, n_chains=2, seed=2, record_every=3)
+    np.testing.assert_allclose(sparse.energies, dense.energies[[2, 5]], rtol=1e-6)
+    np.testing.assert_array_equal(sparse.states, dense.states)
+
+
+_PARTITION_PROBE = """
+import json, os
+import jax.numpy as jnp
+from thermolab import problems
+from thermolab.backends.jax_backend import JaxBackend, _run_chains
+backend = JaxBackend()
+_, params = backend._model_params(problems.square_lattice(256))
+state = tuple(jnp.zeros((1, 256, 128), jnp.int8) for _ in range(2))
+text = _run_chains.lower(
+    state, jnp.zeros(2, jnp.uint32), jnp.full((4, 1, 1), 0.4), jnp.zeros((0, 1)), params,
+    algorithm="gibbs", lattice=True,
+).compile().as_text()
+threads = {int(t): sorted(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")}
+print(json.dumps({"split": text.count("outer_dimension_partitions"), "threads": threads}))
+"""
+
+
+def _probe_partitions(split: str) -> dict:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "THERMOLAB_JAX_CACHE": "off",  # a cached kernel keeps the split it was compiled with
+        "THERMOLAB_JAX_SPLIT_FUSIONS": split,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _PARTITION_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux and at least two CPUs",
+)
+def test_kernels_compile_unsplit_and_threads_keep_their_cpus():
+    # XLA:CPU splits large fusions over the CPUs seen when jax starts; the backend starts jax
+    # for one CPU, so its kernels are not split, and then every thread gets its CPUs back.
+    allowed = sorted(os.sched_getaffinity(0))
+    unsplit = _probe_partitions("off")
+    assert unsplit["split"] == 0
+    assert all(cpus == allowed for cpus in unsplit["threads"].values())
+    assert _probe_partitions("on")["split"] > 0
