@@ -27,8 +27,14 @@ cores each of the server, its training workers and the browsers used during a ph
 machines, here on the server's own cores. Target (issue 8): no errors, p95 ≤ 500 ms with 10
 sessions, memory bounded.
 
+`--dense-graph` (on by default): during phase 2 one more session watches the playground's
+largest dense graph live (Sherrington–Kirkpatrick, n = 500, graph mode), from before the others
+open until after they close; its errors count toward the target, and the server's memory is
+reported before it opened, at peak while it was open, and 15 s after it closed (issue 16).
+
     python bench/load.py                      # 10 sessions, 2 trainings, ~3-5 min on 2 cores
     python bench/load.py --sessions 4 --trainings 0
+    python bench/load.py --no-dense-graph     # without the dense-graph session
     python bench/load.py --quick              # smoke test: 2 sessions, no training
 """
 
