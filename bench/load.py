@@ -79,6 +79,7 @@ TRAINING_SETTINGS = {"Steps": "100000"}  # longer than the benchmark: busy throu
 # (pages/1_Ising_playground.py's MAX_GRAPH_NODES), 500 · 499 / 2 = 124,750 couplings.
 DENSE_GRAPH, DENSE_NODES = "Sherrington–Kirkpatrick", 500
 DENSE_SETTLE_SECONDS = 15.0  # memory is read this long after the dense-graph page closed
+QUICK_SETTLE_SECONDS = 5.0  # (--quick: the smoke test checks the report, not the memory)
 # the graph view's caption: "T = 3.00 · β = 0.333 · sweep 1234", its newest sweep in the page
 GRAPH_SWEEP = """() => {
   const texts = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')];
@@ -306,11 +307,13 @@ async def dense_graph_session(
     }
 
 
-async def with_dense_graph(browser, url: str, pid: int, during) -> tuple[dict, dict]:
+async def with_dense_graph(
+    browser, url: str, pid: int, during, settle_seconds: float = DENSE_SETTLE_SECONDS
+) -> tuple[dict, dict]:
     """Run the coroutine `during` while one session watches the largest dense graph live;
     returns its result and the dense-graph session's report, with the server's memory (RSS of
     the server and its workers, MiB) before that session opened, at its peak while it was open,
-    and `DENSE_SETTLE_SECONDS` after it closed (the server's memory over the whole time, every
+    and `settle_seconds` after it closed (the server's memory over the whole time, every
     0.5 s, in `rss_mb_timeline` as [seconds since it opened, MiB, what was happening])."""
     timeline: list[tuple[float, float, str]] = []
     stage, started = "opening", time.monotonic()
@@ -336,7 +339,7 @@ async def with_dense_graph(browser, url: str, pid: int, during) -> tuple[dict, d
         report = await session
     stage = "closed"
     closed = time.monotonic()
-    await asyncio.sleep(DENSE_SETTLE_SECONDS)
+    await asyncio.sleep(settle_seconds)
     stop.set()
     await sampler
     after = resident_mb(pid)
@@ -436,7 +439,8 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict:
         many_phase = run_phase(browser, url, pid, args.sessions, args.changes)
         dense = None
         if args.dense_graph:  # the others change their sliders while it runs
-            many, dense = await with_dense_graph(browser, url, pid, many_phase)
+            settle = QUICK_SETTLE_SECONDS if args.quick else DENSE_SETTLE_SECONDS
+            many, dense = await with_dense_graph(browser, url, pid, many_phase, settle)
         else:
             many = await many_phase
         print(f"{args.sessions} sessions: done ({many['changes_timed']} changes timed)", flush=True)

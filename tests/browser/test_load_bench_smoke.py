@@ -45,7 +45,7 @@ def test_quick_load_bench(tmp_path):
     assert dense["sweeps_advanced"] > 0 and dense["received_kib_per_s"] > 0
     before, peak, after = (dense[f"server_rss_mb_{when}"] for when in ("before", "peak", "after"))
     assert 0 < before <= peak and after > 0
-    assert dense["settle_seconds"] >= 15
+    assert dense["settle_seconds"] >= 5  # (15 s in a full run)
     stages = [stage for _, _, stage in dense["rss_mb_timeline"]]
     assert stages[0] == "opening" and stages[-1] == "closed"
     for row in ("before it opened:", "peak while open:", "after it closed:"):
