@@ -17,6 +17,12 @@ the several fusions that read the updated spins and compute it up to six times.
 
 β enters as traced data, one value per sweep and chain, so changing the temperature never
 recompiles; only a change of shapes (lattice size, chains, sweeps per record) does.
+
+Chains are spread over a 1-D mesh of devices (`jax.devices()`, all of them unless the backend
+is given a count): each device sweeps its block of chains with the same kernel and nothing
+moves between devices. A chain's random numbers are keyed by its number in the whole run, so
+its results do not depend on the device count. After `jax.distributed.initialize` the mesh
+spans every process's devices and the same calls run across hosts.
 """
 
 from __future__ import annotations
