@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -106,11 +107,11 @@ print(json.dumps(report))
 """
 
 
-def _forced_env() -> dict[str, str]:
+def _forced_env(devices: int = FORCED_DEVICES) -> dict[str, str]:
     return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={FORCED_DEVICES}",
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
     }
 
 
@@ -183,3 +184,46 @@ def test_cli_devices_option():
         bad = _cli("ising", "--lattice", "8", "--temperature", "2.5", *arguments)
         assert bad.returncode == 2
         assert message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+# Two processes of two devices each, joined by jax.distributed on this machine as two hosts
+# would be: every process gets every chain's results, the same as one process with four devices.
+_PROCESS = """
+import hashlib, json, sys
+import jax
+jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes gather by gloo
+jax.distributed.initialize(sys.argv[1], num_processes=int(sys.argv[2]), process_id=int(sys.argv[3]))
+import numpy as np
+from thermolab import problems
+from thermolab.backends.jax_backend import JaxBackend
+model = problems.square_lattice(8, coupling=0.7, field=-0.2)  # as "lattice gibbs" above
+result = JaxBackend().sample_ising(model, 0.45, n_sweeps=40, n_chains=5, seed=7, record_every=4)
+parts = (result.states, result.energies, result.magnetizations, result.best_states)
+digest = hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts)).hexdigest()
+counts = {"global": jax.device_count(), "local": jax.local_device_count()}
+print(json.dumps({**counts, "digest": digest}))
+"""
+
+
+def test_two_processes_sample_as_one(report):
+    with socket.socket() as probe:  # a free port for the coordinator
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    env = {**_forced_env(devices=2), "THERMOLAB_JAX_CACHE": "off"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PROCESS, address, "2", str(rank)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-3000:]
+    for stdout, _ in outputs:
+        seen = json.loads(stdout.strip().splitlines()[-1])
+        assert (seen["global"], seen["local"]) == (4, 2)
+        assert seen["digest"] == report["digests"]["lattice gibbs"]["4"]
