@@ -479,6 +479,11 @@ def _start_jax_without_split_fusions() -> None:
     a kernel runs on one thread, wherever the scheduler puts it; chains go further in
     parallel across devices. Nothing is done where jax has already started, off Linux, or
     when THERMOLAB_JAX_SPLIT_FUSIONS is "on".
+
+    With several host devices (XLA_FLAGS=--xla_force_host_platform_device_count=N, N > 1)
+    the client still starts and every thread still gets its CPUs back, but XLA:CPU splits the
+    fusions again, whatever the affinity (measured at L = 256: 16 splits with 2 devices, 20
+    with 4): its task pool then follows the device count, and jax offers no setting for it.
     """
     from jax._src import xla_bridge  # no public way to ask whether jax has started
 
