@@ -25,6 +25,12 @@ Usage:
     python bench/sampler.py --sizes L256,RR10000  # a size is L<length>, RR<n>, optional :<sweeps>
     python bench/sampler.py --quick               # tiny smoke test (well under a minute)
     python bench/sampler.py --cpus 1              # pin the process to one CPU first
+    python bench/sampler.py --sizes L64 --cli-runs 0 --device-counts 1,2,4   # scaling table
+
+The device-scaling table runs jax Gibbs with 8 chains on 1, 2 and 4 devices, each count in a
+fresh process; on a CPU the devices are forced host devices
+(XLA_FLAGS=--xla_force_host_platform_device_count) that share the machine's cores, so they
+cannot run faster than the cores allow.
 """
 
 from __future__ import annotations
@@ -70,6 +76,11 @@ CLI_SWEEPS = (500, 8500)
 QUICK_CLI = ("L16", (50, 250))
 TARGET_CLI_PEER_RATIO = 2.5
 TARGET_CLI_SPREAD = 0.20
+# Device scaling (jax Gibbs, CHAINS chains): the same work on each device count, each count in
+# a fresh process with that many forced host devices (XLA_FLAGS), or real ones where present.
+DEVICE_COUNTS = (1, 2, 4)
+DEVICE_SIZE = "L256"
+QUICK_DEVICE_SIZE = "L16:64"
 PACKAGES = (
     "thermolab",
     "jax",
@@ -184,13 +195,18 @@ def energy_per_spin(model: Any, state: Any) -> float:
 # --------------------------------------------------------------------------- contestants
 
 
-def thermolab_contestant(backend_name: str, algorithm: str, chains: int) -> Callable[..., Any]:
-    """ThermoLab backend run: `chains` chains × sweeps/chains sweeps, one record at the end."""
+def thermolab_contestant(
+    backend_name: str, algorithm: str, chains: int, **options: Any
+) -> Callable[..., Any]:
+    """ThermoLab backend run: `chains` chains × sweeps/chains sweeps, one record at the end.
+
+    options go to the backend's constructor (e.g. devices for jax).
+    """
 
     def run(size: Size, model: Any, ctx: Context) -> Measurement:
         from thermolab.backends import get_backend
 
-        backend = get_backend(backend_name)
+        backend = get_backend(backend_name, **options)
         sweeps = size.sweeps // chains
 
         def call(n_sweeps: int = sweeps) -> Any:
@@ -732,6 +748,82 @@ def cli_targets(cli: dict[str, Any], sizes: list[dict[str, Any]]) -> dict[str, A
     return out
 
 
+def measure_one_device_count(size: Size, count: int, ctx: Context) -> dict[str, Any]:
+    """jax Gibbs, CHAINS chains, on `count` devices of this process (the worker's side)."""
+    import jax
+
+    run = thermolab_contestant("jax", "gibbs", CHAINS, devices=count)
+    return {**run(size, size.model(), ctx).as_dict(), "devices_seen": len(jax.devices())}
+
+
+def measure_device_scaling(size: Size, counts: list[int], ctx: Context) -> dict[str, Any]:
+    """The same work (CHAINS chains × sweeps/CHAINS) on each device count, each in a fresh
+    process started with XLA_FLAGS=--xla_force_host_platform_device_count=count (jax fixes
+    its devices when it starts). On a CPU the forced devices share the machine's cores."""
+    import subprocess
+
+    rows = []
+    for count in counts:
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--device-worker",
+            str(count),
+            "--sizes",
+            f"{size.name}:{size.sweeps}",
+            "--beta",
+            repr(ctx.beta),
+            "--repeats",
+            str(ctx.repeats),
+        ]
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+            "XLA_FLAGS": " ".join(
+                [os.environ.get("XLA_FLAGS", ""), f"--xla_force_host_platform_device_count={count}"]
+            ).strip(),
+        }
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        if done.returncode:
+            lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+            row = Measurement("error", lines[-1]).as_dict()
+        else:
+            row = json.loads(done.stdout)
+        seen = row.pop("devices_seen", None)
+        log(ctx, f"  {count} device(s), jax sees {seen}: {describe(Measurement(**row))}")
+        rows.append({"devices": count, "devices_seen": seen, **row})
+    base = rows[0]["rate"] if rows and rows[0]["status"] == "ok" else None
+    for row in rows:
+        row["speedup"] = row["rate"] / base if base and row["status"] == "ok" else None
+    return {
+        "size": size.name,
+        "sweeps": size.sweeps,
+        "chains": CHAINS,
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "rows": rows,
+    }
+
+
+def device_table(scaling: dict[str, Any]) -> str:
+    """Rows: device counts; rate, speed-up over one device, and the final E/n (the same chains
+    on every count, so the same value)."""
+    lines = [
+        f"device scaling, jax Gibbs at {scaling['size']}: {scaling['chains']} chains × "
+        f"{scaling['sweeps'] // scaling['chains']} sweeps, forced host devices sharing "
+        f"{scaling['cpus']} CPUs (one fresh process per count)",
+        f"{'devices':>7}  {'M/s':>8}  {'vs 1 device':>11}  {'E/n at the end':>14}",
+    ]
+    for row in scaling["rows"]:
+        if row["status"] != "ok":
+            lines.append(f"{row['devices']:>7}  {row['status']}: {row['reason']}")
+            continue
+        lines.append(
+            f"{row['devices']:>7}  {row['rate'] / 1e6:>8.1f}  {row['speedup']:>10.2f}×  "
+            f"{row['energy_per_spin']:>14.6f}"
+        )
+    return "\n".join(lines)
+
+
 def pin_cpus(count: int) -> list[int]:
     """Restrict this process to its first `count` allowed CPUs (before jax/torch start)."""
     allowed = sorted(os.sched_getaffinity(0))
@@ -764,12 +856,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5,
         help="fresh-process pairs timing `thermolab ising` at L256 (5; 1 with --quick; 0: skip)",
     )
+    parser.add_argument(
+        "--device-counts",
+        default=",".join(map(str, DEVICE_COUNTS)),
+        help="device counts of the jax scaling table, comma-separated ('none': skip)",
+    )
+    parser.add_argument(
+        "--device-size",
+        help=f"size of the scaling table ({DEVICE_SIZE}; {QUICK_DEVICE_SIZE} with --quick)",
+    )
+    # One row of the scaling table, run in its own process by `measure_device_scaling`.
+    parser.add_argument("--device-worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.device_worker:
+        ctx = Context(args.beta, args.repeats, args.max_call_seconds, {}, verbose=False)
+        row = measure_one_device_count(parse_size(args.sizes), args.device_worker, ctx)
+        print(json.dumps(row))
+        return 0
     pinned = pin_cpus(args.cpus) if args.cpus else None
     if args.quick and args.sizes is None:
         tokens = QUICK_SIZES
@@ -786,6 +894,9 @@ def main(argv: list[str] | None = None) -> int:
     cli_size, cli_sweeps = QUICK_CLI if args.quick else (TARGET_SIZE, CLI_SWEEPS)
     cli_runs = min(args.cli_runs, 1) if args.quick else args.cli_runs
     cli = measure_cli(cli_size, cli_sweeps, cli_runs, ctx) if cli_runs > 0 else None
+    counts = [] if args.device_counts == "none" else [int(c) for c in args.device_counts.split(",")]
+    device_size = parse_size(args.device_size or (QUICK_DEVICE_SIZE if args.quick else DEVICE_SIZE))
+    scaling = measure_device_scaling(device_size, counts, ctx) if counts else None
     report = {
         "benchmark": "bench/sampler.py",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -812,6 +923,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": targets(results),
         "cli": cli,
         "cli_targets": cli_targets(cli, results) if cli else None,
+        "device_scaling": scaling,
         "total_seconds": time.perf_counter() - started,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -854,6 +966,8 @@ def main(argv: list[str] | None = None) -> int:
             check = report["cli_targets"][key]
             shown = "n/a" if check["value"] is None else f"{check['value']:.2f}"
             print(f"target, CLI at {cli['size']}: {label}: {check['status']} ({shown})")
+    if scaling:
+        print(device_table(scaling))
     print(f"results written to {args.json}")
     return 0
 

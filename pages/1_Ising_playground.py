@@ -419,7 +419,8 @@ OWNER = attach_session()  # this browser session: owns its sweep job, seen on ev
 st.title("Ising / p-bit playground")
 st.caption(
     "Each spin is a p-bit: it flips at random with the Boltzmann odds of its neighbours. "
-    "Energies are exact for the sampled states; reference curves are Onsager's exact results."
+    "Energies are exact for the sampled states; reference values are exact: for the lattice "
+    "on screen (Kaufman) and for the infinite lattice (Onsager)."
 )
 settings = sidebar()
 model = current_problem(settings)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import pytest
-from bench_runner import run_quick
+from bench_runner import REPO, run_quick
 
 CONTESTANTS = (
     "jax-gibbs",
@@ -22,7 +25,8 @@ RNG = ("numpy-pcg64", "numpy-philox", "torch-rand", "jax-threefry", "jax-rbg", "
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "sampler.json"
-    report, printed = run_quick("sampler.py", out, "--quiet")
+    # The device-scaling table starts a process per device count: tested on its own below.
+    report, printed = run_quick("sampler.py", out, "--quiet", "--device-counts", "none")
     assert "target at L256" in printed
     return report
 
@@ -74,3 +78,21 @@ def test_cli_section_times_fresh_processes(report: dict) -> None:
     assert pair["cli_rate_long"] > 0
     for key in ("cli_vs_thrml", "cli_vs_numpy_pcg64", "cli_spread"):
         assert report["cli_targets"][key]["status"] in {"PASS", "MISS", "n/a"}
+
+
+def test_device_scaling_runs_each_count_in_its_own_process(monkeypatch) -> None:
+    spec = importlib.util.spec_from_file_location("bench_sampler", REPO / "bench" / "sampler.py")
+    sampler = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_sampler", sampler)  # dataclasses look it up
+    spec.loader.exec_module(sampler)
+    ctx = sampler.Context(beta=0.4, repeats=1, max_call_seconds=10.0, peers={}, verbose=False)
+    scaling = sampler.measure_device_scaling(sampler.parse_size("L8:16"), [1, 2], ctx)
+    rows = scaling["rows"]
+    assert [row["devices"] for row in rows] == [1, 2]
+    assert [row["devices_seen"] for row in rows] == [1, 2]  # the forced host devices took
+    for row in rows:
+        assert row["status"] == "ok", row["reason"]
+        assert row["rate"] > 0 and row["speedup"] > 0
+    # The same chains on any device count: the same final energy.
+    assert rows[0]["energy_per_spin"] == rows[1]["energy_per_spin"]
+    assert "vs 1 device" in sampler.device_table(scaling)

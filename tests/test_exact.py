@@ -244,3 +244,42 @@ def test_finite_lattice_extremes_and_bad_input():
             exact.square_lattice_exact(8, bad_temperature)
     with pytest.raises(ValueError):
         exact.square_lattice_exact(8, 2.0, coupling=-1.0)
+
+
+def test_lattice_reference_gives_both_exact_values_where_they_apply():
+    # L = 16 at T_c: the finite lattice's exact energy (−1.4531) is far from Onsager's (−√2).
+    t_c = exact.critical_temperature()
+    reference = exact.lattice_reference(problems.square_lattice(16), t_c)
+    finite = exact.square_lattice_exact(16, t_c)
+    assert reference.length == 16
+    assert float(reference.exact_energy_per_spin) == float(finite.energy_per_spin)
+    assert float(reference.exact_heat_capacity) == float(finite.heat_capacity_per_spin)
+    assert abs(float(reference.exact_energy_per_spin) + 1.4531) < 1e-4
+    onsager = exact.onsager_reference(problems.square_lattice(16), t_c)
+    assert (
+        float(reference.onsager_energy_per_spin),
+        float(reference.onsager_abs_magnetization),
+    ) == onsager
+    # Arrays of temperatures; NaN only where the finite-lattice formulas do not reach.
+    cold = 2.0 / (exact.MAX_FINITE_LATTICE_BETA_J + 1)  # βJ just beyond the formulas
+    many = exact.lattice_reference(problems.square_lattice(6, coupling=2.0), [cold, 1.0, 3.0])
+    assert np.isnan(many.exact_energy_per_spin[0])
+    np.testing.assert_array_equal(
+        many.exact_heat_capacity[1:],
+        exact.square_lattice_exact(6, [1.0, 3.0], 2.0).heat_capacity_per_spin,
+    )
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        problems.square_lattice(8, field=0.1),
+        problems.square_lattice(8, coupling=-1.0),
+        problems.square_lattice(8, periodic=False),
+        problems.ring(8),
+    ],
+    ids=["field", "antiferromagnet", "open", "ring"],
+)
+def test_lattice_reference_is_none_where_neither_solution_applies(model):
+    assert exact.lattice_reference(model, 2.0) is None
+    assert exact.onsager_reference(model, 2.0) is None

@@ -75,8 +75,8 @@ backend = JaxBackend()
 _, params = backend._model_params(problems.square_lattice(256))
 state = tuple(jnp.zeros((1, 256, 128), jnp.int8) for _ in range(2))
 text = _run_chains.lower(
-    state, jnp.zeros(2, jnp.uint32), jnp.full((4, 1, 1), 0.4), jnp.zeros((0, 1)), params,
-    algorithm="gibbs", lattice=True,
+    state, jnp.zeros(1, jnp.uint32), jnp.zeros(2, jnp.uint32), jnp.full((4, 1, 1), 0.4),
+    jnp.zeros((0, 1)), params, algorithm="gibbs", lattice=True, mesh=backend._mesh,
 ).compile().as_text()
 threads = {int(t): sorted(os.sched_getaffinity(int(t))) for t in os.listdir("/proc/self/task")}
 print(json.dumps({"split": text.count("outer_dimension_partitions"), "threads": threads}))

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_ENUMERATION_SPINS",
     "ExactResult",
     "FiniteLatticeResult",
+    "LatticeReference",
     "critical_temperature",
     "energy",
     "enumerate_model",
@@ -27,6 +28,7 @@ __all__ = [
     "ground_energy_reference",
     "ground_states",
     "index_states",
+    "lattice_reference",
     "max_cut",
     "onsager_energy_per_spin",
     "onsager_magnetization",
@@ -209,10 +211,9 @@ def critical_temperature(coupling: float = 1.0) -> float:
     return 2.0 * coupling / np.log1p(np.sqrt(2.0))
 
 
-def onsager_reference(model: IsingModel, temperature: float) -> tuple[float, float] | None:
-    """Onsager's exact infinite-lattice (energy per spin, |m|) at `temperature` where they
-    apply to `model`: a periodic square lattice with uniform J > 0 and no field; else None.
-    A finite lattice approaches them as L grows."""
+def _solved_lattice(model: IsingModel) -> tuple[int, float] | None:
+    """(L, J) where `model` is the lattice Onsager and Kaufman solved, else None: a periodic
+    L × L square lattice with uniform J > 0 and no field."""
     coupling = model.uniform_coupling
     if (
         model.lattice is None
@@ -222,9 +223,64 @@ def onsager_reference(model: IsingModel, temperature: float) -> tuple[float, flo
         or np.any(model.fields != 0)
     ):
         return None
+    return model.lattice.length, float(coupling)
+
+
+def onsager_reference(model: IsingModel, temperature: float) -> tuple[float, float] | None:
+    """Onsager's exact infinite-lattice (energy per spin, |m|) at `temperature` where they
+    apply to `model`: a periodic square lattice with uniform J > 0 and no field; else None.
+    A finite lattice approaches them as L grows."""
+    if (solved := _solved_lattice(model)) is None:
+        return None
+    coupling = solved[1]
     return (
         float(onsager_energy_per_spin(temperature, coupling)),
         float(onsager_magnetization(temperature, coupling)),
+    )
+
+
+@dataclass(frozen=True)
+class LatticeReference:
+    """Exact references for a periodic square lattice in zero field, J > 0 (k_B = 1).
+
+    Every value has the shape of the temperatures asked for (a scalar gives 0-d arrays).
+    length: L. onsager_*: Onsager's infinite lattice (energy per spin, |m| per spin);
+    exact_*: this L × L lattice (Kaufman: energy per spin, heat capacity per spin), NaN where
+    J/T exceeds `MAX_FINITE_LATTICE_BETA_J` (there the energy per spin is −2J to double
+    precision).
+    """
+
+    length: int
+    temperature: np.ndarray
+    onsager_energy_per_spin: np.ndarray
+    onsager_abs_magnetization: np.ndarray
+    exact_energy_per_spin: np.ndarray
+    exact_heat_capacity: np.ndarray
+
+
+def lattice_reference(
+    model: IsingModel, temperature: np.ndarray | float
+) -> LatticeReference | None:
+    """Both exact references, L = ∞ and this L, where they apply to `model` (as for
+    `onsager_reference`); else None. temperature: T > 0, scalar or array."""
+    if (solved := _solved_lattice(model)) is None:
+        return None
+    length, coupling = solved
+    temperature = np.asarray(temperature, dtype=np.float64)
+    finite_energy = np.full(temperature.shape, np.nan)
+    finite_heat = np.full(temperature.shape, np.nan)
+    solvable = coupling / temperature <= MAX_FINITE_LATTICE_BETA_J
+    if np.any(solvable):
+        finite = square_lattice_exact(length, temperature[solvable], coupling)
+        finite_energy[solvable] = finite.energy_per_spin
+        finite_heat[solvable] = finite.heat_capacity_per_spin
+    return LatticeReference(
+        length=length,
+        temperature=temperature,
+        onsager_energy_per_spin=np.asarray(onsager_energy_per_spin(temperature, coupling)),
+        onsager_abs_magnetization=np.asarray(onsager_magnetization(temperature, coupling)),
+        exact_energy_per_spin=finite_energy,
+        exact_heat_capacity=finite_heat,
     )
 
 

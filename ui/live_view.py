@@ -24,6 +24,7 @@ from collections.abc import Callable, Hashable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from thermolab import exact
@@ -143,6 +144,21 @@ class FrameBudget:
 def _shared_budget(total_fps: float, max_fps: float) -> FrameBudget:
     """The server's frame rate, shared by every session's live view (one per process)."""
     return FrameBudget(total_fps=total_fps, max_fps=max_fps)
+
+
+def reference_caption(reference: exact.LatticeReference) -> str:
+    """The exact values of the live lattice at its temperature: this L (Kaufman, where the
+    formulas reach) beside L = ∞ (Onsager)."""
+    onsager = (
+        f"Onsager, L = ∞: E/n = {float(reference.onsager_energy_per_spin):.4f}, "
+        f"|m| = {float(reference.onsager_abs_magnetization):.3f}"
+    )
+    if not np.isfinite(reference.exact_energy_per_spin):
+        return f"Exact: {onsager}"
+    return (
+        f"Exact, this L = {reference.length}: E/n = {float(reference.exact_energy_per_spin):.4f}, "
+        f"C/n = {float(reference.exact_heat_capacity):.3f} · {onsager}"
+    )
 
 
 def sampler_failure(error: Exception) -> str:
@@ -265,7 +281,7 @@ class LiveView:
         temperature, sweeps = state["live_temperature"], state["spf"]
         paused = state.get("paused", False)
         one_frame = paused or settings.run_seconds <= 0
-        references = exact.onsager_reference(model, temperature)
+        reference = exact.lattice_reference(model, temperature)
         left, right = st.columns([3, 2])
         # The canvas goes straight into its column: in an `st.empty` slot, a rerun's first
         # delta (an empty slot) unmounted it whenever the browser rendered that delta alone.
@@ -289,7 +305,7 @@ class LiveView:
                 wanted = self._wanted_temperature(stream, temperature)
                 if wanted != temperature:
                     temperature = state["live_temperature"] = wanted
-                    references = exact.onsager_reference(model, temperature)
+                    reference = exact.lattice_reference(model, temperature)
                 with chain.lock:
                     if state.get("live_view_run") is not this_run:
                         return
@@ -323,7 +339,7 @@ class LiveView:
                     stream.draw(spins, lattice.length, caption, done)
                 if one_frame or frame % settings.trace_every_frames == settings.first_trace_frame:
                     with trace_slot.container():
-                        self.traces(references)
+                        self.traces(reference)
                 if one_frame or started >= deadline:
                     return
                 # Woken by a rerun request (a widget changed, a button was pressed), or the
@@ -340,14 +356,16 @@ class LiveView:
         finally:
             budget.release(view)
 
-    def traces(self, references: tuple[float, float] | None) -> None:
-        """Traces of E/n and |m| with Onsager's values, and τ_int / ESS since T last changed."""
+    def traces(self, reference: exact.LatticeReference | None) -> None:
+        """Traces of E/n and |m| with the exact values (this L and L = ∞), and τ_int / ESS
+        since T last changed."""
         chain = self.chain
-        energy_ref, magnet_ref = references or (None, None)
-        if references is not None:
-            st.caption(
-                f"Onsager (infinite lattice, exact): E/n = {energy_ref:.4f}, |m| = {magnet_ref:.3f}"
-            )
+        onsager_energy = onsager_magnet = finite_energy = None
+        if reference is not None:
+            st.caption(reference_caption(reference))
+            onsager_energy = float(reference.onsager_energy_per_spin)
+            onsager_magnet = float(reference.onsager_abs_magnetization)
+            finite_energy = float(reference.exact_energy_per_spin)
         correlation = chain.autocorrelation()
         if correlation is None:
             st.caption("τ_int and ESS appear after 50 sweeps at this temperature.")
@@ -356,6 +374,8 @@ class LiveView:
             st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
         _, energies, magnetizations = chain.traces()
         st.plotly_chart(
-            viz.trace_figure(energies, magnetizations, energy_ref, magnet_ref),
+            viz.trace_figure(
+                energies, magnetizations, onsager_energy, onsager_magnet, finite_energy
+            ),
             key=f"traces-{chain.sweeps}",
         )

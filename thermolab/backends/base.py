@@ -55,12 +55,14 @@ class Capabilities:
         checkerboard kernel instead of the general graph kernel.
     array_type: what `bernoulli` and `categorical` return, e.g. "numpy.ndarray".
     device: where samples are drawn, e.g. "cpu" or "cuda:0" (empty in a class's declaration).
+    devices: how many devices an instance spreads its chains over.
     """
 
     algorithms: tuple[str, ...] = ALGORITHMS
     lattice_fast_path: bool = False
     array_type: str = "numpy.ndarray"
     device: str = ""
+    devices: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class Capabilities:
             "lattice_fast_path": self.lattice_fast_path,
             "array_type": self.array_type,
             "device": self.device,
+            "devices": self.devices,
         }
 
 
@@ -342,6 +345,11 @@ class Backend(ABC):
         """Where samples are drawn, e.g. 'cpu' or 'cuda:0'."""
 
     @property
+    def device_count(self) -> int:
+        """How many devices this instance spreads its chains over."""
+        return 1
+
+    @property
     @abstractmethod
     def version(self) -> str:
         """Version of the library doing the work."""
@@ -354,6 +362,7 @@ class Backend(ABC):
             lattice_fast_path=self.features.lattice_fast_path,
             array_type=self.features.array_type,
             device=self.device,
+            devices=self.device_count,
         )
 
     # ----------------------------------------------------------------- primitives

@@ -17,6 +17,12 @@ the several fusions that read the updated spins and compute it up to six times.
 
 β enters as traced data, one value per sweep and chain, so changing the temperature never
 recompiles; only a change of shapes (lattice size, chains, sweeps per record) does.
+
+Chains are spread over a 1-D mesh of devices (`jax.devices()`, all of them unless the backend
+is given a count): each device sweeps its block of chains with the same kernel and nothing
+moves between devices. A chain's random numbers are keyed by its number in the whole run, so
+its results do not depend on the device count. After `jax.distributed.initialize` the mesh
+spans every process's devices and the same calls run across hosts.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from thermolab.backends.base import (
     Backend,
@@ -71,10 +79,12 @@ def _threefry2x32(key, count):
     return x0, x1
 
 
-def _chain_keys(seed_words, n_chains: int):
-    """Per-chain Threefry keys, each (n_chains,) uint32: the cipher of (chain, 0) under the seed."""
-    chain = jnp.arange(n_chains, dtype=jnp.uint32)
-    return _threefry2x32((seed_words[0], seed_words[1]), (chain, jnp.zeros_like(chain)))
+def _chain_keys(seed_words, chain_ids):
+    """Per-chain Threefry keys, each (C,) uint32: the cipher of (chain, 0) under the seed.
+
+    chain_ids: (C,) uint32, the chains' numbers in the whole run (not on one device).
+    """
+    return _threefry2x32((seed_words[0], seed_words[1]), (chain_ids, jnp.zeros_like(chain_ids)))
 
 
 def _seed_words(seed: int) -> np.ndarray:
@@ -298,17 +308,20 @@ def _graph_observables(state, params):
 # --------------------------------------------------------------------------- driver
 
 
-@partial(jax.jit, static_argnames=("algorithm", "lattice"))
-def _run_chains(state, seed_words, record_betas, tail_betas, params, algorithm: str, lattice: bool):
-    """Sweep with records: record_betas (R, E, C) then tail_betas (rest, C).
+def _sweep_chains(
+    state, chain_ids, seed_words, record_betas, tail_betas, params, algorithm: str, lattice: bool
+):
+    """Sweep the chains of one device with records: record_betas (R, E, C) then tail_betas
+    (rest, C).
 
-    seed_words: (2,) uint32 (see `_seed_words`). Returns final state, per-record (energy,
-    spin sum) of shape (R, C), and the best recorded state per chain.
+    chain_ids: (C,) uint32, each chain's number in the whole run (it keys the chain's random
+    numbers); seed_words: (2,) uint32 (see `_seed_words`). Returns final state, per-record
+    (energy, spin sum) of shape (R, C), and the best recorded state per chain.
     """
     sweep = partial(_lattice_sweep if lattice else _graph_sweep, params=params, algorithm=algorithm)
     first_rng = _lattice_first_rng if lattice else _graph_first_rng
     n_records, every, n_chains = record_betas.shape
-    keys = _chain_keys(seed_words, n_chains)
+    keys = _chain_keys(seed_words, chain_ids)
     # Each sweep draws the next sweep's random numbers, which may depend on the next β.
     betas = jnp.concatenate([record_betas.reshape(-1, n_chains), tail_betas])
     following = jnp.concatenate([betas[1:], betas[-1:]])
@@ -355,6 +368,52 @@ def _run_chains(state, seed_words, record_betas, tail_betas, params, algorithm: 
     return state, records, best_state
 
 
+#: The mesh axis that chains are spread over.
+CHAIN_AXIS = "chains"
+
+
+@partial(jax.jit, static_argnames=("algorithm", "lattice", "mesh"))
+def _run_chains(
+    state, chain_ids, seed_words, record_betas, tail_betas, params, algorithm, lattice, mesh
+):
+    """`_sweep_chains` with the chain axis split over `mesh` (a 1-D `Mesh` on CHAIN_AXIS):
+    each device sweeps its own block of chains; no data moves between devices.
+
+    Chain-indexed inputs and outputs are sharded on their chain axis, the rest replicated.
+    """
+    chains = P(CHAIN_AXIS)
+    kernel = jax.shard_map(
+        partial(_sweep_chains, algorithm=algorithm, lattice=lattice),
+        mesh=mesh,
+        in_specs=(chains, chains, P(), P(None, None, CHAIN_AXIS), P(None, CHAIN_AXIS), P()),
+        out_specs=(chains, P(None, CHAIN_AXIS), chains),
+        # Every value is per device (no collectives), so jax's replication tracking has
+        # nothing to check, and it would reject the scans' constant initial carries.
+        check_vma=False,
+    )
+    return kernel(state, chain_ids, seed_words, record_betas, tail_betas, params)
+
+
+def _place(values: np.ndarray, mesh: Mesh, spec: P) -> jax.Array:
+    """A host array as one global jax.Array laid out on `mesh` by `spec`.
+
+    Every process holds the whole array (chains are seeded deterministically) and hands each
+    of its own devices the slice that device owns, so this also works across hosts.
+    """
+    values = np.ascontiguousarray(values)
+    sharding = NamedSharding(mesh, spec)
+    return jax.make_array_from_callback(values.shape, sharding, lambda index: values[index])
+
+
+def _fetch(array: jax.Array) -> np.ndarray:
+    """A global jax.Array as one host array on every process (gathered across hosts)."""
+    if array.is_fully_addressable:
+        return np.asarray(array)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(array, tiled=True))
+
+
 def _uses_lattice_path(model: IsingModel) -> bool:
     lattice = model.lattice
     return (
@@ -366,7 +425,7 @@ def _uses_lattice_path(model: IsingModel) -> bool:
     )
 
 
-def _graph_params(model: IsingModel) -> tuple[jax.Array, ...]:
+def _graph_params(model: IsingModel) -> tuple[np.ndarray, ...]:
     n = model.n_spins
     neighbours, couplings = model.neighbour_table()
     neighbours = np.vstack([neighbours, np.full((1, neighbours.shape[1]), n, np.int32)])
@@ -376,17 +435,14 @@ def _graph_params(model: IsingModel) -> tuple[jax.Array, ...]:
     block_index = np.full((len(model.colouring), width), n, dtype=np.int32)
     for c, block in enumerate(model.colouring):
         block_index[c, : len(block)] = block
-    return tuple(
-        jnp.asarray(a)
-        for a in (
-            block_index,
-            neighbours[block_index],
-            couplings[block_index],
-            fields[block_index],
-            neighbours,
-            couplings,
-            fields,
-        )
+    return (
+        block_index,
+        neighbours[block_index],
+        couplings[block_index],
+        fields[block_index],
+        neighbours,
+        couplings,
+        fields,
     )
 
 
@@ -423,6 +479,11 @@ def _start_jax_without_split_fusions() -> None:
     a kernel runs on one thread, wherever the scheduler puts it; chains go further in
     parallel across devices. Nothing is done where jax has already started, off Linux, or
     when THERMOLAB_JAX_SPLIT_FUSIONS is "on".
+
+    With several host devices (XLA_FLAGS=--xla_force_host_platform_device_count=N, N > 1)
+    the client still starts and every thread still gets its CPUs back, but XLA:CPU splits the
+    fusions again, whatever the affinity (measured at L = 256: 16 splits with 2 devices, 20
+    with 4): its task pool then follows the device count, and jax offers no setting for it.
     """
     from jax._src import xla_bridge  # no public way to ask whether jax has started
 
@@ -443,21 +504,45 @@ def _start_jax_without_split_fusions() -> None:
 
 
 class JaxBackend(Backend):
-    """jit-compiled sampler on jax (CPU here; GPU where jax finds one)."""
+    """jit-compiled sampler on jax (CPU here; GPU where jax finds one).
+
+    devices: how many of `jax.devices()` the chains are spread over (None: all of them; after
+    `jax.distributed.initialize` that is every device of every process). Chains are padded
+    to a multiple of the device count with extra chains whose results are dropped, so any
+    number of chains runs on any number of devices; a chain's results do not depend on it.
+    """
 
     name = "jax"
     features = Capabilities(lattice_fast_path=True, array_type="jax.Array")
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, devices: int | None = None) -> None:
         super().__init__()
         _use_persistent_compilation_cache()
         _start_jax_without_split_fusions()
+        available = jax.devices()
+        if devices is None:
+            devices = len(available)
+        if isinstance(devices, bool) or not isinstance(devices, int | np.integer):
+            raise ValueError(f"devices must be a whole number, got {devices!r}")
+        if not 1 <= devices <= len(available):
+            raise ValueError(
+                f"devices must be from 1 to {len(available)} (the {available[0].platform} "
+                f"devices jax sees here), got {devices}"
+            )
+        self._mesh = Mesh(np.array(available[: int(devices)]), (CHAIN_AXIS,))
         self._key = jax.random.key(seed)
         self._params: weakref.WeakKeyDictionary[IsingModel, Any] = weakref.WeakKeyDictionary()
 
     @property
     def device(self) -> str:
-        return str(jax.devices()[0])
+        devices = self._mesh.devices.ravel()
+        if devices.size == 1:
+            return str(devices[0])
+        return f"{devices.size} {devices[0].platform} devices ({devices[0]} … {devices[-1]})"
+
+    @property
+    def device_count(self) -> int:
+        return int(self._mesh.devices.size)
 
     @property
     def version(self) -> str:
@@ -473,44 +558,51 @@ class JaxBackend(Backend):
         if model not in self._params:
             lattice = _uses_lattice_path(model)
             if lattice:
-                params = (jnp.float32(model.uniform_coupling), jnp.float32(model.fields[0]))
+                params = (np.float32(model.uniform_coupling), np.float32(model.fields[0]))
             else:
                 params = _graph_params(model)
-            self._params[model] = (lattice, params)
+            placed = tuple(_place(np.asarray(part), self._mesh, P()) for part in params)
+            self._params[model] = (lattice, placed)
         return self._params[model]
 
     def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
-        model, start, record_every = request.model, request.start, request.record_every
-        n_chains = request.n_chains
-        betas = request.betas.astype(np.float32)
+        model, record_every, n_chains = request.model, request.record_every, request.n_chains
         n_records, _, _ = record_layout(request.n_sweeps, record_every)
         lattice, params = self._model_params(model)
+        # Padding chains: copies of the first chains' starts and β, numbered after the real ones.
+        padded = -(-n_chains // self.device_count) * self.device_count
+        rows = np.arange(padded) % n_chains
+        start, betas = request.start[rows], request.betas[:, rows].astype(np.float32)
         if lattice:
             length = model.lattice.length
-            state = tuple(jnp.asarray(part) for part in _pack(start, length))
+            state = tuple(_place(part, self._mesh, P(CHAIN_AXIS)) for part in _pack(start, length))
         else:
-            state = jnp.asarray(np.hstack([start, np.ones((n_chains, 1), np.int8)]))
+            start = np.hstack([start, np.ones((padded, 1), np.int8)])
+            state = _place(start, self._mesh, P(CHAIN_AXIS))
         split = n_records * record_every
-        record_betas = betas[:split].reshape(n_records, record_every, n_chains)
+        record_betas = betas[:split].reshape(n_records, record_every, padded)
         final, (energies, spin_sums), best = _run_chains(
             state,
-            jnp.asarray(_seed_words(request.seed)),
-            jnp.asarray(record_betas),
-            jnp.asarray(betas[split:]),
+            _place(np.arange(padded, dtype=np.uint32), self._mesh, P(CHAIN_AXIS)),
+            _place(_seed_words(request.seed), self._mesh, P()),
+            _place(record_betas, self._mesh, P(None, None, CHAIN_AXIS)),
+            _place(betas[split:], self._mesh, P(None, CHAIN_AXIS)),
             params,
             algorithm=request.algorithm,
             lattice=lattice,
+            mesh=self._mesh,
         )
+        real = slice(0, n_chains)
         if lattice:
-            final_states = _unpack(*(np.asarray(part) for part in final), length)
-            best_states = _unpack(*(np.asarray(part) for part in best), length)
+            final_states = _unpack(*(_fetch(part)[real] for part in final), length)
+            best_states = _unpack(*(_fetch(part)[real] for part in best), length)
         else:
-            final_states = np.asarray(final)[:, :-1]
-            best_states = np.asarray(best)[:, :-1]
+            final_states = _fetch(final)[real, :-1]
+            best_states = _fetch(best)[real, :-1]
         return SweepRecords(
             states=final_states,
-            energies=np.asarray(energies, dtype=np.float64),
-            magnetizations=np.asarray(spin_sums, dtype=np.float64) / model.n_spins,
+            energies=_fetch(energies)[:, real].astype(np.float64),
+            magnetizations=_fetch(spin_sums)[:, real].astype(np.float64) / model.n_spins,
             best_energies=energy(model, best_states),
             best_states=best_states,
         )

@@ -6,12 +6,13 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from thermolab import exact
 from thermolab.measure import ExactCheck, SweepPoint
-from thermolab.problems import IsingModel
+from thermolab.problems import IsingModel, square_lattice
 
 __all__ = [
     "SPIN_COLOURS",
@@ -75,8 +76,10 @@ def trace_figure(
     magnetizations: Sequence[float],
     onsager_energy: float | None = None,
     onsager_magnetization: float | None = None,
+    finite_energy: float | None = None,
 ) -> go.Figure:
-    """Energy per spin and |m| per spin against sweep, with Onsager's values as dashed lines.
+    """Energy per spin and |m| per spin against sweep, with Onsager's values (L = ∞) as dashed
+    lines and the exact energy per spin of this finite lattice (`finite_energy`) dotted.
 
     At most `TRACE_POINTS` points per curve (every k-th sweep), drawn as SVG: the live view
     redraws this figure while it animates, and a heavier figure costs the browser lattice frames.
@@ -87,22 +90,26 @@ def trace_figure(
     stride = max(1, -(-len(energies) // TRACE_POINTS))
     sweeps = np.arange(len(energies))[::stride]
     magnitudes = np.abs(np.asarray(magnetizations))[::stride]
-    panels = (
-        ("x", "y", np.asarray(energies)[::stride], "E / n", onsager_energy, "E/n"),
-        ("x2", "y2", magnitudes, "|m|", onsager_magnetization, "|m|"),
+    panels = (("x", "y", np.asarray(energies)[::stride], "E / n"), ("x2", "y2", magnitudes, "|m|"))
+    # (panel, value, dash, where the label sits, label)
+    references = (
+        ("x", onsager_energy, "dash", "left", "Onsager E/n (L = ∞, exact)"),
+        ("x", finite_energy, "dot", "right", "E/n of this L (exact)"),
+        ("x2", onsager_magnetization, "dash", "left", "Onsager |m| (L = ∞, exact)"),
     )
     traces, shapes, annotations = [], [], []
-    for x_axis, y_axis, values, name, reference, label in panels:
+    for x_axis, y_axis, values, name in panels:
         traces.append(go.Scatter(x=sweeps, y=values, name=name, xaxis=x_axis, yaxis=y_axis))
+    for x_axis, reference, dash, side, text in references:
         if reference is not None and np.isfinite(reference):
-            where = {"xref": f"{x_axis} domain", "yref": y_axis}
+            where = {"xref": f"{x_axis} domain", "yref": x_axis.replace("x", "y")}
             shapes.append(
                 {"type": "line", "x0": 0, "x1": 1, "y0": reference, "y1": reference, **where,
-                 "line": {"dash": "dash", "color": "black"}}
+                 "line": {"dash": dash, "color": "black"}}
             )  # fmt: skip
             annotations.append(
-                {"text": f"Onsager {label} (L = ∞, exact)", "x": 0, "y": reference, **where,
-                 "xanchor": "left", "yanchor": "bottom", "showarrow": False}
+                {"text": text, "x": 0 if side == "left" else 1, "y": reference, **where,
+                 "xanchor": side, "yanchor": "bottom", "showarrow": False}
             )  # fmt: skip
     layout = {
         "xaxis": {"anchor": "y", "domain": [0, 1], "matches": "x2", "showticklabels": False},
@@ -256,6 +263,8 @@ def dense_graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarr
     return figure
 
 
+#: One colour per lattice size in `sweep_figure` (plotly's default sequence).
+SWEEP_COLOURS = plotly.colors.qualitative.Plotly
 _SWEEP_METRICS = {
     "energy": ("energy per spin", exact.onsager_energy_per_spin),
     "abs_magnetization": ("|m| per spin", exact.onsager_magnetization),
@@ -265,23 +274,45 @@ _SWEEP_METRICS = {
 }
 
 
+#: Sweep observables with an exact finite-L curve: the `exact.LatticeReference` field.
+_FINITE_LATTICE_CURVES = {"energy": "exact_energy_per_spin", "heat_capacity": "exact_heat_capacity"}
+
+
 def sweep_figure(points: Sequence[SweepPoint], metric: str, coupling: float = 1.0) -> go.Figure:
     """One observable against T for each lattice size, with error bars (±1 standard error),
-    Onsager's curve where it exists, and T_c marked."""
+    Onsager's curve where it exists, and T_c marked.
+
+    points: from `thermolab.measure.temperature_sweep` (periodic L × L lattices, coupling J,
+    h = 0). For the energy and the heat capacity each L also gets its exact finite-lattice
+    curve (Kaufman), dotted in the colour of its points, wherever `exact.lattice_reference`
+    applies.
+    """
     label, onsager = _SWEEP_METRICS[metric]
     figure = go.Figure()
-    for length in sorted({point.length for point in points}):
+    temperatures = [p.temperature for p in points]
+    grid = np.linspace(min(temperatures), max(temperatures), 400) if points else np.array([])
+    for index, length in enumerate(sorted({point.length for point in points})):
+        colour = SWEEP_COLOURS[index % len(SWEEP_COLOURS)]
         chosen = sorted((p for p in points if p.length == length), key=lambda p: p.temperature)
         figure.add_trace(
             go.Scatter(
                 x=[p.temperature for p in chosen], y=[getattr(p, metric) for p in chosen],
                 error_y=dict(type="data", array=[getattr(p, f"{metric}_error") for p in chosen]),
-                mode="lines+markers", name=f"L = {length}",
+                mode="lines+markers", name=f"L = {length}", line=dict(color=colour),
             )
         )  # fmt: skip
+        field = _FINITE_LATTICE_CURVES.get(metric)
+        if field is None:
+            continue
+        reference = exact.lattice_reference(square_lattice(length, coupling), grid)
+        if reference is not None:
+            figure.add_trace(
+                go.Scatter(
+                    x=grid, y=getattr(reference, field), mode="lines",
+                    name=f"exact, L = {length}", line=dict(color=colour, dash="dot"),
+                )
+            )  # fmt: skip
     if points and onsager is not None and coupling > 0:
-        temperatures = [p.temperature for p in points]
-        grid = np.linspace(min(temperatures), max(temperatures), 400)
         figure.add_trace(
             go.Scatter(
                 x=grid, y=onsager(grid, coupling), name="Onsager, L = ∞ (exact)",
