@@ -154,8 +154,9 @@ def attention_weights(
         energies = -(logits.detach() * temperature)
         indices = backend.categorical(energies, temperature, count, seed=seed)
         estimate = _one_hot_mean(indices, logits.shape[-1], probabilities.dtype)
-        # Forward: the sampled estimate; backward: the gradient of its expectation.
-        weights = estimate + probabilities - probabilities.detach()
+        # Forward: exactly the sampled estimate (p − p is exactly 0); backward: the gradient
+        # of its expectation, the softmax.
+        weights = estimate + (probabilities - probabilities.detach())
     if live_rows is not None:
         weights = weights * live_rows
     return weights

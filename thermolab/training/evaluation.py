@@ -1,23 +1,80 @@
 """Validation of a TinyGPT: loss, calibration, uncertainty, attention entropy, samples.
 
-A baseline model is evaluated once per batch. A model with Gaussian weight layers is
-evaluated twice: with its mean weights μ (deterministic), and as the K-sample predictive
-mean p̄(y | x) = (1/K) Σ_k p(y | x, w_k), w_k ~ q, whose entropy splits into aleatoric and
-epistemic (mutual information) parts.
+A deterministic model (point weights, softmax attention) is evaluated once per batch. A model
+with predictive samples — Gaussian weight layers, sampled attention ("sampled", "gumbel",
+"hard"), or MC p-bit dropout asked for at evaluation — is evaluated twice: deterministically
+(mean weights μ, the attention's expectation: softmax), and as the K-sample predictive mean
+p̄(y | x) = (1/K) Σ_k p(y | x, s_k), whose entropy splits into aleatoric and epistemic (mutual
+information) parts; the per-token split feeds the review flags of `review`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from thermolab.models.tinygpt import TinyGPT
+from thermolab.nn.attention import ThermodynamicAttention
 from thermolab.nn.bayes import gaussian_layers, weight_mode
 from thermolab.training.calibration import Reliability, reliability, uncertainty_split
+from thermolab.training.review import Review, review
 
-__all__ = ["Evaluation", "evaluate", "generate_text"]
+__all__ = [
+    "Evaluation",
+    "evaluate",
+    "expected_attention",
+    "generate_text",
+    "has_predictive_samples",
+    "mc_dropout",
+]
+
+
+def _attention_layers(model: torch.nn.Module) -> list[ThermodynamicAttention]:
+    return [m for m in model.modules() if isinstance(m, ThermodynamicAttention)]
+
+
+def has_predictive_samples(model: TinyGPT) -> bool:
+    """Whether repeated forward passes differ: Gaussian weights or non-softmax attention."""
+    sampled = any(layer.mode != "softmax" for layer in _attention_layers(model))
+    return sampled or bool(gaussian_layers(model))
+
+
+@contextmanager
+def expected_attention(model: TinyGPT) -> Iterator[None]:
+    """Every attention layer in "softmax" mode (the expectation of its samples) in the block."""
+    layers = _attention_layers(model)
+    previous = [layer.mode for layer in layers]
+    for layer in layers:
+        layer.mode = "softmax"
+    try:
+        yield
+    finally:
+        for layer, mode in zip(layers, previous, strict=True):
+            layer.mode = mode
+
+
+@contextmanager
+def mc_dropout(model: TinyGPT, p: float) -> Iterator[None]:
+    """Monte-Carlo p-bit dropout in the block: each block's attention and MLP outputs (the
+    residual branches, where TinyGPT's own dropout sits) lose each element with probability
+    p, masks from the model's backend `bernoulli`, survivors scaled by 1/(1 − p)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"MC dropout probability must lie in [0, 1), got {p}")
+
+    def drop(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
+        keep = model.backend.bernoulli(torch.full_like(output.detach(), 1.0 - p))
+        return output * keep / (1.0 - p)
+
+    with ExitStack() as hooks:
+        if p > 0:
+            for block in model.blocks:
+                for branch in (block.attn, block.mlp):
+                    hooks.callback(branch.register_forward_hook(drop).remove)
+        yield
 
 
 @dataclass(frozen=True)
@@ -29,6 +86,9 @@ class Evaluation:
     attention_entropy: (n_layer, n_head) nested lists, mean over tokens of the first batch.
     predictive_entropy / mutual_information: means over tokens (mutual information: stochastic
     models only). reliability: calibration of the headline predictive distribution.
+    review: flags and risk–coverage of the predictive samples (stochastic models only).
+    token_uncertainty: per validation token (in batch order), (entropy, mutual information,
+    error) as (n,) tensors, stochastic models only.
     """
 
     val_loss: float
@@ -38,6 +98,8 @@ class Evaluation:
     predictive_entropy: float
     mutual_information: float | None
     reliability: Reliability
+    review: Review | None = None
+    token_uncertainty: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
 
 def _nll(probabilities: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -51,18 +113,22 @@ def evaluate(
     batches: list[tuple[torch.Tensor, torch.Tensor]],
     *,
     predictive_samples: int = 8,
+    review_threshold: float = 0.05,
+    dropout: float = 0.0,
 ) -> Evaluation:
     """Evaluate on `batches` of (x, y), each (batch, block) int64, in eval mode.
 
-    predictive_samples: K weight samples for the predictive mean (stochastic models only).
+    predictive_samples: K samples for the predictive mean (stochastic models only).
+    review_threshold: MI (nats) at which a token is flagged. dropout: MC p-bit dropout
+    probability giving a deterministic model predictive samples (0: it has none).
     """
     if not batches:
         raise ValueError("evaluation needs at least one batch")
-    stochastic = bool(gaussian_layers(model))
+    stochastic = has_predictive_samples(model) or dropout > 0
     was_training = model.training
     model.eval()
     try:
-        with weight_mode(model, "mean"):
+        with weight_mode(model, "mean"), expected_attention(model):
             entropy = model(batches[0][0], return_attention_entropy=True).attention_entropy
             mean_probs = [model(x).logits.softmax(dim=-1) for x, _ in batches]
         targets = torch.cat([y.reshape(-1) for _, y in batches])
@@ -79,7 +145,8 @@ def evaluate(
                 mutual_information=None,
                 reliability=reliability(flat_mean, targets),
             )
-        with weight_mode(model, "sample"):
+        sampled_dropout = 0.0 if has_predictive_samples(model) else dropout
+        with weight_mode(model, "sample"), mc_dropout(model, sampled_dropout):
             samples = torch.stack(
                 [
                     torch.cat(
@@ -94,6 +161,7 @@ def evaluate(
         predictive = samples.mean(dim=0)
         split = uncertainty_split(samples)
         loss_predictive = float(_nll(predictive, targets).mean())
+        errors = predictive.argmax(dim=-1) != targets
         return Evaluation(
             val_loss=loss_predictive,
             val_loss_mean_weights=loss_mean,
@@ -102,6 +170,8 @@ def evaluate(
             predictive_entropy=float(split.total.mean()),
             mutual_information=float(split.epistemic.mean()),
             reliability=reliability(predictive, targets),
+            review=review(split.total, split.epistemic, errors, review_threshold),
+            token_uncertainty=(split.total.float(), split.epistemic.float(), errors),
         )
     finally:
         model.train(was_training)
