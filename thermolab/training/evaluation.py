@@ -30,6 +30,8 @@ __all__ = [
     "generate_text",
     "has_predictive_samples",
     "mc_dropout",
+    "reviewed_excerpt",
+    "reviewed_generation",
 ]
 
 
@@ -201,5 +203,82 @@ def generate_text(
             prompt, n_chars, temperature=temperature, top_k=top_k, generator=generator
         )
         return decode(out[0, len(prompt_ids) :].tolist())
+    finally:
+        model.train(was_training)
+
+
+def _sample_probabilities(
+    model: TinyGPT, idx: torch.Tensor, predictive_samples: int, dropout: float
+) -> torch.Tensor:
+    """(K, B, T, V) next-token probabilities of K stochastic forward passes, in eval mode."""
+    sampled_dropout = 0.0 if has_predictive_samples(model) else dropout
+    with weight_mode(model, "sample"), mc_dropout(model, sampled_dropout):
+        return torch.stack([model(idx).logits.softmax(-1) for _ in range(predictive_samples)])
+
+
+@torch.no_grad()
+def reviewed_excerpt(
+    model: TinyGPT,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    decode,
+    *,
+    predictive_samples: int = 8,
+    dropout: float = 0.0,
+) -> dict[str, list]:
+    """One validation sequence x, y (T,) with each target's uncertainty under K samples.
+
+    Returns {"chars": the target characters, "mutual_information", "entropy": nats each,
+    "errors": whether the predictive mean's top-1 missed}, lists of length T.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        samples = _sample_probabilities(model, x[None, :], predictive_samples, dropout)[:, 0]
+        split = uncertainty_split(samples.double())
+        predicted = samples.mean(0).argmax(-1)
+        return {
+            "chars": [decode([int(token)]) for token in y.tolist()],
+            "mutual_information": split.epistemic.tolist(),
+            "entropy": split.total.tolist(),
+            "errors": (predicted != y).tolist(),
+        }
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def reviewed_generation(
+    model: TinyGPT,
+    prompt_ids: list[int],
+    decode,
+    *,
+    n_chars: int = 200,
+    predictive_samples: int = 8,
+    dropout: float = 0.0,
+    seed: int = 0,
+) -> dict[str, list]:
+    """`n_chars` characters drawn from the K-sample predictive mean, each with its uncertainty.
+
+    Returns {"chars", "mutual_information", "entropy"} (nats), lists of length n_chars.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        generator = torch.Generator(device=device).manual_seed(seed)
+        idx = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+        chars, information, entropy = [], [], []
+        for _ in range(n_chars):
+            context = idx[:, -model.config.block_size :]
+            samples = _sample_probabilities(model, context, predictive_samples, dropout)
+            last = samples[:, :, -1, :].double()  # (K, 1, V)
+            split = uncertainty_split(last)
+            following = torch.multinomial(last.mean(0).float(), 1, generator=generator)
+            idx = torch.cat((idx, following), dim=1)
+            chars.append(decode([int(following)]))
+            information.append(float(split.epistemic[0]))
+            entropy.append(float(split.total[0]))
+        return {"chars": chars, "mutual_information": information, "entropy": entropy}
     finally:
         model.train(was_training)

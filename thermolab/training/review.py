@@ -45,7 +45,7 @@ def flag_tokens(mutual_information: torch.Tensor, threshold: float) -> torch.Ten
     """Bool mask, same shape: True where a token's mutual information (nats) ≥ threshold."""
     if not (math.isfinite(threshold) and threshold >= 0):
         raise ValueError(f"review threshold must be finite and ≥ 0, got {threshold}")
-    return mutual_information >= threshold
+    return mutual_information.double() >= threshold  # float64: a float32 cast could round up to it
 
 
 def _ranked_errors(scores: torch.Tensor, errors: torch.Tensor) -> torch.Tensor:

@@ -37,7 +37,13 @@ from thermolab.nn.attention import ThermodynamicAttention
 from thermolab.nn.bayes import make_stochastic, n_stochastic_parameters, total_entropy, total_kl
 from thermolab.runs import RunRecord, RunStore
 from thermolab.training.config import ATTENTION_MODES, MODES, TrainConfig
-from thermolab.training.evaluation import Evaluation, evaluate, generate_text
+from thermolab.training.evaluation import (
+    Evaluation,
+    evaluate,
+    generate_text,
+    reviewed_excerpt,
+    reviewed_generation,
+)
 from thermolab.training.langevin import Langevin
 from thermolab.training.objectives import free_energy
 from thermolab.training.summary import summarise
@@ -496,8 +502,28 @@ class _Session:
                 self._checkpoint(run)
         return status
 
-    def summaries(self, status: str) -> dict[str, dict[str, Any]]:
+    def _reviewed_texts(self, run: _Run) -> dict[str, Any]:
+        """A generated sample and a validation excerpt with each character's uncertainty."""
+        options = {
+            "predictive_samples": self.config.predictive_samples,
+            "dropout": self.config.review_dropout,
+        }
+        x, y = self.data.val_batches[0]
+        decode = self.data.vocab.decode
         return {
+            "generated": reviewed_generation(
+                run.model,
+                self.data.prompt,
+                decode,
+                n_chars=self.config.sample_chars,
+                seed=self.config.seed,
+                **options,
+            ),
+            "excerpt": reviewed_excerpt(run.model, x[0], y[0], decode, **options),
+        }
+
+    def summaries(self, status: str) -> dict[str, dict[str, Any]]:
+        summaries = {
             run.mode: summarise(
                 mode=run.mode,
                 status=status,
@@ -515,6 +541,10 @@ class _Session:
             )
             for run in self.runs
         }
+        for run in self.runs:
+            if summaries[run.mode].get("review") is not None:
+                summaries[run.mode]["review"].update(self._reviewed_texts(run))
+        return summaries
 
 
 def _execute(session: _Session, progress: Progress | None) -> TrainingResult:
