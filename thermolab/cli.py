@@ -190,6 +190,14 @@ def _build_parser() -> _Parser:
         "--threads", type=_non_negative_int, default=0, help="torch threads (0: torch's default)"
     )
     train.add_argument("--runs-dir", default=None, help="run store directory (default ./runs)")
+    # Sampled attention, the Langevin optimizer and review flags (TinyThermoLM).
+    train.add_argument("--attention", default="softmax", help="softmax, boltzmann, gumbel, hard")
+    train.add_argument("--attention-samples", type=_positive_int, default=8, help="K (boltzmann)")
+    train.add_argument("--attention-temperature", type=_positive_float, default=1.0)
+    train.add_argument("--optimizer", default="adamw", help="adamw or langevin")
+    train.add_argument(
+        "--review-threshold", type=_finite_float, default=0.05, help="flag MI ≥ this (nats)"
+    )
     train.add_argument("--json", action="store_true")
     return parser
 
@@ -403,6 +411,11 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
         meter=args.meter,
         device=args.device,
         threads=args.threads,
+        attention=args.attention,
+        attention_samples=args.attention_samples,
+        attention_temperature=args.attention_temperature,
+        optimizer=args.optimizer,
+        review_threshold=args.review_threshold,
     )
     store = RunStore(args.runs_dir)
     _group, run_ids = training.prepare(config, store, modes=(args.mode,))
@@ -418,6 +431,11 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": summary["train_seconds"],
         "joules_per_token": summary["joules_per_token"],
         "meter_note": summary["meter_note"],
+        "attention": config.attention,
+        "optimizer": config.optimizer,
+        "review_threshold": config.review_threshold,
+        "flagged_fraction": summary.get("flagged_fraction"),
+        "aurc": summary.get("aurc"),
     }
 
 
