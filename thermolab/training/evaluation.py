@@ -109,6 +109,15 @@ def _nll(probabilities: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return -torch.log(picked.clamp_min(1e-30))
 
 
+def _sample_probabilities(
+    model: TinyGPT, idx: torch.Tensor, predictive_samples: int, dropout: float
+) -> torch.Tensor:
+    """(K, B, T, V) next-token probabilities of K stochastic forward passes, in eval mode."""
+    sampled_dropout = 0.0 if has_predictive_samples(model) else dropout
+    with weight_mode(model, "sample"), mc_dropout(model, sampled_dropout):
+        return torch.stack([model(idx).logits.softmax(-1) for _ in range(predictive_samples)])
+
+
 @torch.no_grad()
 def evaluate(
     model: TinyGPT,
@@ -147,19 +156,16 @@ def evaluate(
                 mutual_information=None,
                 reliability=reliability(flat_mean, targets),
             )
-        sampled_dropout = 0.0 if has_predictive_samples(model) else dropout
-        with weight_mode(model, "sample"), mc_dropout(model, sampled_dropout):
-            samples = torch.stack(
-                [
-                    torch.cat(
-                        [
-                            model(x).logits.softmax(-1).reshape(-1, flat_mean.shape[-1])
-                            for x, _ in batches
-                        ]
-                    )
-                    for _ in range(predictive_samples)
-                ]
-            ).double()
+        n_vocab = flat_mean.shape[-1]
+        samples = torch.cat(
+            [
+                _sample_probabilities(model, x, predictive_samples, dropout).reshape(
+                    predictive_samples, -1, n_vocab
+                )
+                for x, _ in batches
+            ],
+            dim=1,
+        ).double()
         predictive = samples.mean(dim=0)
         split = uncertainty_split(samples)
         loss_predictive = float(_nll(predictive, targets).mean())
@@ -205,15 +211,6 @@ def generate_text(
         return decode(out[0, len(prompt_ids) :].tolist())
     finally:
         model.train(was_training)
-
-
-def _sample_probabilities(
-    model: TinyGPT, idx: torch.Tensor, predictive_samples: int, dropout: float
-) -> torch.Tensor:
-    """(K, B, T, V) next-token probabilities of K stochastic forward passes, in eval mode."""
-    sampled_dropout = 0.0 if has_predictive_samples(model) else dropout
-    with weight_mode(model, "sample"), mc_dropout(model, sampled_dropout):
-        return torch.stack([model(idx).logits.softmax(-1) for _ in range(predictive_samples)])
 
 
 @torch.no_grad()
