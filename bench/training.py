@@ -77,7 +77,10 @@ def _load_nanogpt(path: str | None):
 
 
 def _step_times(models: dict, vocab: int, batch: int, block: int, steps: int, warmup: int):
-    """Median AdamW step time (s) of each model, steps alternating over models, same batches."""
+    """Median AdamW step time (s) of each model, steps alternating over models, same batches.
+
+    The order of the models is reversed every other step, so none always runs first.
+    """
     import contextlib
     import io
     import time
@@ -90,7 +93,8 @@ def _step_times(models: dict, vocab: int, batch: int, block: int, steps: int, wa
     for step in range(warmup + steps):
         x = torch.randint(vocab, (batch, block), generator=generator)
         y = torch.randint(vocab, (batch, block), generator=generator)
-        for name, model in models.items():
+        order = list(models.items())
+        for name, model in order if step % 2 == 0 else reversed(order):
             started = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
                 output = model(x, y)
