@@ -97,6 +97,21 @@ def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
     return -(weights * logs).sum(dim=-1)
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Forward the estimate as it is; backward pass its gradient on to the probabilities.
+
+    The same as estimate + (p − p.detach()) without two full-size tensor operations.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, estimate: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        return estimate
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, gradient
+
+
 def _one_hot_mean(indices: torch.Tensor, n_keys: int, dtype: torch.dtype) -> torch.Tensor:
     """Indices (K, ...) → mean over K of one-hots, (..., n_keys)."""
     counts = torch.zeros((*indices.shape[1:], n_keys), dtype=dtype, device=indices.device)
@@ -159,9 +174,8 @@ def attention_weights(
         energies = -(logits.detach() * temperature)
         indices = backend.categorical(energies, temperature, count, seed=seed)
         estimate = _one_hot_mean(indices, logits.shape[-1], probabilities.dtype)
-        # Forward: exactly the sampled estimate (p − p is exactly 0); backward: the gradient
-        # of its expectation, the softmax.
-        weights = estimate + (probabilities - probabilities.detach())
+        # Forward: exactly the sampled estimate; backward: the gradient of its expectation.
+        weights = _StraightThrough.apply(estimate, probabilities)
     if live_rows is not None:
         weights = weights * live_rows
     return weights
