@@ -20,8 +20,9 @@ TinyThermoLM sections (same run, ratios only):
   Targets: ours ≥ 1.0 × nanoGPT at both thread counts; boltzmann K = 8 ≤ 1.5 × softmax.
 - variants: validation loss, ECE, AURC and step time after `--variant-steps` steps for
   softmax, boltzmann K = 8, TinyThermoLM (boltzmann K = 8 + Gaussian weights), and AdamW vs
-  Langevin (pSGLD, cosine-annealed T); runs without other predictive samples get their AURC
-  from MC p-bit dropout (p = 0.1).
+  Langevin (pSGLD, cosine-annealed T) and the same steps at T = 0; runs without other
+  predictive samples get their AURC from MC p-bit dropout (p = 0.1). Step times compare only
+  within a group (softmax vs TinyThermoLM run side by side).
 
 Usage:
     python bench/training.py                       # 2000 steps, ~10 min on 2 cores
@@ -232,7 +233,13 @@ def variants_section(corpus: str, steps: int, threads: int, quick: bool) -> dict
         "langevin": (
             {"optimizer": "langevin", "langevin_t_schedule": "cosine", "langevin_t_end": 0.0},
             ("baseline",),
-            {"baseline": "softmax · Langevin (pSGLD)"},
+            {"baseline": "softmax · Langevin (pSGLD, T 1 → 0)"},
+        ),
+        # The same preconditioned steps without noise (RMSprop): what the noise itself buys.
+        "langevin at T = 0": (
+            {"optimizer": "langevin", "langevin_temperature": 0.0},
+            ("baseline",),
+            {"baseline": "softmax · pSGLD at T = 0 (RMSprop)"},
         ),
     }
     rows = {}

@@ -23,5 +23,5 @@ def test_quick_training_bench(tmp_path):
     assert set(speed["mode_step_ratio"]) >= {"softmax", "boltzmann K=8", "gumbel", "hard"}
     assert speed["mode_step_ratio"]["softmax"] == 1.0
     runs = report["variants"]["runs"]
-    assert len(runs) == 4 and all(0 < row["aurc"] < 1 for row in runs.values())
+    assert len(runs) == 5 and all(0 < row["aurc"] < 1 for row in runs.values())
     assert "ours ÷ nanoGPT" in printed and "AURC" in printed
