@@ -141,3 +141,12 @@ def test_attention_settings_are_validated():
         attention_t_schedule="linear", attention_temperature=2.0, attention_t_end=0.5
     ).attention_temperature_schedule()
     assert schedule(0, 10) == 2.0 and schedule(10, 10) == 0.5
+
+
+def test_sampled_attention_counts_in_the_memory_estimate():
+    softmax, sampled = TrainConfig(), TrainConfig(attention="boltzmann", attention_samples=16)
+    batch, heads, block, layers = 12, 4, 64, 4  # the cpu-quick preset
+    extra = layers * (4 * batch * heads * block * block + 2 * batch * heads * block * 16)
+    assert sampled.estimated_step_bytes - softmax.estimated_step_bytes == 4 * extra
+    baseline_only = TrainConfig(baseline_attention="hard", attention_samples=16)
+    assert baseline_only.estimated_step_bytes == sampled.estimated_step_bytes

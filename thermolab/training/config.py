@@ -205,12 +205,17 @@ class TrainConfig:
         """A generous estimate of one step's activation memory (float32, with gradients).
 
         Per layer: attention scores B·H·T² (scores, softmax, their gradients) and about 16
-        B·T·C-sized tensors; then B·T·V logits with V taken as VOCAB_BOUND characters. It
+        B·T·C-sized tensors; then B·T·V logits with V taken as VOCAB_BOUND characters. Sampled
+        attention (any run's mode other than softmax) adds 4 B·H·T² (the sample estimate and
+        the float64 running sums it is drawn from) and K int64 indices per query row. It
         exists to refuse sizes that would take the server down, not to plan a GPU.
         """
         preset = PRESETS[self.preset]
         batch, block = self.resolved_batch_size, self.resolved_block_size
-        per_layer = 3 * batch * preset.n_head * block * block + 16 * batch * block * preset.n_embd
+        scores = batch * preset.n_head * block * block
+        per_layer = 3 * scores + 16 * batch * block * preset.n_embd
+        if {self.attention, self.baseline_attention or self.attention} != {"softmax"}:
+            per_layer += 4 * scores + 2 * batch * preset.n_head * block * self.attention_samples
         return 4 * (preset.n_layer * per_layer + 3 * batch * block * VOCAB_BOUND)
 
     @property
