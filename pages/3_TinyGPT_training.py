@@ -8,6 +8,7 @@ the store back — on a timer while the job runs — and draws it with `thermola
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,14 @@ LAYER_LABELS = {
     "all-linear": "all linear layers",
 }
 NOISE_LABELS = {"native": "native normal variates", "pbit": "sums of p-bits (central limit)"}
+ATTENTION_LABELS = {
+    "softmax": "softmax (exact)",
+    "boltzmann": "boltzmann (K samples, averaged)",
+    "gumbel": "gumbel-softmax (relaxed)",
+    "hard": "hard (one sample)",
+    "same": "same as the TSU run",
+}
+OPTIMIZER_LABELS = {"adamw": "AdamW", "langevin": "Langevin (SGLD; pSGLD if preconditioned)"}
 METER_LABELS = {
     "auto": "auto: NVML for a GPU run, RAPL for a CPU run, else the estimate",
     "nvml": "NVML (NVIDIA GPU, measured)",
@@ -67,6 +76,9 @@ engine = lazy_engine(
     devices="thermolab.training.config:DEVICES",
     verdict="thermolab.training.verdict:verdict",
     viz="thermolab.viz.training",
+    review_viz="thermolab.viz.review",
+    attention_modes="thermolab.training.config:ATTENTION_MODES",
+    optimizers="thermolab.training.config:OPTIMIZERS",
 )
 
 
@@ -224,6 +236,7 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
             horizontal=True,
             key="gpt.noise",
         )
+        values |= thermo_lm_settings(eng, default)
         st.subheader("Energy")
         values["meter"] = choose(
             "Meter",
@@ -258,6 +271,91 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
             "Start training", type="primary", disabled=my_job_active(), key="gpt.start"
         )
     return values, choice, upload, submitted
+
+
+def thermo_lm_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
+    """Sampled attention, the optimizer and review flags (the TinyThermoLM settings)."""
+    st.subheader("TinyThermoLM: attention, optimizer, review")
+    values: dict[str, Any] = {
+        "attention": choose(
+            "Attention (TSU run; both runs unless set below)",
+            eng.attention_modes,
+            default.attention,
+            "gpt.attention",
+            format_func=ATTENTION_LABELS.get,
+        ),
+    }
+    baseline = choose(
+        "Baseline's attention",
+        ("same", *eng.attention_modes),
+        default.baseline_attention or "same",
+        "gpt.baseline_attention",
+        format_func=ATTENTION_LABELS.get,
+    )
+    values["baseline_attention"] = None if baseline == "same" else baseline
+    left, right = st.columns(2)
+    values["attention_samples"] = left.number_input(
+        "K (boltzmann)", 1, 256, default.attention_samples, key="gpt.attention_k"
+    )
+    values["gumbel_tau"] = right.number_input(
+        "τ (gumbel)", 0.01, 100.0, default.gumbel_tau, key="gpt.gumbel_tau"
+    )
+    schedule = choose(
+        "T_attn schedule", eng.t_schedules, default.attention_t_schedule, "gpt.attention_sched"
+    )
+    left, right = st.columns(2)
+    values["attention_temperature"] = left.number_input(
+        "T_attn (start)", 0.01, 100.0, default.attention_temperature, key="gpt.attention_t"
+    )
+    end = right.number_input(
+        "T_attn (end)", 0.01, 100.0, default.attention_temperature, key="gpt.attention_t_end"
+    )
+    values["attention_t_schedule"] = schedule
+    values["attention_t_end"] = None if schedule == "constant" else end
+    values["optimizer"] = st.radio(
+        "Optimizer",
+        eng.optimizers,
+        index=eng.optimizers.index(default.optimizer),
+        format_func=OPTIMIZER_LABELS.get,
+        horizontal=True,
+        key="gpt.optimizer",
+    )
+    schedule = choose(
+        "Langevin T schedule", eng.t_schedules, default.langevin_t_schedule, "gpt.langevin_sched"
+    )
+    left, right = st.columns(2)
+    values["langevin_temperature"] = left.number_input(
+        "Langevin T (start)", 0.0, 100.0, default.langevin_temperature, key="gpt.langevin_t"
+    )
+    end = right.number_input(
+        "Langevin T (end)", 0.0, 100.0, default.langevin_temperature, key="gpt.langevin_t_end"
+    )
+    values["langevin_t_schedule"] = schedule
+    values["langevin_t_end"] = None if schedule == "constant" else end
+    values["langevin_preconditioned"] = st.checkbox(
+        "Precondition (pSGLD)", default.langevin_preconditioned, key="gpt.langevin_pre"
+    )
+    left, right = st.columns(2)
+    values["review_threshold"] = left.number_input(
+        "Flag tokens with MI ≥ (nats)",
+        0.0,
+        10.0,
+        default.review_threshold,
+        0.01,
+        format="%.3f",
+        key="gpt.review_threshold",
+    )
+    values["review_dropout"] = right.number_input(
+        "MC p-bit dropout (review)",
+        0.0,
+        0.9,
+        default.review_dropout,
+        0.05,
+        key="gpt.review_dropout",
+        help="Gives a run with no other predictive samples (point weights, softmax attention) "
+        "K samples to review, at evaluation only. 0: such a run is not reviewed.",
+    )
+    return values
 
 
 def advanced_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
@@ -508,6 +606,55 @@ def energy_sources(eng, records: Mapping[str, Any], data: Mapping[str, dict]) ->
             )
 
 
+def review_section(eng, records: Mapping[str, Any]) -> None:
+    """Flagged tokens in generated text and a validation excerpt; the risk–coverage curve."""
+    reviews = {
+        mode: review
+        for mode, record in records.items()
+        if (review := (record.summary or {}).get("review"))
+    }
+    st.subheader("Review: which predictions to check")
+    if not reviews:
+        st.caption(
+            "No run here has predictive samples (Gaussian weights, sampled attention or MC p-bit "
+            "dropout): set the review dropout above 0 to review a deterministic run."
+        )
+        return
+    st.plotly_chart(eng.review_viz.risk_coverage_figure(reviews), key="gpt.fig.risk")
+    st.caption(
+        "Tokens ranked from most to least confident by predictive entropy (solid) or mutual "
+        "information (dashed); the curve is the error rate of the kept tokens. Lower is better."
+    )
+    columns = st.columns(len(reviews))
+    for column, (mode, review) in zip(columns, reviews.items(), strict=True):
+        record = records[mode]
+        with column:
+            threshold = review["threshold"]
+            st.markdown(
+                f"**{mode}**: {review['flagged_fraction']:.1%} of {review['n_tokens']} validation "
+                f"tokens flagged (MI ≥ {threshold:g} nats); AURC {review['aurc']['entropy']:.3f} "
+                f"by entropy, {review['aurc']['mutual_information']:.3f} by MI (a perfect "
+                f"ranking: {review['perfect_aurc']:.3f}; error rate {review['error_rate']:.3f})."
+            )
+            for part, label in (("generated", "Generated text"), ("excerpt", "Validation excerpt")):
+                if part in review:
+                    st.caption(f"{label} (highlighted: flagged for review)")
+                    st.markdown(
+                        eng.review_viz.highlighted_html(
+                            review[part]["chars"], review[part]["mutual_information"], threshold
+                        ),
+                        unsafe_allow_html=True,
+                    )
+            st.download_button(
+                f"{mode} review (JSON)",
+                json.dumps(review, indent=2),
+                f"tinygpt_{record.id}_{mode}_review.json",
+                "application/json",
+                key=f"gpt.review.{record.id}",
+                on_click="ignore",
+            )
+
+
 def exports(store, records: Mapping[str, Any]) -> None:
     """CSV and JSON of each run, read from the store only when the button is pressed."""
     columns = st.columns(2 * max(1, len(records)))
@@ -605,6 +752,7 @@ def group_figures(eng, store, group: str) -> None:
     samples_side_by_side(data)
     if not active:
         results(eng, records, data)
+        review_section(eng, records)
         exports(store, records)
         resume_button(eng, store, group, records)
 

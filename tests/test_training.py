@@ -210,6 +210,14 @@ def test_cli_train_prints_the_contract_keys(tmp_path):
             "estimate",
             "--runs-dir",
             str(tmp_path),
+            "--attention",
+            "boltzmann",
+            "--attention-samples",
+            "4",
+            "--attention-temperature",
+            "1.5",
+            "--optimizer",
+            "langevin",
             "--json",
         ],
         env=env,
@@ -221,6 +229,9 @@ def test_cli_train_prints_the_contract_keys(tmp_path):
     report = json.loads(process.stdout)
     for key in ("train_loss", "val_loss", "tokens_per_second", "energy"):
         assert key in report
+    assert (report["attention"], report["optimizer"]) == ("boltzmann", "langevin")
+    assert report["review_threshold"] == 0.05
+    assert 0 <= report["flagged_fraction"] <= 1 and 0 < report["aurc"] < 1
     kinds = {entry["kind"] for entry in report["energy"]}
     assert kinds == {"estimated", "projected"}
     assert all({"kind", "joules", "source"} <= set(entry) for entry in report["energy"])
@@ -248,6 +259,19 @@ def test_cli_train_bad_input_is_one_line(tmp_path):
     )
     assert process.returncode == 2
     assert process.stderr.count("\n") == 1 and "missing.txt" in process.stderr
+    for option, value, message in (
+        ("--attention", "argmax", "attention must be one of"),
+        ("--optimizer", "sgd", "optimizer must be one of"),
+    ):
+        process = subprocess.run(
+            [sys.executable, "-m", "thermolab", "train", "--mode", "baseline", option, value],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert process.returncode == 2 and process.stderr.count("\n") == 1, process.stderr
+        assert message in process.stderr
 
 
 def test_bad_settings_are_refused_with_a_reason():

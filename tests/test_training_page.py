@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from pathlib import Path
 
@@ -208,6 +209,71 @@ def test_every_control_reaches_the_training_configuration():
     )
 
 
+def test_thermo_lm_controls_reach_the_configuration_and_the_review_is_shown():
+    app = fresh()
+    default = TrainConfig()
+    assert app.selectbox(key="gpt.attention").value == default.attention
+    assert app.selectbox(key="gpt.baseline_attention").value == "same"
+    assert app.radio(key="gpt.optimizer").value == default.optimizer
+    assert app.number_input(key="gpt.attention_k").value == default.attention_samples
+    assert app.number_input(key="gpt.review_threshold").value == pytest.approx(
+        default.review_threshold
+    )
+    configure(app, TINY)
+    app.selectbox(key="gpt.attention").set_value("boltzmann")
+    app.selectbox(key="gpt.baseline_attention").set_value("softmax")
+    app.selectbox(key="gpt.attention_sched").set_value("linear")
+    app.selectbox(key="gpt.langevin_sched").set_value("cosine")
+    app.radio(key="gpt.optimizer").set_value("langevin")
+    app.checkbox(key="gpt.langevin_pre").uncheck()
+    numbers = {
+        "gpt.attention_k": 3,
+        "gpt.attention_t": 2.0,
+        "gpt.attention_t_end": 0.5,
+        "gpt.gumbel_tau": 0.7,
+        "gpt.langevin_t": 0.5,
+        "gpt.langevin_t_end": 0.0,
+        "gpt.review_threshold": 0.0,
+        "gpt.review_dropout": 0.1,
+    }
+    for key, value in numbers.items():
+        app.number_input(key=key).set_value(value)
+    launch = start(app)
+    assert launch is not None, errors(app)
+    wait_for(app, launch)
+    assert not app.error, errors(app)
+    store = RunStore()
+    train = store.get_run(launch.run_ids["tsu"]).config["train"]
+    expected = {
+        "attention": "boltzmann",
+        "baseline_attention": "softmax",
+        "attention_samples": 3,
+        "attention_temperature": 2.0,
+        "attention_t_schedule": "linear",
+        "attention_t_end": 0.5,
+        "gumbel_tau": 0.7,
+        "optimizer": "langevin",
+        "langevin_temperature": 0.5,
+        "langevin_t_schedule": "cosine",
+        "langevin_t_end": 0.0,
+        "langevin_preconditioned": False,
+        "review_threshold": 0.0,
+        "review_dropout": 0.1,
+    }
+    assert {key: train[key] for key in expected} == pytest.approx(expected)
+    # Both runs are reviewed (the baseline through MC p-bit dropout); at threshold 0 every
+    # token is flagged, so every highlighted text is all <mark>.
+    highlighted = [m.value for m in app.markdown if m.value.startswith("<pre")]
+    assert len(highlighted) == 4 and all("<mark" in text for text in highlighted)
+    summaries = [m.value for m in app.markdown if "validation tokens flagged" in m.value]
+    assert len(summaries) == 2, summaries
+    assert all(re.search(r"100\.0% of \d+ validation tokens flagged", t) for t in summaries)
+    figures = [chart.proto.spec for chart in app.get("plotly_chart")]
+    assert any("Risk–coverage" in spec or "Risk\\u2013coverage" in spec for spec in figures)
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert {"baseline review (JSON)", "tsu review (JSON)"} <= set(labels)
+
+
 def test_bad_settings_are_an_error_message_not_a_traceback():
     app = fresh()
     app.selectbox(key="gpt.t_schedule").set_value("exponential")
@@ -290,7 +356,14 @@ def test_a_tiny_run_ends_in_results_samples_and_exports(tiny_run, runs_dir):
     assert any("Calibration (reliability diagram)" in spec for spec in figures)
 
     labels = [button.proto.label for button in app.get("download_button")]
-    assert labels == ["baseline (CSV)", "baseline (JSON)", "tsu (CSV)", "tsu (JSON)"]
+    # The TSU run's Gaussian weights give it predictive samples, hence a review to export.
+    assert labels == [
+        "tsu review (JSON)",
+        "baseline (CSV)",
+        "baseline (JSON)",
+        "tsu (CSV)",
+        "tsu (JSON)",
+    ]
     rows = list(csv.DictReader(io.StringIO(store.export_csv(launch.run_ids["tsu"]))))
     assert rows, "the CSV export holds the run's rows"
 

@@ -69,3 +69,13 @@ def test_missing_numbers_are_left_out_and_a_stopped_run_says_so():
     )
     same = verdict(summary(), summary(val_loss=2.0002, ece=0.0502))
     assert "same validation loss" in same and "calibration error was the same" in same
+
+
+def test_the_review_area_is_compared_when_both_runs_have_one():
+    assert "AURC" not in verdict(summary(), summary())
+    text = verdict(summary(aurc=0.30), summary(aurc=0.25))
+    assert "risk–coverage area (AURC) was 0.250 against 0.300 (better; lower is better)" in text
+    text = verdict(summary(aurc=0.20), summary(aurc=0.25))
+    assert "(worse; lower is better)" in text
+    text = verdict(summary(), summary(aurc=0.25))
+    assert "AURC) of 0.250; the baseline has no predictive samples to rank by" in text

@@ -162,6 +162,12 @@ TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str | None], ...] = (
     ("meter", "--meter", str, "auto, nvml, rapl, estimate or none"),
     ("device", "--device", str, "auto, cpu or cuda"),
     ("threads", "--threads", _non_negative_int, "torch threads (0: leave torch's setting)"),
+    # Sampled attention, the Langevin optimizer and review flags (TinyThermoLM).
+    ("attention", "--attention", str, "softmax, boltzmann, gumbel or hard"),
+    ("attention_samples", "--attention-samples", _positive_int, "K (boltzmann)"),
+    ("attention_temperature", "--attention-temperature", _positive_float, None),
+    ("optimizer", "--optimizer", str, "adamw or langevin"),
+    ("review_threshold", "--review-threshold", _finite_float, "flag MI ≥ this (nats)"),
 )
 
 
@@ -511,6 +517,11 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": summary["train_seconds"],
         "joules_per_token": summary["joules_per_token"],
         "meter_note": summary["meter_note"],
+        "attention": config.attention,
+        "optimizer": config.optimizer,
+        "review_threshold": config.review_threshold,
+        "flagged_fraction": summary.get("flagged_fraction"),
+        "aurc": summary.get("aurc"),
     }
 
 

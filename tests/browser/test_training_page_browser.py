@@ -69,3 +69,45 @@ def test_training_page_runs_live_and_stops_in_chromium(open_app, tmp_path):
     print(f"screenshot: {screenshot}")
     assert screenshot.stat().st_size > 20_000
     no_exception(page)
+
+
+def _choose(page, sidebar, label: str, option: str) -> None:
+    """Pick `option` in the sidebar selectbox `label` (Streamlit's dropdown is a listbox)."""
+    sidebar.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_a_tiny_sampled_attention_pair_ends_in_its_review(open_app):
+    page = open_app("/TinyGPT_training")
+    page.get_by_role("heading", name="TinyGPT: baseline vs TSU", level=1).wait_for(state="visible")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    _choose(
+        page,
+        sidebar,
+        "Attention (TSU run; both runs unless set below)",
+        "boltzmann (K samples, averaged)",
+    )
+    _choose(page, sidebar, "Baseline's attention", "softmax (exact)")
+    sidebar.get_by_text("Advanced", exact=True).click()
+    settings = SETTINGS | {
+        "Steps": "6",
+        "Evaluate every (steps)": "3",
+        "K (boltzmann)": "4",
+        "Flag tokens with MI ≥ (nats)": "0.000",
+        "MC p-bit dropout (review)": "0.10",
+    }
+    for label, value in settings.items():
+        field = sidebar.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Tab")
+    sidebar.get_by_role("button", name="Start training").click()
+
+    page.get_by_text("Review: which predictions to check").wait_for(timeout=START_TIMEOUT_MS)
+    no_exception(page)
+    # Threshold 0 flags every token: the highlighted texts hold marks, and both runs say 100 %.
+    assert page.locator("mark").count() > 0
+    assert page.get_by_text(re.compile(r"100\.0% of \d+ validation tokens flagged")).count() == 2
+    risk = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
+        p => ((p.layout && p.layout.title && p.layout.title.text) || '').includes('Risk'))"""
+    page.wait_for_function(risk, timeout=30_000)
+    no_exception(page)

@@ -71,7 +71,8 @@ class GPTConfig:
 
     dropout: residual dropout probability (training only). bias: biases in the linear and
     LayerNorm layers. attention_mode / attention_temperature / attention_samples: the
-    `ThermodynamicAttention` mode (one of thermolab.nn.MODES), its temperature T and its K.
+    `ThermodynamicAttention` mode (one of thermolab.nn.MODES), its temperature T and its K;
+    gumbel_temperature: the relaxation temperature τ of the "gumbel" mode.
     """
 
     vocab_size: int
@@ -84,6 +85,7 @@ class GPTConfig:
     attention_mode: str = "softmax"
     attention_temperature: float = 1.0
     attention_samples: int = 16
+    gumbel_temperature: float = 0.5
 
     def __post_init__(self) -> None:
         sizes = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "attention_samples")
@@ -101,8 +103,12 @@ class GPTConfig:
         temperature = float(self.attention_temperature)
         if not (math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"attention_temperature must be positive, got {temperature}")
+        tau = float(self.gumbel_temperature)
+        if not (math.isfinite(tau) and tau > 0):
+            raise ValueError(f"gumbel_temperature must be positive, got {tau}")
         object.__setattr__(self, "dropout", float(self.dropout))
         object.__setattr__(self, "attention_temperature", temperature)
+        object.__setattr__(self, "gumbel_temperature", tau)
         object.__setattr__(self, "bias", bool(self.bias))
 
 
@@ -188,6 +194,7 @@ class Block(nn.Module):
             temperature=config.attention_temperature,
             mode=config.attention_mode,
             n_samples=config.attention_samples,
+            gumbel_temperature=config.gumbel_temperature,
             backend=backend,
         )
         self.dropout = nn.Dropout(config.dropout)

@@ -97,6 +97,21 @@ def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
     return -(weights * logs).sum(dim=-1)
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Forward the estimate as it is; backward pass its gradient on to the probabilities.
+
+    The same as estimate + (p − p.detach()) without two full-size tensor operations.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, estimate: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        return estimate
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, gradient
+
+
 def _one_hot_mean(indices: torch.Tensor, n_keys: int, dtype: torch.dtype) -> torch.Tensor:
     """Indices (K, ...) → mean over K of one-hots, (..., n_keys)."""
     counts = torch.zeros((*indices.shape[1:], n_keys), dtype=dtype, device=indices.device)
@@ -133,10 +148,15 @@ def attention_weights(
     logits = (query @ key.transpose(-2, -1)) * (scale / temperature)
     live_rows = None
     if allowed is not None:
-        allowed = torch.broadcast_to(allowed, logits.shape)
+        # Rows with no allowed key, found on the mask before it is broadcast (a causal mask
+        # has none, and then no row needs the extra masking below).
         live_rows = allowed.any(dim=-1, keepdim=True)
-        # A fully masked row gets harmless zero logits here and zero weights at the end.
-        logits = logits.masked_fill(~allowed & live_rows, -math.inf)
+        if bool(live_rows.all()):
+            live_rows = None
+            logits = logits.masked_fill(~allowed, -math.inf)
+        else:
+            # A fully masked row gets harmless zero logits here and zero weights at the end.
+            logits = logits.masked_fill(~allowed & live_rows, -math.inf)
     probabilities = torch.softmax(logits, dim=-1)
     if mode == "softmax":
         weights = probabilities
@@ -154,8 +174,8 @@ def attention_weights(
         energies = -(logits.detach() * temperature)
         indices = backend.categorical(energies, temperature, count, seed=seed)
         estimate = _one_hot_mean(indices, logits.shape[-1], probabilities.dtype)
-        # Forward: the sampled estimate; backward: the gradient of its expectation.
-        weights = estimate + probabilities - probabilities.detach()
+        # Forward: exactly the sampled estimate; backward: the gradient of its expectation.
+        weights = _StraightThrough.apply(estimate, probabilities)
     if live_rows is not None:
         weights = weights * live_rows
     return weights
@@ -219,6 +239,13 @@ class ThermodynamicAttention(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Masks as in `allowed_positions`; seed makes one call's samples reproducible."""
         n_queries, n_keys = query.shape[-2], key.shape[-2]
+        dropping = self.training and self.dropout > 0
+        fast = self.mode == "softmax" and not return_weights and not dropping
+        scale = 1.0 / (math.sqrt(query.shape[-1]) * self.temperature)
+        plain_causal = causal and key_padding_mask is None and attn_mask is None
+        if fast and plain_causal and n_queries == n_keys:
+            # The fused kernel's own causal mask: no mask tensor built or checked per call.
+            return F.scaled_dot_product_attention(query, key, value, is_causal=True, scale=scale)
         allowed = allowed_positions(
             n_queries,
             n_keys,
@@ -227,14 +254,7 @@ class ThermodynamicAttention(nn.Module):
             attn_mask=attn_mask,
             device=query.device,
         )
-        dropping = self.training and self.dropout > 0
-        fast = self.mode == "softmax" and not return_weights and not dropping
         if fast and (allowed is None or bool(allowed.any(dim=-1).all())):
-            scale = 1.0 / (math.sqrt(query.shape[-1]) * self.temperature)
-            if causal and n_queries == n_keys and key_padding_mask is None and attn_mask is None:
-                return F.scaled_dot_product_attention(
-                    query, key, value, is_causal=True, scale=scale
-                )
             return F.scaled_dot_product_attention(query, key, value, attn_mask=allowed, scale=scale)
         weights = attention_weights(
             query,

@@ -5,6 +5,8 @@
 - `objectives`: the free energy F = E_q[L] − T·H[q] + λ·KL(q ‖ prior), per training token.
 - `calibration`: expected calibration error, reliability bins, predictive-entropy split.
 - `evaluation`: validation loss (mean weights and K-sample predictive mean), samples.
+- `review`: review flags (mutual information ≥ a threshold), risk–coverage and AURC.
+- `langevin`: SGLD / pSGLD as a torch optimizer, its noise drawn through the backend.
 - `trainer`: the alternating, per-step-metered loop, checkpoints and resume.
 - `summary`: a run's summary and the TSU ÷ baseline comparison.
 - `launch`: the loop as a job of `thermolab.jobs`; `worker`: the loop in a process of its own.

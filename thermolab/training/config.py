@@ -13,13 +13,21 @@ from thermolab.models.tinygpt import PRESETS, STOCHASTIC_CHOICES
 from thermolab.problems import check_memory
 from thermolab.training.schedules import LearningRateSchedule, TemperatureSchedule
 
-__all__ = ["MODES", "TrainConfig"]
+__all__ = ["ATTENTION_MODES", "MODES", "OPTIMIZERS", "TrainConfig"]
 
 #: "baseline": cross-entropy on ordinary weights. "tsu": the free energy over Gaussian weights.
 MODES: tuple[str, ...] = ("baseline", "tsu")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 METERS: tuple[str, ...] = ("auto", *METER_NAMES)
 NOISE_METHODS: tuple[str, ...] = ("native", "pbit")
+#: A run's attention, by the name the page and CLI use → `thermolab.nn` attention mode.
+ATTENTION_MODES: dict[str, str] = {
+    "softmax": "softmax",
+    "boltzmann": "sampled",
+    "gumbel": "gumbel",
+    "hard": "hard",
+}
+OPTIMIZERS: tuple[str, ...] = ("adamw", "langevin")
 #: Characters assumed in a corpus's vocabulary when estimating a step's memory (an upper bound).
 VOCAB_BOUND = 1024
 #: Most torch threads a run may ask for (the page's own limit; torch itself takes any number).
@@ -59,6 +67,17 @@ class TrainConfig:
     stochastic-MTJ figure in `thermolab.energy.ledger`); see `operation_energy()`.
     estimate_idle_watts, estimate_max_watts: the assumed CPU power (W) at idle and with every
     core busy, used by the "estimate" meter; see `power_model()`.
+    attention: every run's attention, one of ATTENTION_MODES ("boltzmann": K = attention_samples
+    Boltzmann samples per query row, averaged; "hard": one; "gumbel": Gumbel-softmax at
+    relaxation temperature gumbel_tau); baseline_attention overrides it for the baseline run
+    (None: the same). Attention temperature: attention_t_schedule from attention_temperature
+    to attention_t_end (None: constant) over the run, > 0 throughout.
+    optimizer: "adamw", or "langevin" (SGLD, preconditioned with RMSprop statistics when
+    langevin_preconditioned: pSGLD), whose posterior temperature follows langevin_t_schedule
+    from langevin_temperature to langevin_t_end (None: constant); its noise is drawn as `noise`.
+    review_threshold: mutual information (nats) at which a token is flagged for review.
+    review_dropout: MC p-bit dropout probability that gives a run with no other predictive
+    samples (point weights, softmax attention) K samples to review at evaluation (0: none).
     """
 
     corpus: str = "default"
@@ -91,6 +110,20 @@ class TrainConfig:
     estimate_idle_watts: float = PowerModel.idle_watts
     estimate_max_watts: float = PowerModel.max_watts
     sample_chars: int = 200
+    attention: str = "softmax"
+    baseline_attention: str | None = None
+    attention_samples: int = 8
+    attention_temperature: float = 1.0
+    attention_t_schedule: str = "constant"
+    attention_t_end: float | None = None
+    gumbel_tau: float = 0.5
+    optimizer: str = "adamw"
+    langevin_temperature: float = 1.0
+    langevin_t_schedule: str = "constant"
+    langevin_t_end: float | None = None
+    langevin_preconditioned: bool = True
+    review_threshold: float = 0.05
+    review_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -99,7 +132,7 @@ class TrainConfig:
             raise ValueError("corpus must be 'default', 'tinyshakespeare' or a file path")
         for name in ("steps", "eval_every", "eval_batches", "predictive_samples"):
             _positive_int(name, getattr(self, name))
-        for name in ("checkpoint_every", "sample_chars"):
+        for name in ("checkpoint_every", "sample_chars", "attention_samples"):
             _positive_int(name, getattr(self, name))
         for name in ("batch_size", "block_size"):
             if getattr(self, name) is not None:
@@ -135,6 +168,30 @@ class TrainConfig:
             raise ValueError(f"noise must be one of {NOISE_METHODS}, got {self.noise!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        for name in ("attention", "baseline_attention"):
+            value = getattr(self, name)
+            if value not in ATTENTION_MODES and not (
+                name == "baseline_attention" and value is None
+            ):
+                raise ValueError(f"{name} must be one of {tuple(ATTENTION_MODES)}, got {value!r}")
+        _finite("gumbel_tau", self.gumbel_tau, strict=True)
+        schedule = self.attention_temperature_schedule()
+        if min(schedule.start, schedule.end) <= 0:
+            raise ValueError(
+                f"attention temperature must stay > 0, got {schedule.start} → {schedule.end}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        self.langevin_temperature_schedule()  # validates the Langevin T schedule
+        if not isinstance(self.langevin_preconditioned, bool):
+            raise ValueError(
+                "langevin_preconditioned must be true or false, "
+                f"got {self.langevin_preconditioned!r}"
+            )
+        _finite("review_threshold", self.review_threshold)
+        _finite("review_dropout", self.review_dropout)
+        if self.review_dropout >= 1:
+            raise ValueError(f"review_dropout must lie in [0, 1), got {self.review_dropout}")
         check_memory(
             self.estimated_step_bytes,
             f"one training step with batch {self.resolved_batch_size} × block "
@@ -147,12 +204,17 @@ class TrainConfig:
         """A generous estimate of one step's activation memory (float32, with gradients).
 
         Per layer: attention scores B·H·T² (scores, softmax, their gradients) and about 16
-        B·T·C-sized tensors; then B·T·V logits with V taken as VOCAB_BOUND characters. It
+        B·T·C-sized tensors; then B·T·V logits with V taken as VOCAB_BOUND characters. Sampled
+        attention (any run's mode other than softmax) adds 4 B·H·T² (the sample estimate and
+        the float64 running sums it is drawn from) and K int64 indices per query row. It
         exists to refuse sizes that would take the server down, not to plan a GPU.
         """
         preset = PRESETS[self.preset]
         batch, block = self.resolved_batch_size, self.resolved_block_size
-        per_layer = 3 * batch * preset.n_head * block * block + 16 * batch * block * preset.n_embd
+        scores = batch * preset.n_head * block * block
+        per_layer = 3 * scores + 16 * batch * block * preset.n_embd
+        if {self.attention, self.baseline_attention or self.attention} != {"softmax"}:
+            per_layer += 4 * scores + 2 * batch * preset.n_head * block * self.attention_samples
         return 4 * (preset.n_layer * per_layer + 3 * batch * block * VOCAB_BOUND)
 
     @property
@@ -186,6 +248,22 @@ class TrainConfig:
 
     def temperature_schedule(self) -> TemperatureSchedule:
         return TemperatureSchedule(self.t_schedule, self.t_start, self.t_end)  # type: ignore[arg-type]
+
+    def attention_temperature_schedule(self) -> TemperatureSchedule:
+        """T_attn(t): attention_temperature → attention_t_end (None: constant)."""
+        end = self.attention_temperature if self.attention_t_end is None else self.attention_t_end
+        return TemperatureSchedule(self.attention_t_schedule, self.attention_temperature, end)  # type: ignore[arg-type]
+
+    def langevin_temperature_schedule(self) -> TemperatureSchedule:
+        """The Langevin optimizer's posterior temperature T(t) (0: plain SGD / RMSprop)."""
+        end = self.langevin_temperature if self.langevin_t_end is None else self.langevin_t_end
+        return TemperatureSchedule(self.langevin_t_schedule, self.langevin_temperature, end)  # type: ignore[arg-type]
+
+    def run_attention(self, mode: str) -> str:
+        """The attention (a key of ATTENTION_MODES) of the run of `mode` ("baseline" or "tsu")."""
+        if mode == "baseline" and self.baseline_attention is not None:
+            return self.baseline_attention
+        return self.attention
 
     @property
     def resolved_batch_size(self) -> int:

@@ -18,6 +18,12 @@ ECE = "ece"
 PREDICTIVE_ENTROPY = "predictive_entropy"
 MUTUAL_INFORMATION = "mutual_information"  # TSU only
 KL_TOTAL = "kl_total"  # TSU only, nats
+FLAGGED_FRACTION = "flagged_fraction"  # runs with predictive samples: tokens flagged for review
+
+
+def aurc(ranking: str) -> str:
+    """The name of the area under the risk-coverage curve when ranking by `ranking`."""
+    return f"aurc_{ranking}"
 
 
 def attention_entropy(layer: int) -> str:

@@ -90,6 +90,11 @@ def summarise(
             predictive_entropy=evaluation.predictive_entropy,
             mutual_information=evaluation.mutual_information,
             attention_entropy=evaluation.attention_entropy,
+            review=None if evaluation.review is None else evaluation.review.to_dict(),
+            flagged_fraction=None
+            if evaluation.review is None
+            else evaluation.review.flagged_fraction,
+            aurc=None if evaluation.review is None else evaluation.review.aurc["entropy"],
         )
     return summary
 
@@ -118,6 +123,8 @@ def compare(baseline: dict[str, Any], tsu: dict[str, Any]) -> list[dict[str, Any
         ("tokens_per_second", "training throughput", "tokens/s"),
         ("train_seconds", "training time", "s"),
         ("ece", "expected calibration error", ""),
+        ("aurc", "risk–coverage area (AURC, by entropy)", ""),
+        ("flagged_fraction", "tokens flagged for review", "fraction"),
         ("steps_to_target", "steps to target loss", "steps"),
     ):
         b, t = baseline.get(key), tsu.get(key)

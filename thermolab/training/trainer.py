@@ -39,11 +39,19 @@ from thermolab.models.tinygpt import (
     preset_config,
     save_checkpoint,
 )
+from thermolab.nn.attention import ThermodynamicAttention
 from thermolab.nn.bayes import n_stochastic_parameters, total_entropy, total_kl
 from thermolab.runs import RunRecord, RunStore
 from thermolab.training import metric_names as names
-from thermolab.training.config import MODES, TrainConfig
-from thermolab.training.evaluation import Evaluation, evaluate, generate_text
+from thermolab.training.config import ATTENTION_MODES, MODES, TrainConfig
+from thermolab.training.evaluation import (
+    Evaluation,
+    evaluate,
+    generate_text,
+    reviewed_excerpt,
+    reviewed_generation,
+)
+from thermolab.training.langevin import Langevin
 from thermolab.training.objectives import free_energy
 from thermolab.training.summary import summarise
 
@@ -137,10 +145,14 @@ def _open_meter(config: TrainConfig, device: torch.device) -> EnergyMeter | None
     return open_meter(name)
 
 
-def _optimizer(model: TinyGPT, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW with weight decay on weight matrices only (as nanoGPT).
+def _optimizer(
+    model: TinyGPT, config: TrainConfig, backend: Any, n_train_tokens: int
+) -> torch.optim.Optimizer:
+    """AdamW or Langevin, with weight decay on weight matrices only (as nanoGPT).
 
     Gaussian layers' parameters get none: their prior already pulls them toward zero.
+    Langevin's noise comes from the run's `backend` (drawn as config.noise), and its posterior
+    is over the n_train_tokens tokens of the training split.
     """
     decay, no_decay = [], []
     gaussian = {
@@ -155,7 +167,24 @@ def _optimizer(model: TinyGPT, config: TrainConfig) -> torch.optim.Optimizer:
         {"params": decay, "weight_decay": config.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    if config.optimizer == "langevin":
+        return Langevin(
+            groups,
+            lr=config.learning_rate,
+            temperature=config.langevin_temperature,
+            n_data=n_train_tokens,
+            preconditioned=config.langevin_preconditioned,
+            backend=backend,
+            noise_method=config.noise,
+        )
     return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.99))
+
+
+def set_attention_temperature(model: torch.nn.Module, temperature: float) -> None:
+    """Set the temperature T_attn of every attention layer of `model`."""
+    for module in model.modules():
+        if isinstance(module, ThermodynamicAttention):
+            module.temperature = float(temperature)
 
 
 def _build_run(
@@ -164,10 +193,15 @@ def _build_run(
     config: TrainConfig,
     vocab: CharVocab,
     device: torch.device,
+    n_train_tokens: int,
     *,
     noise_seed: int | None = None,
 ) -> _Run:
     """A fresh run: model (Gaussian layers for "tsu"), optimiser, batch stream, backend.
+
+    The model's attention is the run's (`config.run_attention(mode)`); every sample it, the
+    Gaussian layers and a Langevin optimizer draw goes through the one backend, whose counts
+    the projected-energy ledger reads.
 
     noise_seed seeds the backend that draws the weight noise (default: config.seed); a resumed
     run passes a seed derived from its step so it does not replay the noise of step 0.
@@ -176,6 +210,10 @@ def _build_run(
         config.preset,
         vocab.size,
         **({"block_size": config.block_size} if config.block_size else {}),
+        attention_mode=ATTENTION_MODES[config.run_attention(mode)],
+        attention_temperature=config.attention_temperature,
+        attention_samples=config.attention_samples,
+        gumbel_temperature=config.gumbel_tau,
     )
     seed = config.seed if noise_seed is None else noise_seed
     backend = get_backend("torch", seed=seed, device=str(device))
@@ -194,7 +232,8 @@ def _build_run(
         )
     model.to(device)
     batches = torch.Generator().manual_seed(config.seed)
-    return _Run(mode, run_id, model, _optimizer(model, config), batches, backend, stochastic)
+    optimizer = _optimizer(model, config, backend, n_train_tokens)
+    return _Run(mode, run_id, model, optimizer, batches, backend, stochastic)
 
 
 def _train_step(
@@ -203,13 +242,22 @@ def _train_step(
     """One optimiser step; returns the step's metrics as (name, value) pairs."""
     total = config.steps
     learning_rate = config.learning_rate_schedule()(run.step, total)
+    metrics: list[tuple[str, float]] = [("lr", learning_rate)]
+    langevin_temperature = config.langevin_temperature_schedule()(run.step, total)
     for group in run.optimizer.param_groups:
         group["lr"] = learning_rate
+        if config.optimizer == "langevin":
+            group["temperature"] = langevin_temperature
+    if config.optimizer == "langevin":
+        metrics.append(("langevin_temperature", langevin_temperature))
+    if config.run_attention(run.mode) != "softmax" or config.attention_t_end is not None:
+        attention_temperature = config.attention_temperature_schedule()(run.step, total)
+        set_attention_temperature(run.model, attention_temperature)
+        metrics.append(("attention_temperature", attention_temperature))
     x, y = get_batch(
         split_train, config.resolved_batch_size, config.resolved_block_size, run.batches, device
     )
     output = run.model(x, y)
-    metrics: list[tuple[str, float]] = [("lr", learning_rate)]
     if run.mode == "tsu":
         temperature = config.temperature_schedule()(run.step, total)
         kl, entropy = total_kl(run.model), total_entropy(run.model)
@@ -370,7 +418,11 @@ class _Session:
     # -- evaluation, samples, checkpoints -----------------------------------------------------
     def _evaluate(self, run: _Run, step: int) -> None:
         result = evaluate(
-            run.model, self.data.val_batches, predictive_samples=self.config.predictive_samples
+            run.model,
+            self.data.val_batches,
+            predictive_samples=self.config.predictive_samples,
+            review_threshold=self.config.review_threshold,
+            dropout=self.config.review_dropout,
         )
         run.last_evaluation = (step, result)
         run.val_history.append((step, result.val_loss))
@@ -383,6 +435,9 @@ class _Session:
             rows.append((names.VAL_LOSS_MEAN_WEIGHTS, result.val_loss_mean_weights))
         if result.mutual_information is not None:
             rows.append((names.MUTUAL_INFORMATION, result.mutual_information))
+        if result.review is not None:
+            rows.append((names.FLAGGED_FRACTION, result.review.flagged_fraction))
+            rows += [(names.aurc(ranking), area) for ranking, area in result.review.aurc.items()]
         for layer, heads in enumerate(result.attention_entropy):
             rows.append((names.attention_entropy(layer), sum(heads) / len(heads)))
         if run.mode == "tsu":
@@ -454,8 +509,28 @@ class _Session:
                 self._checkpoint(run)
         return status
 
-    def summaries(self, status: str) -> dict[str, dict[str, Any]]:
+    def _reviewed_texts(self, run: _Run) -> dict[str, Any]:
+        """A generated sample and a validation excerpt with each character's uncertainty."""
+        options = {
+            "predictive_samples": self.config.predictive_samples,
+            "dropout": self.config.review_dropout,
+        }
+        x, y = self.data.val_batches[0]
+        decode = self.data.vocab.decode
         return {
+            "generated": reviewed_generation(
+                run.model,
+                self.data.prompt,
+                decode,
+                n_chars=self.config.sample_chars,
+                seed=self.config.seed,
+                **options,
+            ),
+            "excerpt": reviewed_excerpt(run.model, x[0], y[0], decode, **options),
+        }
+
+    def summaries(self, status: str) -> dict[str, dict[str, Any]]:
+        summaries = {
             run.mode: summarise(
                 mode=run.mode,
                 status=status,
@@ -473,6 +548,10 @@ class _Session:
             )
             for run in self.runs
         }
+        for run in self.runs:
+            if summaries[run.mode].get("review") is not None:
+                summaries[run.mode]["review"].update(self._reviewed_texts(run))
+        return summaries
 
 
 def _execute(session: _Session, progress: Progress | None) -> TrainingResult:
@@ -511,7 +590,8 @@ def train(
         device = _device(config.device)
         data = _load_data(config, device)
         runs = [
-            _build_run(mode, run_id, config, data.vocab, device) for mode, run_id in run_ids.items()
+            _build_run(mode, run_id, config, data.vocab, device, data.train.numel())
+            for mode, run_id in run_ids.items()
         ]
     except Exception as error:
         for run_id in run_ids.values():
@@ -531,7 +611,9 @@ def _restore_run(
     """Rebuild a stored run at its last checkpoint; its later rows are dropped from the store."""
     mode = record.config["mode"]
     noise_seed = derived_seed(config.seed, record.checkpoint_step or 0)
-    run = _build_run(mode, record.id, config, data.vocab, device, noise_seed=noise_seed)
+    run = _build_run(
+        mode, record.id, config, data.vocab, device, data.train.numel(), noise_seed=noise_seed
+    )
     if record.checkpoint_path:
         checkpoint = load_checkpoint(record.checkpoint_path, map_location=device)
         if checkpoint.vocab.chars != data.vocab.chars:

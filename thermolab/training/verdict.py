@@ -67,8 +67,9 @@ def _energy_clauses(baseline: dict[str, Any], tsu: dict[str, Any]) -> list[str]:
     for kind, source in sorted(set(t) - set(b)):
         if kind == "projected":
             clauses.append(
-                f"its counted weight noise would cost a projected {t[kind, source]:.3g} J/token "
-                "on p-bit hardware (a projection, not a measurement; the baseline draws none)"
+                f"its counted random draws (weight noise, sampled attention, Langevin noise) "
+                f"would cost a projected {t[kind, source]:.3g} J/token on p-bit hardware (a "
+                "projection, not a measurement; the baseline draws none)"
             )
     if not b and not t:
         clauses.append("used energy that was not metered (meter off or unavailable)")
@@ -83,6 +84,21 @@ def _calibration_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | 
         return f"its expected calibration error was the same as the baseline's ({t:.3f})"
     better = "better" if t < b else "worse"
     return f"its expected calibration error was {t:.3f} against {b:.3f} ({better}; lower is better)"
+
+
+def _review_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    b, t = _number(baseline.get("aurc")), _number(tsu.get("aurc"))
+    if t is None:
+        return None
+    if b is None:
+        return (
+            f"ranking its tokens by predictive entropy gave a risk–coverage area (AURC) of "
+            f"{t:.3f}; the baseline has no predictive samples to rank by"
+        )
+    if f"{t:.3f}" == f"{b:.3f}":
+        return f"its risk–coverage area (AURC) was the same as the baseline's ({t:.3f})"
+    better = "better" if t < b else "worse"
+    return f"its risk–coverage area (AURC) was {t:.3f} against {b:.3f} ({better}; lower is better)"
 
 
 def _target_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
@@ -106,6 +122,7 @@ def verdict(baseline: dict[str, Any], tsu: dict[str, Any]) -> str:
         _throughput_clause(baseline, tsu),
         *_energy_clauses(baseline, tsu),
         _calibration_clause(baseline, tsu),
+        _review_clause(baseline, tsu),
         _target_clause(baseline, tsu),
     ]
     clauses = [clause for clause in clauses if clause]
