@@ -22,6 +22,7 @@ from thermolab.live import FrameBudget, LiveChain, LiveTempering, ground_energy_
 from thermolab.measure import check_sweep_request, exact_check, sweep_rows, temperature_sweep
 from thermolab.viz import ising as viz
 from ui.lattice_canvas import LatticeStream, Slider, lattice_canvas
+from ui.long_work import LongWork
 from ui.pacing import sleep_until_rerun
 from ui.server import share_cores
 
@@ -32,6 +33,7 @@ MAX_FPS = 30.0  # one live view draws at most this many frames per second
 # Frames per second this server draws for all live views together (they share it fairly).
 SERVER_FPS = float(os.environ.get("THERMOLAB_SERVER_FPS", "60"))
 TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one frame per run
+SWEEP_POLL_SECONDS = 0.5  # a running sweep's progress is redrawn this often
 # A graph's live view draws a Plotly figure per frame; at the lattice's rate each was replaced
 # before the browser had drawn it, and the figure stayed blank.
 GRAPH_FRAME_SECONDS = 0.5
@@ -524,8 +526,9 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     sweeps = columns[0].number_input("Measured sweeps", 100, 100_000, 2000, 100, key="m_sw")
     burn_in = columns[1].number_input("Burn-in sweeps", 0, 100_000, 500, 100, key="m_burn")
     chains = columns[2].number_input("Chains", 1, 64, 4, key="m_chains")
-    busy = "sweep_job" in STATE and not STATE["sweep_job"].finished  # one sweep per session
-    if st.button("Run sweep", type="primary", key="m_run", disabled=busy):
+    job = STATE.get("sweep_job")
+    sweep = LongWork(lambda: job is None or job.finished)  # one sweep per session
+    if st.button("Run sweep", type="primary", key="m_run", disabled=sweep.running):
         temperatures = list(np.linspace(t_low, t_high, points))
         job_args = dict(sweeps=sweeps, burn_in=burn_in, chains=chains)
         try:
@@ -542,9 +545,8 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
 
             STATE["sweep_job"] = get_manager().submit("temperature sweep", work, owner=OWNER)
             st.rerun()  # the button shows as disabled while the sweep runs
-    if "sweep_job" in STATE:
-        running = not STATE["sweep_job"].finished
-        st.fragment(run_every=0.5 if running else None)(sweep_results)()
+    if job is not None:
+        sweep.follow(sweep_results, every=SWEEP_POLL_SECONDS)
     st.divider()
     exact_panel(model, backend, settings)
 

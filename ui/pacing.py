@@ -10,7 +10,8 @@ waits for holds. A fragment's timer, which Streamlit queues behind the running s
 does not end the sleep, so an animation loop never spins on it.
 
 It reads Streamlit's request state, which has no public accessor (`ScriptRunContext.
-script_requests` and its `_state` and `_rerun_data`, present since Streamlit 1.37);
+script_requests` and its `_state` and `_rerun_data`, present since Streamlit 1.37, whose
+`is_auto_rerun` tells a timer's tick from a person's click);
 `tests/test_ui_pacing.py` checks that this Streamlit still has them. Where they are missing the
 sleep is a plain sleep, never an error.
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-__all__ = ["sleep_until_rerun"]
+__all__ = ["interaction_pending", "sleep_until_rerun"]
 
 SLICE_SECONDS = 0.01
 
@@ -43,6 +44,18 @@ def _interrupting_request() -> bool:
         rerun, "is_fragment_scoped_rerun", False
     )
     return not queued_fragments_only
+
+
+def interaction_pending() -> bool:
+    """Whether a rerun that a person asked for is pending (a widget, a button, inside a fragment
+    too), as opposed to a fragment's timer: False outside a script run. A click in a fragment is
+    queued behind the running script like a timer's tick, so `sleep_until_rerun` alone does not
+    end for it. (Streamlit keeps the newest request's flag: a tick arriving after the click hides
+    it until the sleep ends.)"""
+    requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
+    if getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+        return False
+    return not getattr(getattr(requests, "_rerun_data", None), "is_auto_rerun", True)
 
 
 def sleep_until_rerun(seconds: float, until: Callable[[], bool] | None = None) -> bool:

@@ -1,0 +1,31 @@
+"""`streamlit` with each job's end printed: `JOB-END <wall-clock seconds> <job name>`.
+
+Browser tests run the app through this script (arguments as for `python -m streamlit`) to time
+how long a page takes to show a job's end: the server and the browser share this machine's
+clock. It wraps `JobManager._finish` (the moment a job's status becomes final) and changes
+nothing else.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's thermolab
+
+from streamlit.web import cli
+
+from thermolab import jobs
+
+_finish = jobs.JobManager._finish
+
+
+def _finish_and_tell(job: jobs.Job, status: jobs.JobStatus) -> None:
+    _finish(job, status)
+    print(f"JOB-END {job.finished_at:.3f} {job.name}", flush=True)
+
+
+jobs.JobManager._finish = staticmethod(_finish_and_tell)
+
+if __name__ == "__main__":
+    sys.exit(cli.main())
