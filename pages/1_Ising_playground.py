@@ -384,6 +384,11 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     t_end = columns[1].number_input("End T", 0.01, 20.0, 0.2, key="anneal_t1")
     n_sweeps = columns[2].number_input("Sweeps", 10, 20_000, 1000, 10, key="anneal_sweeps")
     kind = columns[3].selectbox("Schedule", ["geometric", "linear"], key="anneal_kind")
+    if t_start < t_end:
+        st.warning(
+            f"Start T ({t_start:g}) is below end T ({t_end:g}): this schedule heats the system "
+            "instead of cooling it. Annealing cools: swap them to look for low-energy states."
+        )
     if columns[4].button("Start annealing", type="primary", key="anneal_start"):
         temperatures = (
             np.geomspace(t_start, t_end, n_sweeps)
@@ -399,19 +404,20 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
         return
     if plan.get("error"):
         st.error(f"The annealing stopped: the sampler failed ({plan['error']}). Start again.")
-    running = plan["done"] < len(plan["temperatures"]) and not plan.get("error")
-    st.fragment(run_every=TIMER_SECONDS if running else None)(anneal_frame_guarded)(model)
+    schedule = LongWork(
+        lambda: plan["done"] >= len(plan["temperatures"]) or bool(plan.get("error"))
+    )
+    # Each tick draws the next chunk of the schedule: work done by the timer, not waited for.
+    schedule.follow(lambda: anneal_frame_guarded(model), every=TIMER_SECONDS, wait_for_end=False)
 
 
 def anneal_frame_guarded(model: problems.IsingModel) -> None:
-    """`anneal_frame`, with a sampler that fails mid-schedule stopping the animation."""
+    """`anneal_frame`, with a sampler that fails mid-schedule ending the animation (the panel
+    shows the message)."""
     try:
         anneal_frame(model)
     except Exception as error:
-        first = not STATE["anneal"].get("error")
         STATE["anneal"]["error"] = sampler_failure(error)
-        if first:
-            st.rerun(scope="app")  # stop the timer; the panel shows the message
         st.error(f"The annealing view failed: {sampler_failure(error)}")
 
 
@@ -424,16 +430,17 @@ def anneal_frame(model: problems.IsingModel) -> None:
         chunk = temperatures[plan["done"] : plan["done"] + step]
         chain.advance(chunk, len(chunk))
         plan["done"] += len(chunk)
-        if plan["done"] >= len(temperatures):
-            st.rerun()  # stop the timer
     ground = None
     if model.n_spins <= exact.MAX_ENUMERATION_SPINS:
         ground = exact.ground_states(model)[0] / model.n_spins
     elif (bound := ground_energy_bound(model)) is not None:
         ground = bound / model.n_spins
     left, right = st.columns([2, 3])
-    caption = f"sweep {plan['done']} / {len(temperatures)}"
+    done, total = plan["done"], len(temperatures)
+    temperature = temperatures[done - 1] if done else temperatures[0]
+    caption = f"sweep {done} / {total} · T = {temperature:.3g}"
     with left:
+        st.progress(done / total, text=f"Sweep {done} of {total} · T = {temperature:.3g}")
         if model.lattice is not None:
             lattice_canvas(
                 chain.spins, model.lattice.length, caption, key="anneal_lattice", width=420
@@ -457,40 +464,63 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
     if model.n_spins > MAX_TEMPERING_SPINS:
         st.warning(f"Parallel tempering here runs up to {MAX_TEMPERING_SPINS} spins (L = 256).")
         return
-    columns = st.columns(4)
+    columns = st.columns([1, 1, 1, 1, 1])
     t_min = columns[0].number_input("Coldest T", 0.05, 20.0, 1.6, key="pt_tmin")
     t_max = columns[1].number_input("Hottest T", 0.05, 20.0, 4.0, key="pt_tmax")
     count = columns[2].slider("Replicas", 2, 8, 6, key="pt_count")
     if t_max <= t_min:
         st.error("The hottest temperature must be above the coldest.")
         return
+    wanted = np.geomspace(t_min, t_max, count)
     if columns[3].button("Restart replicas", key="pt_restart") or "tempering" not in STATE:
         STATE.pop("tempering_error", None)
         STATE["tempering"] = LiveTempering(
-            model, backend, np.geomspace(t_min, t_max, count), settings["algorithm"],
-            seed=settings["seed_chain"],
-        )  # fmt: skip
+            model, backend, wanted, settings["algorithm"], seed=settings["seed_chain"]
+        )
+    tempering: LiveTempering = STATE["tempering"]
+    paused = STATE.get("pt_paused", False)
+    columns[4].button(
+        "Resume" if paused else "Pause",
+        key="pt_pause",
+        on_click=lambda: STATE.update(pt_paused=not paused),  # before the page redraws
+    )
+    running = tempering.temperatures
+    if running.shape != wanted.shape or not np.allclose(running, wanted):
+        st.info(
+            f"The replicas still run the settings they started with: {running.size} "
+            f"temperatures from {running[0]:.2f} to {running[-1]:.2f}. "
+            "Press **Restart replicas** to apply the new ones."
+        )
     if STATE.get("tempering_error"):
         st.error(
             f"Parallel tempering stopped: the sampler failed ({STATE['tempering_error']}). "
             "Press Restart replicas to try again, or choose another backend."
         )
         return
-    st.fragment(run_every=TIMER_SECONDS * 4)(tempering_frame_guarded)(model)
+    if paused:
+        st.caption(f"Paused after round {tempering.rounds}: press Resume to go on.")
+    # Runs until paused or failed; each tick draws the next rounds (work done by the timer).
+    replicas = LongWork(lambda: paused or bool(STATE.get("tempering_error")))
+    replicas.follow(
+        lambda: tempering_frame_guarded(model, advance=not paused),
+        every=TIMER_SECONDS * 4,
+        wait_for_end=False,
+    )
 
 
-def tempering_frame_guarded(model: problems.IsingModel) -> None:
-    """`tempering_frame`, with a sampler that fails stopping the replicas' timer."""
+def tempering_frame_guarded(model: problems.IsingModel, advance: bool) -> None:
+    """`tempering_frame`, with a sampler that fails ending the replicas' animation."""
     try:
-        tempering_frame(model)
+        tempering_frame(model, advance)
     except Exception as error:
         STATE["tempering_error"] = sampler_failure(error)
-        st.rerun(scope="app")
 
 
-def tempering_frame(model: problems.IsingModel) -> None:
+def tempering_frame(model: problems.IsingModel, advance: bool) -> None:
+    """The replicas, their energies and swap rates; two more rounds first if `advance`."""
     tempering: LiveTempering = STATE["tempering"]
-    tempering.advance(2)
+    if advance:
+        tempering.advance(2)
     if model.lattice is not None:
         columns = st.columns(len(tempering.temperatures))
         for k, (column, temperature, spins) in enumerate(
