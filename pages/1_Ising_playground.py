@@ -55,6 +55,7 @@ T_MIN, T_MAX, T_STEP, T_DEFAULT = 0.05, 6.0, 0.01, 3.0  # the live view's temper
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
 MAX_TEMPERING_SPINS = 256 * 256
+RESTARTS_CHAIN = "Changing it restarts the live chain from a new random state."
 STATE = st.session_state
 
 
@@ -123,11 +124,21 @@ def sidebar() -> dict:
         settings["algorithm"] = st.radio(
             "Algorithm", ALGORITHMS, horizontal=True, key="algorithm",
             format_func=lambda a: {"gibbs": "p-bit Gibbs", "metropolis": "Metropolis"}[a],
+            help=RESTARTS_CHAIN,
         )  # fmt: skip
+        if settings["algorithm"] == "metropolis":
+            st.caption(
+                "Metropolis here updates a block of non-neighbouring spins at a time (a "
+                "checkerboard half of the lattice) and always accepts a flip that leaves the "
+                "energy unchanged (p-bit Gibbs: half the time). "
+                "From a random start it therefore orders much faster than Gibbs; both sample the "
+                "same equilibrium, so compare their equilibrium values, not how fast they order."
+            )
         names = cached_backend_names()
         settings["backend"] = st.selectbox(
-            "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend"
-        )
+            "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend",
+            help=RESTARTS_CHAIN,
+        )  # fmt: skip
         settings["seed_chain"] = st.number_input("Chain seed", 0, 1_000_000, 0, key="seed")
     return settings
 
@@ -655,7 +666,7 @@ OWNER = attach_session()  # this browser session: owns its sweep job, seen on ev
 st.title("Ising / p-bit playground")
 st.caption(
     "Each spin is a p-bit: it flips at random with the Boltzmann odds of its neighbours. "
-    "Energies are exact for the sampled states; reference curves are Onsager's exact results."
+    "Energies are exact for the sampled states."
 )
 settings = sidebar()
 model = current_problem(settings)
@@ -669,7 +680,15 @@ except BackendUnavailable as error:
 except Exception as error:  # a broken plugin: a message, and the other backends still work
     st.error(f"The backend {settings['backend']!r} failed to start: {sampler_failure(error)}")
     st.stop()
-st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
+reference = (
+    "reference curves: Onsager's exact solution (L = ∞)"
+    if onsager_reference(model, T_DEFAULT)[0] is not None
+    else "no exact reference curve for this model (Measure compares with enumeration, n ≤ 16)"
+)
+st.caption(
+    f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device} · "
+    f"{reference}"
+)
 
 mode = st.segmented_control(
     "Mode", ["Live", "Annealing", "Parallel tempering", "Measure"], default="Live", key="mode"

@@ -103,3 +103,22 @@ def test_a_finished_sweep_frees_its_button(app):
     ok(app)
     assert not app.button(key="m_run").disabled
     assert not [button for button in app.button if button.key == "m_stop"]
+
+
+def test_the_sampler_controls_say_what_changing_them_does(app):
+    assert "restarts the live chain" in app.radio(key="algorithm").help
+    assert "restarts the live chain" in app.selectbox(key="backend").help
+    assert not any("checkerboard" in text for text in texts(app.sidebar.caption))
+    app.radio(key="algorithm").set_value("metropolis").run()
+    ok(app)
+    notes = [text for text in texts(app.sidebar.caption) if "checkerboard" in text]
+    assert notes and "same equilibrium" in notes[0]
+
+
+def test_only_a_lattice_with_an_exact_solution_claims_onsager(app):
+    captions = " ".join(texts(app.caption))
+    assert "reference curves: Onsager's exact solution" in captions
+    app.radio(key="kind").set_value("Graph").run()
+    ok(app)
+    captions = " ".join(texts(app.caption))
+    assert "Onsager" not in captions and "no exact reference curve" in captions
