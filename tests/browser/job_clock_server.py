@@ -1,18 +1,21 @@
-"""`streamlit` with each job's end printed: `JOB-END <wall-clock seconds> <job name>`.
+"""`streamlit` with each job's end printed, `JOB-END <wall-clock seconds> <job name>`, and each
+rerun of a whole page that a script asks for, `APP-RERUN <wall-clock seconds>`.
 
 Browser tests run the app through this script (arguments as for `python -m streamlit`) to time
 how long a page takes to show a job's end: the server and the browser share this machine's
-clock. It wraps `JobManager._finish` (the moment a job's status becomes final) and changes
-nothing else.
+clock. It wraps `JobManager._finish` (the moment a job's status becomes final) and `st.rerun`
+(only to print), and changes nothing else.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's thermolab
 
+import streamlit
 from streamlit.web import cli
 
 from thermolab import jobs
@@ -26,6 +29,16 @@ def _finish_and_tell(job: jobs.Job, status: jobs.JobStatus) -> None:
 
 
 jobs.JobManager._finish = staticmethod(_finish_and_tell)
+_rerun = streamlit.rerun
+
+
+def _rerun_and_tell(scope="app"):
+    if scope == "app":
+        print(f"APP-RERUN {time.time():.3f}", flush=True)
+    _rerun(scope)
+
+
+streamlit.rerun = _rerun_and_tell
 
 if __name__ == "__main__":
     sys.exit(cli.main())

@@ -27,7 +27,7 @@ FLOWS = int(os.environ.get("THERMOLAB_LONG_WORK_FLOWS", "10"))
 ENDED_DEADLINE_S = 2.0  # the page shows the job's end within this long of it
 STUCK_S = 30.0  # a page not ended this long after its job ended counts as stuck
 JOB_TIMEOUT_S = 600.0  # generous: the machine is shared
-QUIET_S = 3.0  # after the ended state, this long without a timer tick
+QUIET_S = 6.0  # after the ended state, this long without a timer tick (the longest timer: 5 s)
 LAUNCHER = (str(Path(__file__).with_name("job_clock_server.py")),)
 
 # The ended state as a person sees it: `start` is a button, enabled; no `stop` button; `text`
@@ -56,33 +56,43 @@ def clocked_server(tmp_path_factory):
         stop_server(process)
 
 
+def logged(log: Path, what: str) -> list[float]:
+    """The wall-clock times of the server's `what` lines so far (JOB-END, APP-RERUN), in order."""
+    lines = log.read_text().splitlines()
+    return [float(line.split()[1]) for line in lines if line.startswith(what)]
+
+
 def job_ends(log: Path) -> list[float]:
     """The wall-clock end of each job so far, in order."""
-    return [
-        float(line.split()[1])
-        for line in log.read_text().splitlines()
-        if line.startswith("JOB-END ")
-    ]
+    return logged(log, "JOB-END ")
 
 
-class TimerTicks:
-    """Counts the fragment-timer reruns the page asks Streamlit for (decoded BackMsgs)."""
+# Records what the page sends on Streamlit's WebSocket, with the browser's clock (ms).
+RECORD_SENT = """
+window.__sent = [];
+const nativeSend = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (String(this.url).includes("/_stcore/stream")) {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
+      : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : null;
+    if (bytes) window.__sent.push({t: Date.now(), bytes: Array.from(bytes)});
+  }
+  return nativeSend.call(this, data);
+};
+"""
 
-    def __init__(self, page) -> None:
-        self.count = 0
-        page.on("websocket", self._watch)
 
-    def _watch(self, socket) -> None:
-        if "/_stcore/stream" in socket.url:
-            socket.on("framesent", self._sent)
-
-    def _sent(self, payload) -> None:
-        if isinstance(payload, str):
-            return
+def timer_ticks_since(page, since_ms: float) -> int:
+    """The fragment-timer reruns (decoded BackMsgs) the page has asked for since `since_ms`."""
+    ticks = 0
+    for sent in page.evaluate("window.__sent"):
         message = BackMsg()
-        message.ParseFromString(payload)
-        if message.WhichOneof("type") == "rerun_script" and message.rerun_script.is_auto_rerun:
-            self.count += 1
+        message.ParseFromString(bytes(sent["bytes"]))
+        if sent["t"] > since_ms and message.WhichOneof("type") == "rerun_script":
+            ticks += message.rerun_script.is_auto_rerun
+    page.evaluate("window.__sent = []")
+    return ticks
 
 
 class Flows:
@@ -92,10 +102,11 @@ class Flows:
     def __init__(self, name: str, shots: Path) -> None:
         self.name, self.shots = name, shots
         self.latencies: list[float | None] = []
+        self.rerun_asked: list[float] = []  # job end → the page's full run asked for, s
         self.ticks_after_end: list[int] = []
         self.failures: list[str] = []
 
-    def finish(self, page, ticks: TimerTicks, log: Path, ends_before: int, spec: dict) -> bool:
+    def finish(self, page, log: Path, ends_before: int, spec: dict) -> bool:
         """Wait for this run's job to end, then for the page's ended state; record both."""
         deadline = time.monotonic() + JOB_TIMEOUT_S
         while len(job_ends(log)) <= ends_before:
@@ -112,11 +123,14 @@ class Flows:
                 f"run {len(self.latencies)}: not ended {STUCK_S:.0f} s after ({shot})"
             )
             return False
-        self.latencies.append(handle.json_value() / 1000 - ended_job)
+        ended_ms = handle.json_value()
+        self.latencies.append(ended_ms / 1000 - ended_job)
+        asked = [t for t in logged(log, "APP-RERUN ") if ended_job <= t <= ended_ms / 1000]
+        if asked:
+            self.rerun_asked.append(asked[0] - ended_job)
         print(f"{self.name} run {len(self.latencies)}: {self.latencies[-1]:.2f} s", flush=True)
-        before = ticks.count
         page.wait_for_timeout(QUIET_S * 1000)
-        self.ticks_after_end.append(ticks.count - before)
+        self.ticks_after_end.append(timer_ticks_since(page, ended_ms))
         assert page.locator('[data-testid="stException"]').count() == 0
         return True
 
@@ -131,6 +145,12 @@ class Flows:
             print(
                 f"{self.name}: job end → ended state: min {done[0]:.2f} s, median "
                 f"{statistics.median(done):.2f} s, p90 {quantiles[-1]:.2f} s, max {done[-1]:.2f} s"
+            )
+        if self.rerun_asked:
+            asked = sorted(self.rerun_asked)
+            print(
+                f"{self.name}: job end → full run asked for (server): median "
+                f"{statistics.median(asked):.2f} s, max {asked[-1]:.2f} s ({len(asked)} runs)"
             )
         print(f"{self.name}: timer ticks in {QUIET_S:.0f} s after each end: {self.ticks_after_end}")
         for failure in self.failures:
@@ -149,13 +169,13 @@ def fresh_page(browser, url: str, path: str, animated: bool = False):
     heading then)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    ticks = TimerTicks(page)
+    page.add_init_script(RECORD_SENT)
     page.goto(url + path, wait_until="domcontentloaded")
     if animated:
         page.get_by_role("heading", level=1).first.wait_for(timeout=120_000)
     else:
         idle(page)
-    return context, page, ticks
+    return context, page
 
 
 def idle(page) -> None:
@@ -179,7 +199,7 @@ def test_training_to_the_end_then_again(browser, clocked_server, tmp_path):
     url, log = clocked_server
     flows = Flows("training", tmp_path)
     for _ in range(FLOWS):
-        context, page, ticks = fresh_page(browser, url, "/TinyGPT_training")
+        context, page = fresh_page(browser, url, "/TinyGPT_training")
         try:
             sidebar = page.locator('[data-testid="stSidebar"]')
             sidebar.get_by_text("Advanced", exact=True).click()
@@ -191,7 +211,7 @@ def test_training_to_the_end_then_again(browser, clocked_server, tmp_path):
             for _ in range(2):
                 ends = len(job_ends(log))
                 sidebar.get_by_role("button", name="Start training").click()
-                if not flows.finish(page, ticks, log, ends, spec):
+                if not flows.finish(page, log, ends, spec):
                     break
                 assert page.get_by_text("finished after 3 of 3 steps").count() >= 2
         finally:
@@ -203,7 +223,7 @@ def test_measure_sweep_then_another(browser, clocked_server, tmp_path):
     url, log = clocked_server
     flows = Flows("measure", tmp_path)
     for _ in range(FLOWS):
-        context, page, ticks = fresh_page(browser, url, "/Ising_playground", animated=True)
+        context, page = fresh_page(browser, url, "/Ising_playground", animated=True)
         try:
             page.get_by_text("Measure", exact=True).click()
             page.get_by_role("button", name="Run sweep").wait_for(timeout=60_000)
@@ -230,7 +250,7 @@ def test_measure_sweep_then_another(browser, clocked_server, tmp_path):
             for _ in range(2):
                 ends = len(job_ends(log))
                 page.get_by_role("button", name="Run sweep").click()
-                if not flows.finish(page, ticks, log, ends, spec):
+                if not flows.finish(page, log, ends, spec):
                     break
         finally:
             context.close()
@@ -241,7 +261,7 @@ def test_qaoa_run_then_another(browser, clocked_server, tmp_path):
     url, log = clocked_server
     flows = Flows("qaoa", tmp_path)
     for _ in range(FLOWS):
-        context, page, ticks = fresh_page(browser, url, "/QAOA")
+        context, page = fresh_page(browser, url, "/QAOA")
         try:
             slider = page.get_by_role("slider").first  # p = 2 by default; one step left: p = 1
             slider.focus()
@@ -251,7 +271,7 @@ def test_qaoa_run_then_another(browser, clocked_server, tmp_path):
             for _ in range(2):
                 ends = len(job_ends(log))
                 page.get_by_role("button", name="Run QAOA").click()
-                if not flows.finish(page, ticks, log, ends, spec):
+                if not flows.finish(page, log, ends, spec):
                     break
         finally:
             context.close()
