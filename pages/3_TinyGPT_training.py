@@ -723,6 +723,8 @@ else:
         help="Your training, or any earlier one in the run store (finished ones are read-only).",
     )
     own = my_launch(group) is not None
+    if mine.running and not own:  # Start waits for this session's training, not the one shown
+        mine.follow(attach_session, every=POLL_SECONDS)  # (a session watching is not idle)
     training = mine if own else others_training(eng, store, group)
     # Waiting for the end is for a job (cheap to ask), not for the store; one fragment waits.
     training.follow(lambda: group_progress(eng, store, group), every=POLL_SECONDS, wait_for_end=own)
