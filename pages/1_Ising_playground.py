@@ -475,7 +475,7 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
     if model.n_spins > MAX_TEMPERING_SPINS:
         st.warning(f"Parallel tempering here runs up to {MAX_TEMPERING_SPINS} spins (L = 256).")
         return
-    columns = st.columns([1, 1, 1, 1, 1])
+    columns = st.columns(5)
     t_min = columns[0].number_input("Coldest T", 0.05, 20.0, 1.6, key="pt_tmin")
     t_max = columns[1].number_input("Hottest T", 0.05, 20.0, 4.0, key="pt_tmax")
     count = columns[2].slider("Replicas", 2, 8, 6, key="pt_count")
@@ -495,11 +495,11 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
         key="pt_pause",
         on_click=lambda: STATE.update(pt_paused=not paused),  # before the page redraws
     )
-    running = tempering.temperatures
-    if running.shape != wanted.shape or not np.allclose(running, wanted):
+    started = tempering.temperatures
+    if started.shape != wanted.shape or not np.allclose(started, wanted):
         st.info(
-            f"The replicas still run the settings they started with: {running.size} "
-            f"temperatures from {running[0]:.2f} to {running[-1]:.2f}. "
+            f"The replicas still run the settings they started with: {started.size} "
+            f"temperatures from {started[0]:.2f} to {started[-1]:.2f}. "
             "Press **Restart replicas** to apply the new ones."
         )
     if STATE.get("tempering_error"):
