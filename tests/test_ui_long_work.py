@@ -94,7 +94,9 @@ def test_a_click_ends_the_wait_without_a_rerun(fragments, monkeypatch):
     assert time.monotonic() - started < 1.0
 
 
-def test_a_timer_tick_does_not_end_the_wait(fragments, monkeypatch):
+def test_a_queued_tick_ends_the_wait_once_the_interval_is_over(fragments, monkeypatch):
+    """The next run then starts at once (the tick waits behind this one), so the work is
+    watched without a gap; a tick alone never ends the wait early."""
     requests = ScriptRequests()
     requests.request_rerun(RerunData(fragment_id_queue=["progress"], is_auto_rerun=True))
     context = SimpleNamespace(script_requests=requests)
@@ -102,7 +104,23 @@ def test_a_timer_tick_does_not_end_the_wait(fragments, monkeypatch):
     work = long_work.LongWork(lambda: False)
     started = time.monotonic()
     work.follow(lambda: None, every=0.3)
-    assert time.monotonic() - started >= 0.25
+    assert 0.3 <= time.monotonic() - started < 0.3 * long_work.MAX_WAIT_INTERVALS
+
+
+def test_without_a_tick_it_waits_a_few_intervals_at_most(fragments):
+    work = long_work.LongWork(lambda: False)
+    started = time.monotonic()
+    work.follow(lambda: None, every=0.1)
+    assert time.monotonic() - started >= 0.1 * long_work.MAX_WAIT_INTERVALS - 0.01
+
+
+def test_work_ended_since_the_last_tick_reruns_the_page_without_drawing(fragments):
+    answers = iter([False, True])  # running at the page's run, ended by the next tick
+    drawn = []
+    work = long_work.LongWork(lambda: next(answers))
+    with pytest.raises(Rerun):
+        work.follow(lambda: drawn.append(1), every=1.0)
+    assert drawn == []
 
 
 def test_inline_in_the_page_run_it_never_waits(fragments, monkeypatch):

@@ -21,11 +21,12 @@ written down:
   not once: a full run that is lost or interrupted leaves the old timer, whose next tick asks
   again, so the page cannot stay "running".
 - Waiting for the end instead of sampling it: run alone on its timer, the fragment draws and
-  then waits out the rest of its interval for `finished()` (checked every 10 ms, for cheap
-  predicates such as `Job.finished`), so the full run starts within moments of the work's end
-  instead of up to a timer interval later. It stops waiting at once for a widget interaction
-  (a Stop button), a full rerun or a stop. Run inline in the page's run it never waits, so the
-  rest of the page is not held up.
+  then waits for `finished()` (checked every 10 ms, for cheap predicates such as
+  `Job.finished`) until its interval is over and its timer's next tick is queued, so the next
+  run starts at once and no moment goes unwatched: the full run starts within moments of the
+  work's end instead of up to a timer interval later. It stops waiting at once for a widget
+  interaction (a Stop button), a full rerun or a stop. Run inline in the page's run it never
+  waits, so the rest of the page is not held up.
 
 Pages give `draw` everything they show of the running work (progress, Stop, partial results),
 and build the ended state in the page's own run (enabled Start, results, exports).
@@ -39,9 +40,13 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from ui.pacing import interaction_pending, sleep_until_rerun
+from ui.pacing import interaction_pending, sleep_until_rerun, timer_tick_pending
 
 __all__ = ["LongWork"]
+
+# A fragment waits at most this many of its intervals for the next tick of its timer (a
+# backstop: the tick normally comes after one).
+MAX_WAIT_INTERVALS = 3
 
 
 class LongWork:
@@ -81,12 +86,22 @@ def _follow(
     """The fragment's body: draw, then (while the page shows the work as running) wait for its
     end and run the whole page once it has ended."""
     started = time.monotonic()
+    if running and finished():
+        st.rerun(scope="app")  # ended since the last tick: the page's run draws it
     draw()
     if not running:
         return
     if wait_for_end and _on_its_timer():
-        left = every - (time.monotonic() - started)
-        sleep_until_rerun(left, until=lambda: finished() or interaction_pending())
+        # Until the work ends, a person acts, or (the interval over) the next tick is queued:
+        # the next run then starts at once, so no moment goes unwatched.
+        sleep_until_rerun(
+            MAX_WAIT_INTERVALS * every - (time.monotonic() - started),
+            until=lambda: (
+                finished()
+                or interaction_pending()
+                or (time.monotonic() - started >= every and timer_tick_pending())
+            ),
+        )
     if finished():
         st.rerun(scope="app")  # the ended state, drawn by the page's own run; no timer left
 

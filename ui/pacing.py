@@ -24,7 +24,7 @@ from collections.abc import Callable
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-__all__ = ["interaction_pending", "sleep_until_rerun"]
+__all__ = ["interaction_pending", "sleep_until_rerun", "timer_tick_pending"]
 
 SLICE_SECONDS = 0.01
 
@@ -56,6 +56,18 @@ def interaction_pending() -> bool:
     if getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
         return False
     return not getattr(getattr(requests, "_rerun_data", None), "is_auto_rerun", True)
+
+
+def timer_tick_pending() -> bool:
+    """Whether a fragment's timer has asked for a rerun that waits behind this script run
+    (False outside a script run)."""
+    requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
+    if getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+        return False
+    rerun = getattr(requests, "_rerun_data", None)
+    return bool(getattr(rerun, "fragment_id_queue", None)) and getattr(
+        rerun, "is_auto_rerun", False
+    )
 
 
 def sleep_until_rerun(seconds: float, until: Callable[[], bool] | None = None) -> bool:
