@@ -31,17 +31,21 @@ QUIET_S = 6.0  # after the ended state, this long without a timer tick (the long
 LAUNCHER = (str(Path(__file__).with_name("job_clock_server.py")),)
 
 # The ended state as a person sees it: `start` is a button, enabled; no `stop` button; `text`
-# on the page; Streamlit's script idle. Returns the browser's clock (ms) once it holds.
+# on the page; Streamlit's script idle. It must hold for STABLE_MS (between two script runs the
+# previous run's page shows for a moment, its own ended state included); returns the browser's
+# clock (ms) when it began to hold. window.__endedSince is reset before each start.
+STABLE_MS = 500
 ENDED = """(spec) => {
     const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.dataset.testScriptState !== 'notRunning') return false;
     const buttons = [...document.querySelectorAll('button')];
     const named = name => buttons.filter(b => b.innerText.trim() === name);
     const start = named(spec.start);
-    if (start.length !== 1 || start[0].disabled) return false;
-    if (named(spec.stop).length > 0) return false;
-    if (spec.text && !document.body.innerText.includes(spec.text)) return false;
-    return Date.now();
+    const ended = app && app.dataset.testScriptState === 'notRunning'
+        && start.length === 1 && !start[0].disabled && named(spec.stop).length === 0
+        && (!spec.text || document.body.innerText.includes(spec.text));
+    if (!ended) { window.__endedSince = null; return false; }
+    if (window.__endedSince == null) window.__endedSince = Date.now();
+    return Date.now() - window.__endedSince >= spec.stable_ms ? window.__endedSince : false;
 }"""
 
 
@@ -83,6 +87,12 @@ WebSocket.prototype.send = function (data) {
 """
 
 
+def start(page, button) -> None:
+    """Press `button` (a start), the ended state's clock reset first."""
+    page.evaluate("window.__endedSince = null")
+    button.click()
+
+
 def timer_ticks_since(page, since_ms: float) -> int:
     """The fragment-timer reruns (decoded BackMsgs) the page has asked for since `since_ms`."""
     ticks = 0
@@ -114,7 +124,9 @@ class Flows:
             page.wait_for_timeout(200)
         ended_job = job_ends(log)[ends_before]
         try:
-            handle = page.wait_for_function(ENDED, arg=spec, polling=50, timeout=STUCK_S * 1000)
+            handle = page.wait_for_function(
+                ENDED, arg=spec | {"stable_ms": STABLE_MS}, polling=50, timeout=STUCK_S * 1000
+            )
         except Exception:
             self.latencies.append(None)
             shot = self.shots / f"{self.name}_stuck_{len(self.latencies)}.png"
@@ -210,7 +222,7 @@ def test_training_to_the_end_then_again(browser, clocked_server, tmp_path):
             spec = {"start": "Start training", "stop": "Stop", "text": "Results: TSU ÷ baseline"}
             for _ in range(2):
                 ends = len(job_ends(log))
-                sidebar.get_by_role("button", name="Start training").click()
+                start(page, sidebar.get_by_role("button", name="Start training"))
                 if not flows.finish(page, log, ends, spec):
                     break
                 assert page.get_by_text("finished after 3 of 3 steps").count() >= 2
@@ -249,7 +261,7 @@ def test_measure_sweep_then_another(browser, clocked_server, tmp_path):
             spec = {"start": "Run sweep", "stop": "Stop sweep", "text": "Sweep (CSV)"}
             for _ in range(2):
                 ends = len(job_ends(log))
-                page.get_by_role("button", name="Run sweep").click()
+                start(page, page.get_by_role("button", name="Run sweep"))
                 if not flows.finish(page, log, ends, spec):
                     break
         finally:
@@ -270,7 +282,7 @@ def test_qaoa_run_then_another(browser, clocked_server, tmp_path):
             spec = {"start": "Run QAOA", "stop": "Stop", "text": "Comparison on MaxCut"}
             for _ in range(2):
                 ends = len(job_ends(log))
-                page.get_by_role("button", name="Run QAOA").click()
+                start(page, page.get_by_role("button", name="Run QAOA"))
                 if not flows.finish(page, log, ends, spec):
                     break
         finally:
