@@ -49,7 +49,8 @@ def test_the_answer_is_taken_once_per_page_run(fragments):
     assert work.running and len(calls) == 1
     with pytest.raises(Rerun, match="app"):  # its fragment, drawn inline, finds it ended
         work.follow(lambda: None, every=1.0)
-    assert fragments == [{"run_every": 1.0}]  # a timer, as the page's controls say "running"
+    # A timer, as the page's controls say "running"; ticking fast, the fragment waiting between.
+    assert fragments == [{"run_every": long_work.TICK_SECONDS}]
 
 
 def test_ended_work_gets_no_timer_and_no_rerun(fragments):
@@ -129,6 +130,34 @@ def test_inline_in_the_page_run_it_never_waits(fragments, monkeypatch):
     started = time.monotonic()
     work.follow(lambda: None, every=5.0)
     assert time.monotonic() - started < 0.5
+
+
+def test_a_click_merged_with_a_later_tick_still_ends_the_wait(fragments, monkeypatch):
+    """Streamlit keeps the newest request's is_auto_rerun; the button's trigger survives."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    requests = ScriptRequests()
+    context = SimpleNamespace(script_requests=requests)
+    monkeypatch.setattr(pacing, "get_script_run_ctx", lambda suppress_warning=False: context)
+    pressed = WidgetStates()
+    stop = pressed.widgets.add()
+    stop.id, stop.trigger_value = "stop-button", True
+    requests.request_rerun(RerunData(fragment_id_queue=["progress"], widget_states=pressed))
+    ticked = WidgetStates()  # the browser drops a trigger once sent: the tick has no Stop
+    ticked.widgets.add().id = "observable-radio"
+    requests.request_rerun(
+        RerunData(fragment_id_queue=["progress"], widget_states=ticked, is_auto_rerun=True)
+    )
+    assert requests._rerun_data.is_auto_rerun  # the click's flag is gone...
+    assert pacing.interaction_pending()  # ...its trigger is not
+    started = time.monotonic()
+    long_work.LongWork(lambda: False).follow(lambda: None, every=5.0)
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_wait_free_fragment_ticks_at_its_interval(fragments):
+    long_work.LongWork(lambda: False).follow(lambda: None, every=5.0, wait_for_end=False)
+    assert fragments == [{"run_every": 5.0}]
 
 
 def test_this_streamlit_still_tells_a_tick_from_a_click():

@@ -24,7 +24,9 @@ written down:
   then waits for `finished()` (checked every 10 ms, for cheap predicates such as
   `Job.finished`) until its interval is over and its timer's next tick is queued, so the next
   run starts at once and no moment goes unwatched: the full run starts within moments of the
-  work's end instead of up to a timer interval later. It stops waiting at once for a widget
+  work's end instead of up to a timer interval later. Its timer ticks every TICK_SECONDS, so
+  its first run follows the page's that soon too (work that ended meanwhile, such as a sweep
+  of a second, is not left a whole interval). It stops waiting at once for a widget
   interaction (a Stop button), a full rerun or a stop. Run inline in the page's run it never
   waits, so the rest of the page is not held up.
 
@@ -47,6 +49,10 @@ __all__ = ["LongWork"]
 # A fragment waits at most this many of its intervals for the next tick of its timer (a
 # backstop: the tick normally comes after one).
 MAX_WAIT_INTERVALS = 3
+# A waiting fragment's timer ticks this often (s), whatever its interval: its first run comes
+# this soon after the page's, and a tick is always queued when it stops waiting. A tick that
+# comes while it waits costs a message and is merged into the pending one.
+TICK_SECONDS = 0.25
 
 
 class LongWork:
@@ -72,7 +78,8 @@ class LongWork:
         sampling it at the next tick; pass False where it is not cheap (a database read), or
         for a second fragment following the same work.
         """
-        fragment = st.fragment(_follow, run_every=every if self.running else None)
+        timer = min(every, TICK_SECONDS) if wait_for_end else every
+        fragment = st.fragment(_follow, run_every=timer if self.running else None)
         fragment(draw, self.finished, self.running, every, wait_for_end)
 
 

@@ -50,12 +50,18 @@ def interaction_pending() -> bool:
     """Whether a rerun that a person asked for is pending (a widget, a button, inside a fragment
     too), as opposed to a fragment's timer: False outside a script run. A click in a fragment is
     queued behind the running script like a timer's tick, so `sleep_until_rerun` alone does not
-    end for it. (Streamlit keeps the newest request's flag: a tick arriving after the click hides
-    it until the sleep ends.)"""
+    end for it. Streamlit keeps the newest request's `is_auto_rerun` when it merges requests, so
+    a button's press is also told by its trigger, which merging keeps."""
     requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
     if getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
         return False
-    return not getattr(getattr(requests, "_rerun_data", None), "is_auto_rerun", True)
+    rerun = getattr(requests, "_rerun_data", None)
+    if not getattr(rerun, "is_auto_rerun", True):
+        return True
+    widgets = getattr(getattr(rerun, "widget_states", None), "widgets", None) or []
+    return any(
+        widget.WhichOneof("value") == "trigger_value" and widget.trigger_value for widget in widgets
+    )
 
 
 def timer_tick_pending() -> bool:
