@@ -141,8 +141,17 @@ st.markdown(
 )
 
 st.header("Pages")
-columns = st.columns(len(PAGES))
-for column, card in zip(columns, PAGES, strict=True):
+# Two cards a row: four in a row left each link a quarter of the page, too narrow for its label
+# ("Open Ising / p-bit playgrou…" at 1400 px).
+CARDS_PER_ROW = 2
+cards = [
+    (column, card)
+    for start in range(0, len(PAGES), CARDS_PER_ROW)
+    for column, card in zip(
+        st.columns(CARDS_PER_ROW), PAGES[start : start + CARDS_PER_ROW], strict=False
+    )
+]
+for column, card in cards:
     with column, st.container(border=True):
         st.markdown(f"#### {card.title}")
         st.write(card.summary)

@@ -31,6 +31,7 @@ from ui.live_view import (
     show_graph,
     take_graph_temperature,
 )
+from ui.long_work import LongWork
 from ui.server import share_cores
 from ui.session import attach_session
 
@@ -39,6 +40,7 @@ share_cores()  # one BLAS thread per call: the sessions share the cores
 
 LIVE = LiveSettings.from_environment()  # the live view's limits and pacing
 TIMER_SECONDS = 0.05  # annealing and tempering: a fragment on a timer, one frame per run
+SWEEP_POLL_SECONDS = 0.5  # a running sweep's progress is redrawn this often
 LATTICE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MAX_GRAPH_NODES = 500
 # The graph families offered, by label (a lattice has its own controls).
@@ -47,6 +49,7 @@ GRAPH_LABELS = [
     problems.MODEL_FAMILIES["sk"].label,
 ]
 MAX_TEMPERING_SPINS = 256 * 256
+RESTARTS_CHAIN = "Changing it restarts the live chain from a new random state."
 STATE = st.session_state
 
 
@@ -97,11 +100,21 @@ def sidebar() -> dict:
         settings["algorithm"] = st.radio(
             "Algorithm", ALGORITHMS, horizontal=True, key="algorithm",
             format_func=lambda a: {"gibbs": "p-bit Gibbs", "metropolis": "Metropolis"}[a],
+            help=RESTARTS_CHAIN,
         )  # fmt: skip
+        if settings["algorithm"] == "metropolis":
+            st.caption(
+                "Metropolis here updates a block of non-neighbouring spins at a time (a "
+                "checkerboard half of the lattice) and always accepts a flip that leaves the "
+                "energy unchanged (p-bit Gibbs: half the time). "
+                "From a random start it therefore orders much faster than Gibbs; both sample the "
+                "same equilibrium, so compare their equilibrium values, not how fast they order."
+            )
         names = cached_backend_names()
         settings["backend"] = st.selectbox(
-            "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend"
-        )
+            "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend",
+            help=RESTARTS_CHAIN,
+        )  # fmt: skip
         settings["seed_chain"] = st.number_input("Chain seed", 0, 1_000_000, 0, key="seed")
     return settings
 
@@ -184,6 +197,11 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     t_end = columns[1].number_input("End T", 0.01, 20.0, 0.2, key="anneal_t1")
     n_sweeps = columns[2].number_input("Sweeps", 10, 20_000, 1000, 10, key="anneal_sweeps")
     kind = columns[3].selectbox("Schedule", ["geometric", "linear"], key="anneal_kind")
+    if t_start < t_end:
+        st.warning(
+            f"Start T ({t_start:g}) is below end T ({t_end:g}): this schedule heats the system "
+            "instead of cooling it. Annealing cools: swap them to look for low-energy states."
+        )
     if columns[4].button("Start annealing", type="primary", key="anneal_start"):
         temperatures = 1.0 / temperature_schedule(t_start, t_end, n_sweeps, kind)
         chain = LiveChain(model, backend, settings["algorithm"], seed=settings["seed_chain"])
@@ -195,19 +213,20 @@ def anneal_panel(model: problems.IsingModel, backend, settings: dict) -> None:
         return
     if plan.get("error"):
         st.error(f"The annealing stopped: the sampler failed ({plan['error']}). Start again.")
-    running = plan["done"] < len(plan["temperatures"]) and not plan.get("error")
-    st.fragment(run_every=TIMER_SECONDS if running else None)(anneal_frame_guarded)(model)
+    schedule = LongWork(
+        lambda: plan["done"] >= len(plan["temperatures"]) or bool(plan.get("error"))
+    )
+    # Each tick draws the next chunk of the schedule: work done by the timer, not waited for.
+    schedule.follow(lambda: anneal_frame_guarded(model), every=TIMER_SECONDS, wait_for_end=False)
 
 
 def anneal_frame_guarded(model: problems.IsingModel) -> None:
-    """`anneal_frame`, with a sampler that fails mid-schedule stopping the animation."""
+    """`anneal_frame`, with a sampler that fails mid-schedule ending the animation (the panel
+    shows the message)."""
     try:
         anneal_frame(model)
     except Exception as error:
-        first = not STATE["anneal"].get("error")
         STATE["anneal"]["error"] = sampler_failure(error)
-        if first:
-            st.rerun(scope="app")  # stop the timer; the panel shows the message
         st.error(f"The annealing view failed: {sampler_failure(error)}")
 
 
@@ -220,14 +239,15 @@ def anneal_frame(model: problems.IsingModel) -> None:
         chunk = temperatures[plan["done"] : plan["done"] + step]
         chain.advance(chunk, len(chunk))
         plan["done"] += len(chunk)
-        if plan["done"] >= len(temperatures):
-            st.rerun()  # stop the timer
     ground = exact.ground_energy_reference(model)
     if ground is not None:
         ground /= model.n_spins
     left, right = st.columns([2, 3])
-    caption = f"sweep {plan['done']} / {len(temperatures)}"
+    done, total = plan["done"], len(temperatures)
+    temperature = temperatures[done - 1] if done else temperatures[0]
+    caption = f"sweep {done} / {total} · T = {temperature:.3g}"
     with left:
+        st.progress(done / total, text=f"Sweep {done} of {total} · T = {temperature:.3g}")
         if model.lattice is not None:
             lattice_canvas(
                 chain.spins, model.lattice.length, caption, key="anneal_lattice", width=420
@@ -251,40 +271,63 @@ def tempering_panel(model: problems.IsingModel, backend, settings: dict) -> None
     if model.n_spins > MAX_TEMPERING_SPINS:
         st.warning(f"Parallel tempering here runs up to {MAX_TEMPERING_SPINS} spins (L = 256).")
         return
-    columns = st.columns(4)
+    columns = st.columns(5)
     t_min = columns[0].number_input("Coldest T", 0.05, 20.0, 1.6, key="pt_tmin")
     t_max = columns[1].number_input("Hottest T", 0.05, 20.0, 4.0, key="pt_tmax")
     count = columns[2].slider("Replicas", 2, 8, 6, key="pt_count")
     if t_max <= t_min:
         st.error("The hottest temperature must be above the coldest.")
         return
+    wanted = np.geomspace(t_min, t_max, count)
     if columns[3].button("Restart replicas", key="pt_restart") or "tempering" not in STATE:
         STATE.pop("tempering_error", None)
         STATE["tempering"] = LiveTempering(
-            model, backend, np.geomspace(t_min, t_max, count), settings["algorithm"],
-            seed=settings["seed_chain"],
-        )  # fmt: skip
+            model, backend, wanted, settings["algorithm"], seed=settings["seed_chain"]
+        )
+    tempering: LiveTempering = STATE["tempering"]
+    paused = STATE.get("pt_paused", False)
+    columns[4].button(
+        "Resume" if paused else "Pause",
+        key="pt_pause",
+        on_click=lambda: STATE.update(pt_paused=not paused),  # before the page redraws
+    )
+    started = tempering.temperatures
+    if started.shape != wanted.shape or not np.allclose(started, wanted):
+        st.info(
+            f"The replicas still run the settings they started with: {started.size} "
+            f"temperatures from {started[0]:.2f} to {started[-1]:.2f}. "
+            "Press **Restart replicas** to apply the new ones."
+        )
     if STATE.get("tempering_error"):
         st.error(
             f"Parallel tempering stopped: the sampler failed ({STATE['tempering_error']}). "
             "Press Restart replicas to try again, or choose another backend."
         )
         return
-    st.fragment(run_every=TIMER_SECONDS * 4)(tempering_frame_guarded)(model)
+    if paused:
+        st.caption(f"Paused after round {tempering.rounds}: press Resume to go on.")
+    # Runs until paused or failed; each tick draws the next rounds (work done by the timer).
+    replicas = LongWork(lambda: paused or bool(STATE.get("tempering_error")))
+    replicas.follow(
+        lambda: tempering_frame_guarded(model, advance=not paused),
+        every=TIMER_SECONDS * 4,
+        wait_for_end=False,
+    )
 
 
-def tempering_frame_guarded(model: problems.IsingModel) -> None:
-    """`tempering_frame`, with a sampler that fails stopping the replicas' timer."""
+def tempering_frame_guarded(model: problems.IsingModel, advance: bool) -> None:
+    """`tempering_frame`, with a sampler that fails ending the replicas' animation."""
     try:
-        tempering_frame(model)
+        tempering_frame(model, advance)
     except Exception as error:
         STATE["tempering_error"] = sampler_failure(error)
-        st.rerun(scope="app")
 
 
-def tempering_frame(model: problems.IsingModel) -> None:
+def tempering_frame(model: problems.IsingModel, advance: bool) -> None:
+    """The replicas, their energies and swap rates; two more rounds first if `advance`."""
     tempering: LiveTempering = STATE["tempering"]
-    tempering.advance(2)
+    if advance:
+        tempering.advance(2)
     if model.lattice is not None:
         columns = st.columns(len(tempering.temperatures))
         for k, (column, temperature, spins) in enumerate(
@@ -320,8 +363,9 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
     sweeps = columns[0].number_input("Measured sweeps", 100, 100_000, 2000, 100, key="m_sw")
     burn_in = columns[1].number_input("Burn-in sweeps", 0, 100_000, 500, 100, key="m_burn")
     chains = columns[2].number_input("Chains", 1, 64, 4, key="m_chains")
-    busy = "sweep_job" in STATE and not STATE["sweep_job"].finished  # one sweep per session
-    if st.button("Run sweep", type="primary", key="m_run", disabled=busy):
+    job = STATE.get("sweep_job")
+    sweep = LongWork(lambda: job is None or job.finished)  # one sweep per session
+    if st.button("Run sweep", type="primary", key="m_run", disabled=sweep.running):
         temperatures = list(np.linspace(t_low, t_high, points))
         job_args = dict(sweeps=sweeps, burn_in=burn_in, chains=chains)
         try:
@@ -338,9 +382,8 @@ def measure_panel(model: problems.IsingModel, backend, settings: dict) -> None:
 
             STATE["sweep_job"] = get_manager().submit("temperature sweep", work, owner=OWNER)
             st.rerun()  # the button shows as disabled while the sweep runs
-    if "sweep_job" in STATE:
-        running = not STATE["sweep_job"].finished
-        st.fragment(run_every=0.5 if running else None)(sweep_results)()
+    if job is not None:
+        sweep.follow(sweep_results, every=SWEEP_POLL_SECONDS)
     st.divider()
     exact_panel(model, backend, settings)
 
@@ -441,7 +484,15 @@ if settings["algorithm"] not in capabilities.algorithms:
         "choose one of those, or another backend."
     )
     st.stop()
-st.caption(f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device}")
+reference = (
+    "reference values: exact for this L (Kaufman) and Onsager's L = ∞"
+    if exact.onsager_reference(model, 2.0) is not None
+    else "no exact reference curve for this model (Measure compares with enumeration, n ≤ 16)"
+)
+st.caption(
+    f"{model.name} · {model.n_spins} spins · backend {backend.name} on {backend.device} · "
+    f"{reference}"
+)
 
 mode = st.segmented_control(
     "Mode", ["Live", "Annealing", "Parallel tempering", "Measure"], default="Live", key="mode"

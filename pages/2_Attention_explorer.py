@@ -7,6 +7,7 @@ once per server process behind st.cache_resource) and the figures in `thermolab.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import streamlit as st
 
@@ -25,6 +26,7 @@ MODE_LABELS = {
     "gumbel": "Gumbel-softmax",
     "hard": "hard sample",
 }
+CHECKPOINT_SOURCE = "TinyGPT checkpoint head"
 DEFAULT_SENTENCE = "The cat sat on the mat because it was warm."
 # The text boxes keep at most this many characters (the browser stops typing there): more
 # than the longest sentence the engine shows (MAX_TOKENS words), nothing a paste can blow up.
@@ -48,6 +50,12 @@ def estimator_rows(tau: float, seed: int) -> tuple[list[dict], dict[str, int]]:
     return rows, backend.counter.snapshot()
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def checkpoint_label(path: str, saved_ns: int) -> str:
+    """`lab.checkpoint_label`, read once per checkpoint file and modification time (ns)."""
+    return engine().lab.checkpoint_label(Path(path))
+
+
 def fail(message: str) -> None:
     st.error(message)
     st.stop()
@@ -68,12 +76,19 @@ st.caption(
 # ------------------------------------------------------------------ inputs
 sources = ["Sentence", "Random queries and keys"]
 checkpoints = lab.checkpoint_directory()
-if checkpoints is not None:
-    sources.append("TinyGPT checkpoint head")
+newest = lab.newest_checkpoint(checkpoints)
+if newest is not None:
+    sources.append(CHECKPOINT_SOURCE)
 
 with st.sidebar:
     st.header("Input")
     source = st.radio("Queries and keys from", sources, key="source")
+    if newest is None:
+        st.caption(
+            f"A third source, **{CHECKPOINT_SOURCE}** (the queries and keys of one head of a "
+            "trained TinyGPT), appears here once a training on the **TinyGPT training** page "
+            "has saved a checkpoint."
+        )
     seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed")
     causal = st.checkbox("Causal mask (query i sees keys ≤ i)", value=False, key="causal")
     if source == "Sentence":
@@ -85,6 +100,11 @@ with st.sidebar:
         n_tokens = st.slider("Tokens n", 2, lab.MAX_RANDOM_TOKENS, 10, key="n_tokens")
         scale = st.select_slider("Scale of q and k entries", SCALES, value=1.0, key="scale")
     else:
+        try:
+            label = checkpoint_label(str(newest), newest.stat().st_mtime_ns)
+            st.caption(f"Reads the newest checkpoint: {label}.")
+        except (ValueError, OSError) as exc:
+            fail(f"The newest checkpoint ({newest.name}) cannot be read: {exc}")
         text = st.text_input(
             "Text for the model", value=DEFAULT_SENTENCE, key="ckpt_text", max_chars=MAX_TEXT_CHARS
         )

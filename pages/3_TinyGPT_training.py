@@ -19,6 +19,7 @@ import streamlit as st
 
 from thermolab.runs import ACTIVE_STATUSES
 from ui.engine import lazy_engine
+from ui.long_work import LongWork
 from ui.server import share_cores
 from ui.session import attach_session, identity, live_upload_folders, owner_alive
 
@@ -174,8 +175,9 @@ def choose(label: str, options, default, key: str, **kwargs: Any) -> Any:
     return st.selectbox(label, options, index=options.index(default), key=key, **kwargs)
 
 
-def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]:
-    """The sidebar form; returns (TrainConfig values, corpus choice, upload, submitted).
+def settings_form(eng: SimpleNamespace, busy: bool) -> tuple[dict[str, Any], str, Any, bool]:
+    """The sidebar form; returns (TrainConfig values, corpus choice, upload, submitted). `busy`:
+    this session's training runs (Start is disabled).
 
     Every widget starts at TrainConfig's own default, so the page and the command line agree.
     """
@@ -268,7 +270,7 @@ def settings_form(eng: SimpleNamespace) -> tuple[dict[str, Any], str, Any, bool]
         )
         values |= advanced_settings(eng, default)
         submitted = st.form_submit_button(
-            "Start training", type="primary", disabled=my_job_active(), key="gpt.start"
+            "Start training", type="primary", disabled=busy, key="gpt.start"
         )
     return values, choice, upload, submitted
 
@@ -464,10 +466,35 @@ def start(eng, store, values: dict[str, Any], choice: str, upload, runs_dir: Pat
 
 
 def is_active(records: Mapping[str, Any], launch) -> bool:
-    """Whether the group is still training (or waiting to): the live view keeps polling."""
-    if launch is not None and launch.job.finished:
-        return False
+    """Whether the group is still training (or waiting to): the live view keeps polling.
+
+    This session's own training runs until its job has finished, as its Start and Stop buttons
+    say (the job ends after the runs are marked finished: its worker process exits first);
+    another's, until its run records say it has ended.
+    """
+    if launch is not None:
+        return not launch.job.finished
     return any(record.status in ACTIVE_STATUSES for record in records.values())
+
+
+def my_training() -> LongWork:
+    """This session's last training as this page run sees it: its Start button and (when it is
+    the one shown) its polling follow this one answer (see `ui.long_work`)."""
+    launch = my_launch()
+    return LongWork(lambda: launch is None or launch.job.finished)
+
+
+def others_training(eng, store, group: str) -> LongWork:
+    """Another's training (or one from an earlier session), ended when its run records say so;
+    an unreadable store counts as not yet."""
+
+    def ended() -> bool:
+        try:
+            return not is_active(eng.browse.group_records(store, group), None)
+        except eng.runs.StoreError:
+            return False
+
+    return LongWork(ended)
 
 
 def job_status(launch, records: Mapping[str, Any]) -> None:
@@ -718,15 +745,13 @@ def read_group(eng, store, group: str, read: Callable[..., dict]):
         return None
 
 
-def group_progress(eng, store, group: str, polling: bool) -> None:
+def group_progress(eng, store, group: str) -> None:
     """The group's status and progress table; a fragment that polls every POLL_SECONDS while it
-    trains, and reruns the page once when it has ended."""
+    trains."""
     attach_session()  # a session still watching keeps its job from being reaped as idle
     if (read := read_group(eng, store, group, read_progress)) is None:
         return
-    records, launch, active, data = read
-    if polling and not active:
-        st.rerun(scope="app")  # draw the final state once, and stop the timers
+    records, launch, _, data = read
     job_status(launch, records)
     rows = eng.browse.progress_rows(records, data)
     energy_columns = sorted({name for row in rows for name in row if name.startswith("energy")})
@@ -812,7 +837,8 @@ try:
 except Exception as error:  # a missing engine piece or an unreadable store: text, not a traceback
     fail(f"The training engine could not be loaded: {type(error).__name__}: {error}")
 
-values, choice, upload, submitted = settings_form(eng)
+mine = my_training()
+values, choice, upload, submitted = settings_form(eng, busy=mine.running)
 if submitted:
     start(eng, store, values, choice, upload, runs_dir)
 
@@ -833,11 +859,15 @@ else:
         key="gpt.view",
         help="Your training, or any earlier one in the run store (finished ones are read-only).",
     )
-    launch = my_launch(group)
-    polling = is_active({r.config.get("mode", r.id): r for r in all_groups[group]}, launch)
-    every = POLL_SECONDS if polling else None
-    st.fragment(run_every=every)(group_progress)(eng, store, group, polling)
-    st.fragment(run_every=FIGURE_SECONDS if polling else None)(group_figures)(eng, store, group)
+    own = my_launch(group) is not None
+    if mine.running and not own:  # Start waits for this session's training, not the one shown
+        mine.follow(attach_session, every=POLL_SECONDS)  # (a session watching is not idle)
+    training = mine if own else others_training(eng, store, group)
+    # Waiting for the end is for a job (cheap to ask), not for the store; one fragment waits.
+    training.follow(lambda: group_progress(eng, store, group), every=POLL_SECONDS, wait_for_end=own)
+    training.follow(
+        lambda: group_figures(eng, store, group), every=FIGURE_SECONDS, wait_for_end=False
+    )
     with st.expander("All runs in the store"):
         past_runs_table(all_groups)
         if n_groups > len(all_groups):

@@ -18,6 +18,7 @@ import streamlit as st
 from thermolab import problems
 from thermolab.jobs import get_manager
 from ui.engine import lazy_engine
+from ui.long_work import LongWork
 from ui.server import share_cores
 from ui.session import attach_session
 
@@ -128,14 +129,11 @@ def collect_finished_job() -> None:
 
 
 def job_panel() -> None:
-    """Progress of the running job; reruns the whole page when it finishes."""
+    """Progress of the running job (the page's run collects it once it has finished)."""
     job = STATE.get("qaoa.job")
-    if job is None:
+    if job is None or job.finished:
         return
     attach_session()  # a session watching its run is not idle
-    if job.finished:
-        collect_finished_job()
-        st.rerun(scope="app")
     where = f" (queued, place {job.queue_position})" if job.status == "queued" else ""
     st.progress(job.progress, text=f"{job.status}{where}: {job.message or 'starting…'}")
     for layer in job.partial or []:
@@ -312,16 +310,19 @@ st.sidebar.caption(
     f"{quantum.state_vector_bytes(instance.n_qubits) / 2**20:,.2f} MiB; the thermolab "
     f"simulator holds about {quantum.simulator_bytes(instance.n_qubits) / 2**20:,.0f} MiB."
 )
+# Asked before the job is collected: a job that ends in between is drawn as running, then its
+# panel finds it ended and runs the page again (see ui.long_work).
+job = STATE.get("qaoa.job")
+qaoa_run = LongWork(lambda: job is None or job.finished)
 collect_finished_job()
-
-running = STATE.get("qaoa.job") is not None
-if st.button("Run QAOA", type="primary", disabled=running, key="qaoa.run"):
+if st.button("Run QAOA", type="primary", disabled=qaoa_run.running, key="qaoa.run"):
     try:
         submit(quantum, instance, settings)
     except ValueError as error:
         st.error(str(error))
-    running = STATE.get("qaoa.job") is not None
-st.fragment(run_every=1.0 if running else None)(job_panel)()
+    else:
+        st.rerun()  # Run shows as disabled, and the job's panel polls
+qaoa_run.follow(job_panel, every=1.0)
 
 if STATE.get("qaoa.error"):
     st.error(f"The last run failed: {STATE['qaoa.error']}")

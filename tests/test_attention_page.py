@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+DEFAULT_TEXT = "the cat sat on the mat"
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "2_Attention_explorer.py"
 
 
@@ -99,13 +101,39 @@ def test_random_input_controls():
     assert app.table[0].value.iloc[1]["samples"] == 16 * 32
 
 
-def test_checkpoint_option_only_when_a_checkpoint_directory_exists(tmp_path, monkeypatch):
+def test_the_checkpoint_source_is_announced_until_a_checkpoint_exists(tmp_path, monkeypatch):
+    """Before any training the page says where the third source will come from; an empty
+    checkpoint directory (a training that saved nothing yet) does not offer it either."""
+    monkeypatch.setenv("THERMOLAB_CHECKPOINTS", str(tmp_path))
+    app = fresh()
+    assert "TinyGPT checkpoint head" not in app.radio(key="source").options
+    notes = [c.value for c in app.sidebar.caption if "TinyGPT checkpoint head" in c.value]
+    assert notes and "TinyGPT training" in notes[0] and "checkpoint" in notes[0]
+
+
+def test_the_checkpoint_source_says_which_run_it_reads(tmp_path, monkeypatch):
+    import torch
+
+    from thermolab.models.tinygpt import CharVocab, GPTConfig, TinyGPT, save_checkpoint
+
+    torch.manual_seed(0)
+    vocab = CharVocab.from_text(DEFAULT_TEXT)
+    model = TinyGPT(GPTConfig(vocab_size=vocab.size, block_size=16, n_layer=1, n_head=2, n_embd=8))
+    older = save_checkpoint(tmp_path / "aaaa1111" / "last.pt", model, vocab, extra={"step": 3})
+    newer = save_checkpoint(
+        tmp_path / "bbbb2222" / "last.pt", model, vocab, extra={"step": 7, "mode": "tsu"}
+    )
+    stamp = older.stat().st_mtime_ns
+    os.utime(newer, ns=(stamp + 10**9, stamp + 10**9))  # newer by a second, however fast
     monkeypatch.setenv("THERMOLAB_CHECKPOINTS", str(tmp_path))
     app = fresh()
     assert "TinyGPT checkpoint head" in app.radio(key="source").options
     app.radio(key="source").set_value("TinyGPT checkpoint head").run()
     assert not app.exception
-    assert app.error and "TinyGPT" in app.error[0].value
+    app.text_input(key="ckpt_text").set_value(DEFAULT_TEXT).run()
+    assert_clean(app)
+    notes = [c.value for c in app.sidebar.caption if c.value.startswith("Reads the newest")]
+    assert notes and "run bbbb2222 (tsu) after 7 steps, saved " in notes[0]
 
 
 def test_checkpoints_are_found_in_the_run_store_directory(tmp_path, monkeypatch):

@@ -349,6 +349,9 @@ def test_a_tiny_run_ends_in_results_samples_and_exports(tiny_run, runs_dir):
 
     verdict = next(m.value for m in app.markdown if m.value.startswith("**Verdict.**"))
     assert "After 6 steps each, TSU" in verdict
+    # Six steps are warm-up: the verdict compares no speed or energy, and says why.
+    assert "too short to compare speed and energy (6 steps" in verdict
+    assert "tokens per second" not in verdict
     assert len(app.code) == 2 and all(len(code.value) == 24 for code in app.code)
     figures = [chart.proto.spec for chart in app.get("plotly_chart")]
     for title in ("Loss", "Cumulative energy, by kind", "Power", "Attention entropy"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from thermolab.training.verdict import verdict
+from thermolab.training.verdict import MIN_COMPARED_STEPS, verdict
 
 
 def summary(**values) -> dict:
@@ -60,11 +60,11 @@ def test_energy_of_different_kinds_or_sources_is_never_divided():
 
 def test_missing_numbers_are_left_out_and_a_stopped_run_says_so():
     text = verdict(
-        {"status": "stopped", "steps": 10},
-        {"status": "stopped", "steps": 10, "joules_per_token": []},
+        {"status": "stopped", "steps": 300},
+        {"status": "stopped", "steps": 300, "joules_per_token": []},
     )
     assert text == (
-        "After 10 steps each, TSU used energy that was not metered (meter off or unavailable)"
+        "After 300 steps each, TSU used energy that was not metered (meter off or unavailable)"
         " (training was stopped before its last step)."
     )
     same = verdict(summary(), summary(val_loss=2.0002, ece=0.0502))
@@ -79,3 +79,38 @@ def test_the_review_area_is_compared_when_both_runs_have_one():
     assert "(worse; lower is better)" in text
     text = verdict(summary(), summary(aurc=0.25))
     assert "AURC) of 0.250; the baseline has no predictive samples to rank by" in text
+
+
+def test_a_run_below_the_minimum_of_steps_is_too_short_to_compare_speed_and_energy():
+    """A 3-step run: warm-up dominates its step times; no ratio of speed or energy is given,
+    and the losses are still compared."""
+    text = verdict(
+        summary(steps=3),
+        summary(steps=3, tokens_per_second=1460.0, joules_per_token=[
+            {"kind": "estimated", "source": "model", "joules": 0.0083},
+        ]),
+    )  # fmt: skip
+    assert "too short to compare speed and energy (3 steps; a comparison needs at least " in text
+    assert f"{MIN_COMPARED_STEPS}" in text
+    assert "tokens per second" not in text and "energy per token" not in text
+    assert "same validation loss" in text
+    long_enough = verdict(summary(), summary(tokens_per_second=1460.0))
+    assert (
+        "too short" not in long_enough and "1.46× the baseline's tokens per second" in long_enough
+    )
+
+
+def timed(mean: float, sd: float, n: int = 300, **values) -> dict:
+    return summary(step_seconds_mean=mean, step_seconds_sd=sd, timed_steps=n, **values)
+
+
+def test_a_step_time_difference_within_the_noise_is_too_short_to_compare():
+    """Mean step times 100 ms and 101 ms with 20 ms spread over 300 steps each: the standard
+    error of the difference is sqrt(2 × 0.02² / 300) = 1.63 ms, so 1 ms is within two of them;
+    30 ms is not."""
+    noisy = verdict(timed(0.100, 0.02), timed(0.101, 0.02, tokens_per_second=990.0))
+    assert "too short to compare speed and energy" in noisy
+    assert "+1.0 ms, within the measured noise of step times (±3.3 ms" in noisy
+    assert "tokens per second" not in noisy and "energy per token" not in noisy
+    clear = verdict(timed(0.100, 0.02), timed(0.130, 0.02, tokens_per_second=770.0))
+    assert "too short" not in clear and "0.77× the baseline's tokens per second" in clear

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,38 @@ def checkpoint_directory() -> Path | None:
     stored = default_runs_dir() / CHECKPOINT_SUBDIR
     candidate = Path(os.environ.get(CHECKPOINT_ENV, stored))
     return candidate if candidate.is_dir() else None
+
+
+def newest_checkpoint(directory: Path | None) -> Path | None:
+    """The checkpoint the "TinyGPT checkpoint head" source reads: the newest *.pt under
+    `directory` (see `checkpoint_directory`), or None when there is none yet (or no TinyGPT
+    module to read one)."""
+    if directory is None:
+        return None
+    try:
+        from thermolab.models.tinygpt import CheckpointError
+        from thermolab.models.tinygpt import newest_checkpoint as newest
+    except ImportError:
+        return None
+    try:
+        return newest(directory)
+    except CheckpointError:
+        return None
+
+
+def checkpoint_label(path: Path) -> str:
+    """Which training a checkpoint comes from, in words: its run id, its mode (baseline or
+    tsu) and steps as the trainer recorded them, and when it was saved (local time)."""
+    from thermolab.models.tinygpt import load_checkpoint
+
+    extra = load_checkpoint(path).extra
+    label = f"run {path.parent.name}"
+    if extra.get("mode"):
+        label += f" ({extra['mode']})"
+    if extra.get("step") is not None:
+        label += f" after {extra['step']} steps"
+    saved = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    return f"{label}, saved {saved}"
 
 
 def checkpoint_input(

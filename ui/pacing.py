@@ -10,7 +10,8 @@ waits for holds. A fragment's timer, which Streamlit queues behind the running s
 does not end the sleep, so an animation loop never spins on it.
 
 It reads Streamlit's request state, which has no public accessor (`ScriptRunContext.
-script_requests` and its `_state` and `_rerun_data`, present since Streamlit 1.37);
+script_requests` and its `_state` and `_rerun_data`, present since Streamlit 1.37, whose
+`is_auto_rerun` tells a timer's tick from a person's click);
 `tests/test_ui_pacing.py` checks that this Streamlit still has them. Where they are missing the
 sleep is a plain sleep, never an error.
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-__all__ = ["sleep_until_rerun"]
+__all__ = ["interaction_pending", "sleep_until_rerun", "timer_tick_pending"]
 
 SLICE_SECONDS = 0.01
 
@@ -43,6 +44,36 @@ def _interrupting_request() -> bool:
         rerun, "is_fragment_scoped_rerun", False
     )
     return not queued_fragments_only
+
+
+def interaction_pending() -> bool:
+    """Whether a rerun that a person asked for is pending (a widget, a button, inside a fragment
+    too), as opposed to a fragment's timer: False outside a script run. A click in a fragment is
+    queued behind the running script like a timer's tick, so `sleep_until_rerun` alone does not
+    end for it. Streamlit keeps the newest request's `is_auto_rerun` when it merges requests, so
+    a button's press is also told by its trigger, which merging keeps."""
+    requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
+    if getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+        return False
+    rerun = getattr(requests, "_rerun_data", None)
+    if not getattr(rerun, "is_auto_rerun", True):
+        return True
+    widgets = getattr(getattr(rerun, "widget_states", None), "widgets", None) or []
+    return any(
+        widget.WhichOneof("value") == "trigger_value" and widget.trigger_value for widget in widgets
+    )
+
+
+def timer_tick_pending() -> bool:
+    """Whether a fragment's timer has asked for a rerun that waits behind this script run
+    (False outside a script run)."""
+    requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
+    if getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+        return False
+    rerun = getattr(requests, "_rerun_data", None)
+    return bool(getattr(rerun, "fragment_id_queue", None)) and getattr(
+        rerun, "is_auto_rerun", False
+    )
 
 
 def sleep_until_rerun(seconds: float, until: Callable[[], bool] | None = None) -> bool:

@@ -69,9 +69,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def launch_server(runs_dir: Path, log_path: Path, port: int | None = None) -> tuple:
+def launch_server(
+    runs_dir: Path, log_path: Path, port: int | None = None, launcher: tuple = ("-m", "streamlit")
+) -> tuple:
     """Start `streamlit run app.py` on 127.0.0.1 with its run store in `runs_dir`.
 
+    `launcher`: what Python runs instead of `-m streamlit` (a script taking the same arguments).
     Returns (process, base URL) once the server is healthy; fails the test otherwise.
     """
     port = port or _free_port()
@@ -79,8 +82,7 @@ def launch_server(runs_dir: Path, log_path: Path, port: int | None = None) -> tu
     env = os.environ | {"THERMOLAB_RUNS_DIR": str(runs_dir)}
     command = [
         sys.executable,
-        "-m",
-        "streamlit",
+        *launcher,
         "run",
         "app.py",
         "--server.headless",

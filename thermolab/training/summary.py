@@ -7,6 +7,8 @@ A summary is a plain JSON-able dict, stored with the run. Energy stays split by 
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Sequence
 from typing import Any
 
 from thermolab.energy.ledger import ENERGY_KINDS, EnergyLedger
@@ -31,6 +33,7 @@ def summarise(
     tokens: int,
     train_seconds: float,
     recent_losses: list[float],
+    step_seconds: Sequence[float],
     val_history: list[tuple[int, float]],
     last_evaluation: tuple[int, Evaluation] | None,
     ledger: EnergyLedger,
@@ -42,6 +45,9 @@ def summarise(
     """One run's summary. Losses in nats/token, times in s, energy in J (by kind and source).
 
     train_loss: mean of the last (up to 20) steps' training losses.
+    step_seconds_mean, step_seconds_sd: mean and sample standard deviation of the `timed_steps`
+    step times given (the steps this process trained; a resumed run's earlier ones are not
+    among them); the sd is None below two steps.
     energy_to_target: joules spent in the training steps up to the first evaluation at or
     below target_val_loss, one entry per kind (None when the target was not reached).
     """
@@ -54,6 +60,9 @@ def summarise(
         "train_seconds": train_seconds,
         "tokens_per_second": tokens / train_seconds if train_seconds > 0 else None,
         "train_loss": sum(recent_losses) / len(recent_losses) if recent_losses else None,
+        "timed_steps": len(step_seconds),
+        "step_seconds_mean": statistics.fmean(step_seconds) if step_seconds else None,
+        "step_seconds_sd": statistics.stdev(step_seconds) if len(step_seconds) > 1 else None,
         "n_parameters": n_parameters,
         "n_stochastic_parameters": n_stochastic_parameters,
         "target_val_loss": target_val_loss,

@@ -362,6 +362,7 @@ class _Session:
         self.meter: EnergyMeter | None = None
         self.meter_note: str | None = None
         self.recent_losses: dict[str, list[float]] = {run.mode: [] for run in runs}
+        self.step_seconds: dict[str, list[float]] = {run.mode: [] for run in runs}
 
     # -- one step of one run, metered on its own -------------------------------------------
     def _metered_step(self, run: _Run, step: int) -> None:
@@ -386,6 +387,7 @@ class _Session:
             run.train_seconds + seconds,
         )
         metrics.append((names.STEP_SECONDS, seconds))
+        self.step_seconds[run.mode].append(seconds)
         energy_rows = []
         if self.meter is not None:
             if self.meter.failure is None:
@@ -538,6 +540,7 @@ class _Session:
                 tokens=run.tokens,
                 train_seconds=run.train_seconds,
                 recent_losses=self.recent_losses[run.mode],
+                step_seconds=self.step_seconds[run.mode],
                 val_history=run.val_history,
                 last_evaluation=run.last_evaluation,
                 ledger=self.ledger,

@@ -2,7 +2,11 @@
 
 Every number in it comes from the two run summaries and also stands in the table of
 `thermolab.training.summary.compare`; a comparison whose numbers are missing is left out
-rather than guessed, and energy is compared only within one kind and source.
+rather than guessed, and energy is compared only within one kind and source. Speed and energy
+are not compared at all for a run too short to tell them apart: fewer than MIN_COMPARED_STEPS
+steps (the first steps pay for warm-up: allocation, caches, the first calls of each kernel), or
+mean step times that differ by less than NOISE_STANDARD_ERRORS standard errors of that
+difference (from each run's measured spread of step times).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any
 __all__ = ["verdict"]
 
 SAME_LOSS = 5e-4  # nats/token: differences below this read as "the same" at 3 decimals
+MIN_COMPARED_STEPS = 20  # fewer steps than this: too short to compare speed and energy
+NOISE_STANDARD_ERRORS = 2.0  # a step-time difference within this many standard errors is noise
 
 
 def _number(value: Any) -> float | None:
@@ -43,6 +49,33 @@ def _throughput_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | N
     pace = "slower" if ratio < 1 else "faster"
     return (
         f"trained at {ratio:.2f}× the baseline's tokens per second ({pace}: {t:,.0f} vs {b:,.0f})"
+    )
+
+
+def _too_short_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    """Why speed and energy cannot be compared, or None when they can."""
+    steps = [_number(summary.get("steps")) for summary in (baseline, tsu)]
+    known = [int(n) for n in steps if n is not None]
+    if known and min(known) < MIN_COMPARED_STEPS:
+        return (
+            f"ran too short to compare speed and energy ({min(known)} steps; a comparison needs "
+            f"at least {MIN_COMPARED_STEPS}: the first steps are dominated by warm-up)"
+        )
+    means = [_number(summary.get("step_seconds_mean")) for summary in (baseline, tsu)]
+    spreads = [_number(summary.get("step_seconds_sd")) for summary in (baseline, tsu)]
+    counts = [_number(summary.get("timed_steps")) for summary in (baseline, tsu)]
+    if None in means or None in spreads or not all(counts):
+        return None
+    (b, t), (sd_b, sd_t), (n_b, n_t) = means, spreads, counts
+    # The standard error of a difference of two independent means.
+    error = math.sqrt(sd_b**2 / n_b + sd_t**2 / n_t)
+    if abs(t - b) > NOISE_STANDARD_ERRORS * error:
+        return None
+    return (
+        f"ran too short to compare speed and energy: its mean step time differs from the "
+        f"baseline's by {1e3 * (t - b):+.1f} ms, within the measured noise of step times "
+        f"(±{1e3 * NOISE_STANDARD_ERRORS * error:.1f} ms, {NOISE_STANDARD_ERRORS:g} standard "
+        "errors)"
     )
 
 
@@ -117,10 +150,15 @@ def _target_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
 
 def verdict(baseline: dict[str, Any], tsu: dict[str, Any]) -> str:
     """One paragraph comparing the TSU run's summary with the baseline's, from their numbers."""
+    too_short = _too_short_clause(baseline, tsu)
+    speed_and_energy = (
+        [too_short]
+        if too_short
+        else [_throughput_clause(baseline, tsu), *_energy_clauses(baseline, tsu)]
+    )
     clauses = [
         _loss_clause(baseline, tsu),
-        _throughput_clause(baseline, tsu),
-        *_energy_clauses(baseline, tsu),
+        *speed_and_energy,
         _calibration_clause(baseline, tsu),
         _review_clause(baseline, tsu),
         _target_clause(baseline, tsu),

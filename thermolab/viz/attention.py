@@ -10,6 +10,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+# A log axis labelled at decades only (10⁻¹, 10⁰, 10¹), with unlabelled minor ticks between:
+# Plotly's own choice on an axis spanning a decade or two labels 2 … 9 of each decade too, and
+# those labels run into each other.
+LOG_DECADES: dict[str, Any] = {
+    "type": "log",
+    "dtick": 1,
+    "exponentformat": "power",
+    "minor": {"ticks": "outside", "ticklen": 3, "showgrid": False},
+}
 ESTIMATOR_COLOURS = {
     "straight-through": "#d62728",
     "gumbel-softmax": "#1f77b4",
@@ -131,7 +140,7 @@ def entropy_figure(
         annotation_position="bottom right",
     )
     _log_axis_marker(figure, current_temperature, f"T = {current_temperature:.3g}")
-    figure.update_xaxes(type="log", title_text="temperature T")
+    figure.update_xaxes(title_text="temperature T", **LOG_DECADES)
     figure.update_yaxes(title_text="entropy (nats)")
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
@@ -161,8 +170,8 @@ def mc_error_figure(
     )
     if current_samples is not None:
         _log_axis_marker(figure, current_samples, f"K = {current_samples}")
-    figure.update_xaxes(type="log", title_text="samples per row K")
-    figure.update_yaxes(type="log", title_text="RMS error of weights")
+    figure.update_xaxes(title_text="samples per row K", **LOG_DECADES)
+    figure.update_yaxes(title_text="RMS error of weights", **LOG_DECADES)
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
 
@@ -201,7 +210,7 @@ def estimator_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
             row=1,
             col=2,
         )
-    figure.update_xaxes(type="log", title_text="temperature T")
-    figure.update_yaxes(type="log")
+    figure.update_xaxes(title_text="temperature T", **LOG_DECADES)
+    figure.update_yaxes(**LOG_DECADES)
     figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
