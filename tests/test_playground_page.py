@@ -188,6 +188,23 @@ def test_randomise_while_paused_shows_the_numbers_of_the_state_on_screen(app, mo
     )
 
 
+def test_graph_families_show_only_the_options_they_read(app):
+    app.radio(key="kind").set_value("Graph").run()
+    labels = {}
+    for graph in ("Sherrington–Kirkpatrick", "Erdős–Rényi", "ring", "random 3-regular"):
+        app.selectbox(key="graph").set_value(graph).run()
+        ok(app)
+        labels[graph] = {w.label for kind in ("slider", "toggle", "number_input") for w in
+                         app.sidebar.get(kind)}  # fmt: skip
+    sk, er = labels["Sherrington–Kirkpatrick"], labels["Erdős–Rényi"]
+    assert "Edge probability" not in sk and "Edge probability" in er
+    assert "Random ± couplings (spin glass)" not in sk  # SK's couplings are random already
+    assert "Coupling J (> 0 ferromagnet)" not in sk
+    assert {"Random ± couplings (spin glass)", "Graph seed", "Field h"} <= er
+    assert all("Edge probability" not in labels[g] for g in ("ring", "random 3-regular"))
+    assert "Graph seed" in labels["ring"]  # the spin glass's signs read it
+
+
 def test_an_edgeless_graph_shows_zero_energy_without_a_sign(app):
     app.radio(key="kind").set_value("Graph").run()
     app.selectbox(key="graph").set_value("Erdős–Rényi").run()
