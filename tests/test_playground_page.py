@@ -174,6 +174,7 @@ def test_randomise_while_paused_shows_the_numbers_of_the_state_on_screen(app, mo
         else:
             assert abs(shown_magnet) < 0.3  # a random state
         assert any("traces start at the next sweep" in c.value for c in app.caption)
+        assert not app.get("plotly_chart")  # no empty axes (the lattice is a canvas)
     # A graph's numbers are a Streamlit caption under its figure.
     app.radio(key="kind").set_value("Graph").run()
     app.number_input(key="nodes").set_value(12).run()

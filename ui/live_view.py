@@ -380,8 +380,9 @@ class LiveView:
             tau, ess = correlation
             st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
         _, energies, magnetizations = chain.traces()
-        if not energies.size:
+        if not energies.size:  # axes with the reference lines alone: a degenerate scale
             st.caption("The traces start at the next sweep (Run, or Step once while paused).")
+            return
         st.plotly_chart(
             viz.trace_figure(
                 energies, magnetizations, onsager_energy, onsager_magnet, finite_energy
