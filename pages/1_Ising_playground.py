@@ -82,20 +82,15 @@ def sidebar() -> dict:
         settings: dict = {"kind": kind}
         if kind == "Square lattice":
             settings["length"] = st.select_slider("Side L", LATTICE_SIZES, value=128, key="L")
+            family = problems.MODEL_FAMILIES["lattice"]
         else:
             settings["graph"] = st.selectbox("Graph", GRAPH_LABELS, key="graph")
             settings["nodes"] = st.number_input(
                 "Spins n", 4, MAX_GRAPH_NODES, 64, key="nodes",
                 help=f"Drawn as a network; at most {MAX_GRAPH_NODES} spins.",
             )  # fmt: skip
-            settings["edge_probability"] = st.slider("Edge probability", 0.01, 1.0, 0.1, key="p")
-            settings["spin_glass"] = st.toggle("Random ± couplings (spin glass)", key="glass")
-            settings["seed"] = st.number_input("Graph seed", 0, 10_000, 0, key="graph_seed")
-        if kind == "Square lattice" or settings["graph"] != "Sherrington–Kirkpatrick":
-            settings["coupling"] = st.number_input(
-                "Coupling J (> 0 ferromagnet)", -3.0, 3.0, 1.0, 0.1, key="J"
-            )
-        settings["field"] = st.number_input("Field h", -3.0, 3.0, 0.0, 0.05, key="h")
+            family = problems.family_by_label(problems.MODEL_FAMILIES, settings["graph"])
+        settings.update(family_options(family.parameters))
         st.header("Sampler")
         settings["algorithm"] = st.radio(
             "Algorithm", ALGORITHMS, horizontal=True, key="algorithm",
@@ -117,6 +112,29 @@ def sidebar() -> dict:
         )  # fmt: skip
         settings["seed_chain"] = st.number_input("Chain seed", 0, 1_000_000, 0, key="seed")
     return settings
+
+
+def family_options(parameters: tuple[str, ...]) -> dict:
+    """The widgets of the options a problem family reads (`ProblemFamily.parameters`), and
+    their values: each family shows only what it reads (SK has no edge probability, and its
+    couplings are random already)."""
+    options: dict = {}
+    if "edge_probability" in parameters:
+        options["edge_probability"] = st.slider("Edge probability", 0.01, 1.0, 0.1, key="p")
+    if "spin_glass" in parameters:
+        options["spin_glass"] = st.toggle("Random ± couplings (spin glass)", key="glass")
+    if "seed" in parameters:
+        options["seed"] = st.number_input(
+            "Graph seed", 0, 10_000, 0, key="graph_seed",
+            help="Seeds the random graph and the random couplings.",
+        )  # fmt: skip
+    if "coupling" in parameters:
+        options["coupling"] = st.number_input(
+            "Coupling J (> 0 ferromagnet)", -3.0, 3.0, 1.0, 0.1, key="J"
+        )
+    if "field" in parameters:
+        options["field"] = st.number_input("Field h", -3.0, 3.0, 0.0, 0.05, key="h")
+    return options
 
 
 def current_problem(settings: dict):

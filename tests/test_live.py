@@ -131,3 +131,18 @@ def test_two_threads_can_share_a_live_chain():
         thread.join()
     assert not errors and not mismatches, (errors, mismatches[:10])
     assert chain.sweeps == 1 + 2 * 300 * 3 == len(chain.energies)
+
+
+def test_a_state_set_by_hand_has_its_own_energy_and_magnetisation():
+    """Randomise or All up clears the traces: the numbers then come from the spins on screen."""
+    length = 16
+    chain = LiveChain(problems.square_lattice(length), get_backend("numpy"))
+    chain.set_all(+1)
+    assert (chain.energy_per_spin, chain.abs_magnetization) == (-2.0, 1.0)  # 2 bonds per spin
+    chain.randomise()
+    grid = chain.spins.reshape(length, length).astype(np.int64)
+    bonds = grid * np.roll(grid, 1, axis=0) + grid * np.roll(grid, 1, axis=1)  # periodic, J = 1
+    assert chain.energy_per_spin == pytest.approx(-bonds.sum() / length**2, abs=1e-12)
+    assert chain.abs_magnetization == pytest.approx(abs(grid.sum()) / length**2, abs=1e-12)
+    chain.advance(2.0, 3)  # after a sweep: the sweep's own record
+    assert chain.energy_per_spin == chain.energies[-1]

@@ -144,6 +144,79 @@ def test_live_controls_change_the_state(app, monkeypatch):
     assert chain.sweeps == frozen + 20 and abs(chain.spins.mean()) < 0.1
 
 
+def shown_numbers(caption: str) -> tuple[float, float]:
+    """E/n and |m| as a live view's caption shows them ("… E/n = -1.2346 · |m| = 0.123 …")."""
+    numbers = caption.split("E/n = ", 1)[1]
+    energy, rest = numbers.split(" · |m| = ", 1)
+    return float(energy), float(rest.split(" ")[0])
+
+
+def test_randomise_while_paused_shows_the_numbers_of_the_state_on_screen(app, monkeypatch):
+    """Randomise and All up clear the traces; the caption then reads the state's own E/n and
+    |m| (it read nan), computed here from the spins by hand: −Σ s_i s_j over the bonds."""
+    published = record_published(monkeypatch)
+    app.select_slider(key="L").set_value(16).run()
+    app.button(key="pause").click().run()
+    for button, magnet in (("randomise", None), ("all_up", 1.0)):
+        app.button(key=button).click().run()
+        ok(app)
+        chain = app.session_state["chain"]
+        assert not chain.energies  # no sweep since the state was set
+        frame = last_published(published, app)
+        np.testing.assert_array_equal(drawn_spins(frame["spins"], 16), chain.spins)
+        grid = chain.spins.reshape(16, 16).astype(np.int64)
+        bonds = grid * np.roll(grid, 1, axis=0) + grid * np.roll(grid, 1, axis=1)
+        energy, shown_magnet = shown_numbers(frame["caption"])
+        assert energy == pytest.approx(-bonds.sum() / 256, abs=5e-5)  # shown to 4 decimals
+        assert shown_magnet == pytest.approx(abs(grid.sum()) / 256, abs=5e-4)
+        if magnet is not None:
+            assert (energy, shown_magnet) == (-2.0, magnet)
+        else:
+            assert abs(shown_magnet) < 0.3  # a random state
+        assert any("traces start at the next sweep" in c.value for c in app.caption)
+        assert not app.get("plotly_chart")  # no empty axes (the lattice is a canvas)
+    # A graph's numbers are a Streamlit caption under its figure.
+    app.radio(key="kind").set_value("Graph").run()
+    app.number_input(key="nodes").set_value(12).run()
+    app.button(key="randomise").click().run()
+    ok(app)
+    chain, model = app.session_state["chain"], app.session_state["thermolab.problem"]
+    spins = chain.spins.astype(np.float64)
+    ring = -np.sum(spins * np.roll(spins, 1))  # the ring, J = 1, h = 0
+    (caption,) = [c.value for c in app.caption if "E/n = " in c.value]
+    assert shown_numbers(caption) == pytest.approx(
+        (ring / model.n_spins, abs(spins.mean())), abs=5e-4
+    )
+
+
+def test_graph_families_show_only_the_options_they_read(app):
+    app.radio(key="kind").set_value("Graph").run()
+    labels = {}
+    for graph in ("Sherrington–Kirkpatrick", "Erdős–Rényi", "ring", "random 3-regular"):
+        app.selectbox(key="graph").set_value(graph).run()
+        ok(app)
+        labels[graph] = {w.label for kind in ("slider", "toggle", "number_input") for w in
+                         app.sidebar.get(kind)}  # fmt: skip
+    sk, er = labels["Sherrington–Kirkpatrick"], labels["Erdős–Rényi"]
+    assert "Edge probability" not in sk and "Edge probability" in er
+    assert "Random ± couplings (spin glass)" not in sk  # SK's couplings are random already
+    assert "Coupling J (> 0 ferromagnet)" not in sk
+    assert {"Random ± couplings (spin glass)", "Graph seed", "Field h"} <= er
+    assert all("Edge probability" not in labels[g] for g in ("ring", "random 3-regular"))
+    assert "Graph seed" in labels["ring"]  # the spin glass's signs read it
+
+
+def test_an_edgeless_graph_shows_zero_energy_without_a_sign(app):
+    app.radio(key="kind").set_value("Graph").run()
+    app.selectbox(key="graph").set_value("Erdős–Rényi").run()
+    app.number_input(key="nodes").set_value(4).run()
+    app.slider(key="p").set_value(0.01).run()  # with graph seed 0: no edge among 4 nodes
+    ok(app)
+    assert app.session_state["thermolab.problem"].couplings.nnz == 0
+    (caption,) = [c.value for c in app.caption if "E/n = " in c.value]
+    assert "E/n = 0.0000" in caption and "-0.0000" not in caption
+
+
 def test_problem_and_sampler_settings(app):
     app.select_slider(key="L").set_value(16).run()
     ok(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.live_view import FrameBudget, LiveSettings
+from ui.live_view import FrameBudget, LiveSettings, state_numbers
 
 
 class FakeClock:
@@ -56,3 +56,16 @@ def test_live_settings_read_the_environment(monkeypatch):
     monkeypatch.delenv("THERMOLAB_LIVE_SECONDS")
     monkeypatch.delenv("THERMOLAB_SERVER_FPS")
     assert LiveSettings.from_environment() == LiveSettings()
+
+
+@pytest.mark.parametrize(
+    ("energy", "magnet", "shown"),
+    [
+        (-0.0, 0.0, "E/n = 0.0000 · |m| = 0.000"),  # an edgeless graph's energy is −0.0
+        (-4e-9, -1e-7, "E/n = 0.0000 · |m| = 0.000"),  # rounds to zero: no minus sign
+        (-1.23456, 0.98765, "E/n = -1.2346 · |m| = 0.988"),
+        (float("nan"), 0.5, "E/n = nan · |m| = 0.500"),
+    ],
+)
+def test_state_numbers_never_show_a_negative_zero(energy, magnet, shown):
+    assert state_numbers(energy, magnet) == shown

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from thermolab import diagnostics
+from thermolab import diagnostics, exact
 from thermolab.backends import Backend
 from thermolab.backends.base import derived_seed
 from thermolab.problems import IsingModel
@@ -107,11 +107,20 @@ class LiveChain:
 
     @property
     def energy_per_spin(self) -> float:
-        return float(self.energies[-1]) if self.energies else float("nan")
+        """E/n of the current state: the last sweep's, or (no sweep since the state was set,
+        by `randomise` or `set_all`) computed from the spins."""
+        with self.lock:
+            if self.energies:
+                return float(self.energies[-1])
+            return float(exact.energy(self.model, self.spins)) / self.model.n_spins
 
     @property
     def abs_magnetization(self) -> float:
-        return float(abs(self.magnetizations[-1])) if self.magnetizations else float("nan")
+        """|m| = |Σ s_i| / n of the current state (the last sweep's, or the spins')."""
+        with self.lock:
+            if self.magnetizations:
+                return float(abs(self.magnetizations[-1]))
+            return float(abs(self.spins.mean(dtype=np.float64)))
 
     def recent(self, window: int) -> tuple[np.ndarray, np.ndarray]:
         """The last `window` sweeps that ran at the current temperature: (E/n, |m|)."""

@@ -559,7 +559,8 @@ GRAPH_FAMILIES: dict[str, ProblemFamily] = {
     )
 }
 
-_ON_EDGES = ("coupling", "field", "spin_glass")
+# The options the Ising model on a graph's edges reads (the seed: the spin glass's signs).
+_ON_EDGES = ("coupling", "field", "spin_glass", "seed")
 
 
 def _on_graph(family: ProblemFamily) -> ProblemFamily:
@@ -569,7 +570,8 @@ def _on_graph(family: ProblemFamily) -> ProblemFamily:
         graph = family.build(n, seed=seed, **options)
         return ising_from_graph(graph, coupling, field, spin_glass=spin_glass, seed=seed)
 
-    return ProblemFamily(family.name, family.label, (*family.parameters, *_ON_EDGES), build)
+    parameters = tuple(dict.fromkeys((*family.parameters, *_ON_EDGES)))  # each once, in order
+    return ProblemFamily(family.name, family.label, parameters, build)
 
 
 # Ising models, in the order the CLI lists them.

@@ -41,6 +41,7 @@ __all__ = [
     "rerun_live_view",
     "sampler_failure",
     "show_graph",
+    "state_numbers",
     "take_graph_temperature",
 ]
 
@@ -159,6 +160,12 @@ def reference_caption(reference: exact.LatticeReference) -> str:
         f"Exact, this L = {reference.length}: E/n = {float(reference.exact_energy_per_spin):.4f}, "
         f"C/n = {float(reference.exact_heat_capacity):.3f} · {onsager}"
     )
+
+
+def state_numbers(energy_per_spin: float, abs_magnetization: float) -> str:
+    """The caption's numbers of a state: E/n to 4 decimals, |m| to 3. A value that rounds to
+    zero shows as 0.0000, never -0.0000 (an edgeless graph's E/n is −0.0 in floating point)."""
+    return f"E/n = {energy_per_spin:z.4f} · |m| = {abs_magnetization:z.3f}"
 
 
 def sampler_failure(error: Exception) -> str:
@@ -316,7 +323,7 @@ class LiveView:
                 starts.append(started)
                 if started >= numbers_due:  # numbers a person can read: ≤ 10 per second
                     numbers_due = started + settings.stats_seconds
-                    numbers = f"E/n = {energy:.4f} · |m| = {magnetization:.3f}"
+                    numbers = state_numbers(energy, magnetization)
                     if len(starts) > 1:
                         rate = (len(starts) - 1) / (starts[-1] - starts[0])
                         numbers += f" · {rate:.0f} frames/s"
@@ -373,6 +380,9 @@ class LiveView:
             tau, ess = correlation
             st.caption(f"τ_int(E) ≈ {tau:.1f} sweeps · ESS ≈ {ess:.0f} (since T last changed)")
         _, energies, magnetizations = chain.traces()
+        if not energies.size:  # axes with the reference lines alone: a degenerate scale
+            st.caption("The traces start at the next sweep (Run, or Step once while paused).")
+            return
         st.plotly_chart(
             viz.trace_figure(
                 energies, magnetizations, onsager_energy, onsager_magnet, finite_energy
