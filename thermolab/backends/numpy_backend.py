@@ -66,7 +66,8 @@ class NumpyBackend(Backend):
         # One pass each for min and max; a NaN fails both comparisons, ±inf one of them.
         if p.size and not (p.min() >= 0 and p.max() <= 1):
             raise ValueError("probabilities must lie in [0, 1]")
-        bits = (self._generator(seed).random(p.shape) < p).astype(np.float64)
+        uniform = self._generator(seed).random(p.shape)
+        bits = np.less(uniform, p, out=uniform)  # 1.0 where u < p, else 0.0, in place
         self.counter.add(random_numbers=p.size, samples=p.size)
         return bits
 

@@ -243,17 +243,27 @@ def gradient(
     positive_hidden = rbm.hidden_probabilities(positive)
     if negative_hidden is None:
         negative_hidden = rbm.hidden_probabilities(negative)
-    # In place, but the same arithmetic as x / n − y / m (and a mean is a sum / n).
-    d_weights = positive.T @ positive_hidden
-    d_weights /= len(positive)
-    negative_weights = negative.T @ negative_hidden
-    negative_weights /= len(negative)
-    d_weights -= negative_weights
-    d_visible = positive.sum(axis=0) / len(positive) - negative.sum(axis=0) / len(negative)
-    d_hidden = positive_hidden.sum(axis=0) / len(positive) - negative_hidden.sum(axis=0) / len(
-        negative
+    d_weights = _difference(
+        positive.T @ positive_hidden, len(positive), negative.T @ negative_hidden, len(negative)
+    )
+    d_visible = _difference(
+        np.add.reduce(positive), len(positive), np.add.reduce(negative), len(negative)
+    )
+    d_hidden = _difference(
+        np.add.reduce(positive_hidden), len(positive), np.add.reduce(negative_hidden), len(negative)
     )
     return d_weights, d_visible, d_hidden
+
+
+def _difference(
+    first_sum: np.ndarray, first_n: int, second_sum: np.ndarray, second_n: int
+) -> np.ndarray:
+    """first_sum / first_n − second_sum / second_n, in place in the two fresh sums (a mean over
+    rows: np.add.reduce sums axis 0 as ndarray.sum does, without its Python wrapper)."""
+    first_sum /= first_n
+    second_sum /= second_n
+    first_sum -= second_sum
+    return first_sum
 
 
 class _Optimizer:
@@ -272,10 +282,12 @@ class _Optimizer:
         self.steps += 1
         if self.config.optimizer == "sgd":
             for parameter, velocity, grad in zip(parameters, self.first, grads, strict=True):
-                velocity *= self.config.momentum
                 grad *= learning_rate
-                velocity += grad
-                parameter += velocity
+                if self.config.momentum:
+                    velocity *= self.config.momentum
+                    velocity += grad
+                    grad = velocity
+                parameter += grad  # without momentum the velocity is the step itself
             return
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         for parameter, m, v, grad in zip(parameters, self.first, self.second, grads, strict=True):
@@ -411,10 +423,10 @@ def train_rbm(
     update = 0
     fantasy = data[:1].astype(np.float64)
     for epoch in range(config.epochs):
-        order = rng.permutation(len(data))
         epoch_started = time.perf_counter()
+        shuffled = data[rng.permutation(len(data))]  # uint8: 1/8 of a float64 copy
         for start in range(0, len(data), batch_size):
-            batch = data[order[start : start + batch_size]].astype(np.float64)
+            batch = shuffled[start : start + batch_size].astype(np.float64)
             if negatives is None:
                 negative, _ = gibbs(live, backend, batch, config.k)
                 fantasy, negative_hidden = negative, None
