@@ -8,7 +8,8 @@ One run, peers in the same process, on the same data and settings:
    digits. Both models' test log-likelihood is measured by ThermoLab's AIS (same schedule, same
    base-rate model), and each one's wall time per epoch of parameter updates (ThermoLab's
    per-epoch curves are not timed; scikit-learn computes none). Targets: our test LL ≥
-   scikit-learn's − 2 SE, our time per epoch ≤ scikit-learn's.
+   scikit-learn's − 2 SE, our time per epoch ≤ scikit-learn's (each the fastest of 3 alternating
+   repeats; every repeat is listed in the JSON).
 2. Negative-phase speed against THRML: block Gibbs sweeps of many chains on the same RBM's
    bipartite graph, p-bit updates per second (chains × sweeps × (n_visible + n_hidden)).
    THRML: IsingEBM (the RBM's Ising form) + IsingSamplingProgram with the two layers as blocks,
@@ -89,38 +90,44 @@ def quality_vs_sklearn(data, settings) -> dict[str, Any]:
     from thermolab.ebm.training import RBMConfig, train_rbm
 
     hidden, batch, rate, epochs = (settings[k] for k in ("hidden", "batch", "rate", "epochs"))
-    ours = train_rbm(
-        data.train,
-        RBMConfig(
-            n_hidden=hidden,
-            method="pcd",
-            k=1,
-            learning_rate=rate,
-            batch_size=batch,
-            epochs=epochs,
-            optimizer="sgd",
-            momentum=0.0,
-            weight_decay=0.0,
-            n_chains=batch,
-            mixing_sweeps=2,
-            seed=0,
-        ),
+    config = RBMConfig(
+        n_hidden=hidden,
+        method="pcd",
+        k=1,
+        learning_rate=rate,
+        batch_size=batch,
+        epochs=epochs,
+        optimizer="sgd",
+        momentum=0.0,
+        weight_decay=0.0,
+        n_chains=batch,
+        mixing_sweeps=2,
+        seed=0,
     )
-    peer = BernoulliRBM(
-        n_components=hidden, learning_rate=rate, batch_size=batch, n_iter=epochs, random_state=0
-    )
-    started = time.perf_counter()
-    peer.fit(data.train)
-    peer_seconds = time.perf_counter() - started
+    # scikit-learn is handed float64 (what it computes in); ThermoLab converts its uint8 rows
+    # per minibatch, inside its timed updates.
+    peer_train = data.train.astype(np.float64)
+    # Both trainings are seeded, so every repeat fits the same models; the repeats alternate
+    # and each contestant's fastest counts (one busy moment of a shared machine hits one run).
+    our_seconds, peer_seconds = [], []
+    for _ in range(settings["speed_repeats"]):
+        ours = train_rbm(data.train, config)
+        our_seconds.append(ours.update_seconds)
+        peer = BernoulliRBM(
+            n_components=hidden, learning_rate=rate, batch_size=batch, n_iter=epochs, random_state=0
+        )
+        peer_seconds.append(_timed(lambda peer=peer: peer.fit(peer_train)))
     peer_rbm = RBM(peer.components_.T, peer.intercept_visible_, peer.intercept_hidden_)
     rows = {
         "thermolab pcd": {
             **_test_ll(ours.rbm, data, settings),
-            "seconds_per_epoch": ours.update_seconds / epochs,
+            "seconds_per_epoch": min(our_seconds) / epochs,
+            "seconds_per_epoch_each_repeat": [s / epochs for s in our_seconds],
         },
         "scikit-learn BernoulliRBM": {
             **_test_ll(peer_rbm, data, settings),
-            "seconds_per_epoch": peer_seconds / epochs,
+            "seconds_per_epoch": min(peer_seconds) / epochs,
+            "seconds_per_epoch_each_repeat": [s / epochs for s in peer_seconds],
         },
     }
     a, b = rows["thermolab pcd"], rows["scikit-learn BernoulliRBM"]
@@ -133,6 +140,7 @@ def quality_vs_sklearn(data, settings) -> dict[str, Any]:
             "batch_size": batch,
             "learning_rate": rate,
             "epochs": epochs,
+            "speed_repeats": settings["speed_repeats"],
         },
         "rows": rows,
         "ll_difference": a["test_log_likelihood"] - b["test_log_likelihood"],
@@ -309,7 +317,17 @@ def print_tables(report: dict[str, Any]) -> None:
     print(
         f"\nLL difference (ours − theirs) {quality['ll_difference']:+.3f} ± "
         f"{quality['ll_difference_stderr']:.3f}; speed ratio (their time / ours) "
-        f"{quality['speed_ratio']:.2f}× → {quality['status']}"
+        f"{quality['speed_ratio']:.2f}× → {quality['status']} (fastest of "
+        f"{quality['settings']['speed_repeats']}; repeat by repeat: "
+        + ", ".join(
+            f"{theirs / ours:.2f}×"
+            for ours, theirs in zip(
+                quality["rows"]["thermolab pcd"]["seconds_per_epoch_each_repeat"],
+                quality["rows"]["scikit-learn BernoulliRBM"]["seconds_per_epoch_each_repeat"],
+                strict=True,
+            )
+        )
+        + ")"
     )
     speed = report["speed_vs_thrml"]
     print(
@@ -356,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": 20,
         "rate": 0.05,
         "epochs": 20,
+        "speed_repeats": 3,
         "ais_temperatures": 3000,
         "ais_runs": 100,
         "chains": 100,
@@ -369,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.update(
             hidden=8,
             epochs=1,
+            speed_repeats=1,
             ais_temperatures=50,
             ais_runs=10,
             chains=8,

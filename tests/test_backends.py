@@ -218,6 +218,21 @@ def test_bernoulli_frequencies(backend):
     assert backend.counter.snapshot()["samples"] == before + 12
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1e-12, 1 + 1e-6])
+def test_bernoulli_refuses_any_probability_outside_the_unit_interval(backend, bad):
+    """1 + 1e-6, not less: jax draws in float32, where 1 + 1e-12 rounds to 1."""
+    p = np.full((4, 5), 0.5)
+    p[2, 3] = bad
+    before = backend.counter.snapshot()["samples"]
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        backend.bernoulli(p)
+    assert backend.counter.snapshot()["samples"] == before  # nothing drawn, nothing counted
+
+
+def test_bernoulli_of_no_probabilities_draws_nothing(backend):
+    assert np.asarray(backend.bernoulli(np.zeros((0, 3)))).shape == (0, 3)
+
+
 def test_categorical_frequencies_and_masks(backend):
     energies = np.array([[0.0, 1.0, 2.0, np.inf], [3.0, 3.0, np.inf, 0.5]])
     temperature, n_samples = 0.7, 20000

@@ -133,3 +133,26 @@ def test_model_files_round_trip_and_refuse_junk(tmp_path):
                 weights=np.full((2, 2), np.nan), visible_bias=np.zeros(2), hidden_bias=np.zeros(2)
             )
         )
+
+
+def test_data_sets_hold_one_byte_per_unit(monkeypatch, tmp_path):
+    """The page caches up to three data sets on a shared server: one byte per pixel (MNIST's
+    train split 47 MB, not 376 MB as float64), the same 0/1 values."""
+    for dataset in (
+        load_dataset("digits"),
+        dataset_from_bytes(
+            npz_bytes(data=np.random.default_rng(2).random((40, 9)) < 0.5), name="b.npz"
+        ),
+        dataset_from_bytes(b"a,b,label\n0,1,0\n1,1,1\n1,0,1\n", name="c.csv"),
+    ):
+        n_examples, n_pixels = dataset.train.shape
+        assert dataset.train.nbytes <= n_examples * n_pixels
+        assert dataset.test.nbytes <= dataset.test.size
+        assert set(np.unique(dataset.train)) <= {0, 1}
+    images = (np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256).astype(np.uint8)
+    archive = npz_bytes(x_train=images, y_train=np.arange(3), x_test=images, y_test=np.arange(3))
+    monkeypatch.setattr(ebm_data, "MNIST_SHA256", hashlib.sha256(archive).hexdigest())
+    (tmp_path / "mnist.npz").write_bytes(archive)
+    mnist = ebm_data.mnist(cache_dir=tmp_path, download=False)
+    assert mnist.train.nbytes <= 3 * 784
+    np.testing.assert_array_equal(mnist.train, images.reshape(3, -1) >= 128)

@@ -158,3 +158,44 @@ def test_pcd_beats_cd1_at_equal_updates(digit_data):
         differences.append(scores["pcd"] - scores["cd"])
     differences = np.array(differences)
     assert differences.mean() > 2 * differences.std(ddof=1) / np.sqrt(len(differences))
+
+
+def test_the_same_model_from_byte_boolean_and_float_data(digit_data):
+    """Training keeps its data as one byte a unit and converts each minibatch to float64: the
+    stored dtype changes nothing, bit for bit."""
+    config = RBMConfig(n_hidden=8, method="pcd", epochs=1, batch_size=50, mixing_sweeps=2)
+    rows = digit_data.train[:200]
+    models = [
+        train_rbm(rows.astype(dtype), config, test_data=digit_data.test.astype(dtype)).rbm
+        for dtype in (np.uint8, np.bool_, np.float64)
+    ]
+    for model in models[1:]:
+        np.testing.assert_array_equal(model.weights, models[0].weights)
+        np.testing.assert_array_equal(model.visible_bias, models[0].visible_bias)
+
+
+def test_the_model_shown_during_training_is_a_frozen_copy(digit_data):
+    """The trainer updates its parameters in place; what it hands out must not move under the
+    reader's feet, and must differ from update to update (it is not a stale copy)."""
+
+    class Keep:
+        stop_requested = False
+
+        def __init__(self):
+            self.models = []
+
+        def update(self, fraction, history, rbm, fantasy):
+            self.models.append((rbm, rbm.weights.copy()))
+
+    keep = Keep()
+    result = train_rbm(
+        digit_data.train[:400],
+        RBMConfig(n_hidden=8, epochs=2, batch_size=10, mixing_sweeps=2),
+        progress=keep,
+    )
+    assert len(keep.models) >= 3
+    for rbm, weights_then in keep.models:
+        np.testing.assert_array_equal(rbm.weights, weights_then)
+        assert not rbm.weights.flags.writeable
+    assert not np.array_equal(keep.models[0][1], keep.models[1][1])
+    assert not result.rbm.weights.flags.writeable

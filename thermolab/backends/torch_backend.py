@@ -84,8 +84,10 @@ class TorchBackend(Backend):
         p = torch.as_tensor(probabilities)
         if not p.is_floating_point():
             p = p.to(torch.float32)
-        if bool(((p < 0) | (p > 1) | ~torch.isfinite(p)).any()):
-            raise ValueError("probabilities must lie in [0, 1]")
+        if p.numel():
+            low, high = torch.aminmax(p.detach())  # a NaN propagates to both: rejected
+            if not bool((low >= 0) & (high <= 1)):  # one device sync
+                raise ValueError("probabilities must lie in [0, 1]")
         bits = torch.bernoulli(p.detach(), generator=self._generator(p.device, seed))
         self.counter.add(random_numbers=p.numel(), samples=p.numel())
         return bits

@@ -24,11 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 
 from thermolab.problems import IsingModel, check_memory
 
-__all__ = ["MAX_UNITS", "RBM", "check_binary", "random_rbm", "softplus"]
+__all__ = [
+    "MAX_UNITS",
+    "RBM",
+    "check_binary",
+    "compact_binary",
+    "live_view",
+    "random_rbm",
+    "softplus",
+]
 
 #: Largest layer accepted (units); 28 × 28 MNIST with a label is 794, a 4096-unit layer is ample.
 MAX_UNITS = 4096
@@ -48,8 +55,11 @@ def _units(name: str, value: object) -> int:
     return int(value)
 
 
-def check_binary(data: object, n_visible: int | None = None, name: str = "data") -> np.ndarray:
-    """`data` as float64 (n_examples, n_visible) if every entry is 0 or 1, else ValueError."""
+def compact_binary(data: object, n_visible: int | None = None, name: str = "data") -> np.ndarray:
+    """`data` as uint8 (n_examples, n_visible) if every entry is 0 or 1, else ValueError.
+
+    One byte per unit, an eighth of float64 (60,000 MNIST images: 47 MB instead of 376 MB);
+    validated without a float64 copy. Convert rows to float64 where they are multiplied."""
     array = np.asarray(data)
     if array.ndim == 1:
         array = array[None, :]
@@ -61,10 +71,16 @@ def check_binary(data: object, n_visible: int | None = None, name: str = "data")
         raise ValueError(f"{name} has {array.shape[1]} units per example, the model {n_visible}")
     if not np.issubdtype(array.dtype, np.number) and array.dtype != np.bool_:
         raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
-    values = array.astype(np.float64)
-    if not np.all((values == 0) | (values == 1)):
+    if array.dtype not in (np.bool_, np.uint8) and not np.all((array == 0) | (array == 1)):
         raise ValueError(f"{name} must hold only 0 and 1 (binarize it first)")
-    return values
+    if array.dtype == np.uint8 and array.max(initial=0) > 1:
+        raise ValueError(f"{name} must hold only 0 and 1 (binarize it first)")
+    return array.astype(np.uint8, copy=False)
+
+
+def check_binary(data: object, n_visible: int | None = None, name: str = "data") -> np.ndarray:
+    """`data` as float64 (n_examples, n_visible) if every entry is 0 or 1, else ValueError."""
+    return compact_binary(data, n_visible, name).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -126,13 +142,13 @@ class RBM:
         """p(h_j = 1 | v) = σ(β (b + vᵀW)_j): (n, n_visible) → (n, n_hidden).
 
         beta: a scalar, or (n, 1) for one β per row (tempering)."""
-        return expit(beta * (visible @ self.weights + self.hidden_bias))
+        return _sigmoid_of(visible @ self.weights, self.hidden_bias, beta)
 
     def visible_probabilities(
         self, hidden: np.ndarray, beta: float | np.ndarray = 1.0
     ) -> np.ndarray:
         """p(v_i = 1 | h) = σ(β (a + W h)_i): (n, n_hidden) → (n, n_visible)."""
-        return expit(beta * (hidden @ self.weights.T + self.visible_bias))
+        return _sigmoid_of(hidden @ self.weights.T, self.visible_bias, beta)
 
     def to_ising(self) -> tuple[IsingModel, float]:
         """(the Ising model on the bipartite graph, offset) with E_rbm = E_ising + offset.
@@ -169,6 +185,41 @@ class RBM:
         hidden = np.asarray(hidden, dtype=np.float64)
         inputs = hidden @ self.weights.T + self.visible_bias
         return hidden @ self.hidden_bias + softplus(inputs).sum(axis=-1)
+
+
+def _sigmoid_of(products: np.ndarray, bias: np.ndarray, beta: float | np.ndarray) -> np.ndarray:
+    """σ(β (products + bias)) computed in place in `products` (a fresh float64 matmul result):
+    one array per call instead of four.
+
+    σ(x) = 1 / (1 + e^−x) with numpy's vectorised exp (scipy's expit, elementwise scalar code,
+    took 1.5× as long on these blocks), within 3e-16 relative of expit. e^−x is capped at e^700
+    so it cannot overflow: there σ(x) < 1e-304, and 1 / (1 + e^700) is as good a zero; a NaN
+    stays NaN (and the backend's bernoulli refuses it)."""
+    products += bias
+    if np.isscalar(beta) and beta == 1:
+        np.negative(products, out=products)
+    else:
+        products *= -beta
+    np.minimum(products, 700.0, out=products)
+    np.exp(products, out=products)
+    products += 1.0
+    return np.reciprocal(products, out=products)
+
+
+def live_view(weights: np.ndarray, visible_bias: np.ndarray, hidden_bias: np.ndarray) -> RBM:
+    """An RBM reading the caller's float64 arrays through read-only views, neither copied nor
+    checked: a trainer's parameters, which it changes in place between updates. Only for the
+    trainer's own use; hand others `RBM(...)` of a copy (validated and frozen)."""
+    view = object.__new__(RBM)
+    for name, array in (
+        ("weights", weights),
+        ("visible_bias", visible_bias),
+        ("hidden_bias", hidden_bias),
+    ):
+        shown = array.view()
+        shown.flags.writeable = False
+        object.__setattr__(view, name, shown)
+    return view
 
 
 def random_rbm(n_visible: int, n_hidden: int, *, weight_scale: float = 0.01, seed: int = 0) -> RBM:

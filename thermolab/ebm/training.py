@@ -36,7 +36,7 @@ from thermolab.ebm.evaluation import (
     pseudo_log_likelihood,
     reconstruction_error,
 )
-from thermolab.ebm.model import MAX_UNITS, RBM, check_binary, random_rbm
+from thermolab.ebm.model import MAX_UNITS, RBM, compact_binary, live_view, random_rbm
 from thermolab.ebm.sampling import draw, gibbs, sample_visible
 from thermolab.problems import check_memory
 
@@ -190,7 +190,7 @@ class Negatives:
     ) -> None:
         """k sweeps of every chain at its β, then (PT) one round of neighbour swaps."""
         n_temps, n_chains, n_visible = self.visible.shape
-        beta_rows = np.repeat(self.betas, n_chains)[:, None]
+        beta_rows = self.betas[0] if n_temps == 1 else np.repeat(self.betas, n_chains)[:, None]
         hidden = self.hidden.reshape(n_temps * n_chains, -1)
         for _ in range(k):
             visible = sample_visible(rbm, backend, hidden, beta_rows)
@@ -243,12 +243,27 @@ def gradient(
     positive_hidden = rbm.hidden_probabilities(positive)
     if negative_hidden is None:
         negative_hidden = rbm.hidden_probabilities(negative)
-    d_weights = positive.T @ positive_hidden / len(positive) - negative.T @ negative_hidden / len(
-        negative
+    d_weights = _difference(
+        positive.T @ positive_hidden, len(positive), negative.T @ negative_hidden, len(negative)
     )
-    d_visible = positive.mean(axis=0) - negative.mean(axis=0)
-    d_hidden = positive_hidden.mean(axis=0) - negative_hidden.mean(axis=0)
+    d_visible = _difference(
+        np.add.reduce(positive), len(positive), np.add.reduce(negative), len(negative)
+    )
+    d_hidden = _difference(
+        np.add.reduce(positive_hidden), len(positive), np.add.reduce(negative_hidden), len(negative)
+    )
     return d_weights, d_visible, d_hidden
+
+
+def _difference(
+    first_sum: np.ndarray, first_n: int, second_sum: np.ndarray, second_n: int
+) -> np.ndarray:
+    """first_sum / first_n − second_sum / second_n, in place in the two fresh sums (a mean over
+    rows: np.add.reduce sums axis 0 as ndarray.sum does, without its Python wrapper)."""
+    first_sum /= first_n
+    second_sum /= second_n
+    first_sum -= second_sum
+    return first_sum
 
 
 class _Optimizer:
@@ -260,24 +275,29 @@ class _Optimizer:
         self.second = [np.zeros(shape) for shape in shapes]
         self.steps = 0
 
-    def steps_for(self, grads: list[np.ndarray], learning_rate: float) -> list[np.ndarray]:
+    def apply(
+        self, parameters: list[np.ndarray], grads: list[np.ndarray], learning_rate: float
+    ) -> None:
+        """One ascent step on `parameters`, in place."""
         self.steps += 1
         if self.config.optimizer == "sgd":
-            for velocity, grad in zip(self.first, grads, strict=True):
-                velocity *= self.config.momentum
-                velocity += learning_rate * grad
-            return [velocity.copy() for velocity in self.first]
+            for parameter, velocity, grad in zip(parameters, self.first, grads, strict=True):
+                grad *= learning_rate
+                if self.config.momentum:
+                    velocity *= self.config.momentum
+                    velocity += grad
+                    grad = velocity
+                parameter += grad  # without momentum the velocity is the step itself
+            return
         beta1, beta2, eps = 0.9, 0.999, 1e-8
-        steps = []
-        for m, v, grad in zip(self.first, self.second, grads, strict=True):
+        for parameter, m, v, grad in zip(parameters, self.first, self.second, grads, strict=True):
             m *= beta1
             m += (1 - beta1) * grad
             v *= beta2
             v += (1 - beta2) * grad**2
             m_hat = m / (1 - beta1**self.steps)
             v_hat = v / (1 - beta2**self.steps)
-            steps.append(learning_rate * m_hat / (np.sqrt(v_hat) + eps))
-        return steps
+            parameter += learning_rate * m_hat / (np.sqrt(v_hat) + eps)
 
 
 @dataclass(frozen=True)
@@ -371,9 +391,9 @@ def train_rbm(
     counter is read), else `get_backend(config.backend, seed=config.seed)`.
     Everything is validated before anything large is allocated.
     """
-    data = check_binary(train_data, name="train_data")
+    data = compact_binary(train_data, name="train_data")  # uint8; float64 batch by batch
     config = config.check(data.shape[1])
-    test = None if test_data is None else check_binary(test_data, data.shape[1], "test_data")
+    test = None if test_data is None else compact_binary(test_data, data.shape[1], "test_data")
     if initial is not None and initial.weights.shape != (data.shape[1], config.n_hidden):
         raise ValueError(
             f"the initial model is {initial.n_visible} × {initial.n_hidden}, the run "
@@ -383,6 +403,10 @@ def train_rbm(
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xEB]))
     rbm = initial if initial is not None else initial_rbm(data, config.n_hidden, config.seed)
     optimizer = _Optimizer(config, [rbm.weights.shape, (rbm.n_visible,), (rbm.n_hidden,)])
+    # The parameters live in these arrays, updated in place; `live` reads them for sampling and
+    # gradients, and a frozen, checked RBM is built only for whoever reads the model.
+    parameters = [np.array(rbm.weights), np.array(rbm.visible_bias), np.array(rbm.hidden_bias)]
+    live = live_view(*parameters)
     counted_before = backend.counter.snapshot()["samples"]
     negatives = (
         None
@@ -397,33 +421,32 @@ def train_rbm(
     result = RBMTraining(rbm, config)
     started = time.perf_counter()
     update = 0
-    fantasy = data[:1]
+    fantasy = data[:1].astype(np.float64)
     for epoch in range(config.epochs):
-        order = rng.permutation(len(data))
         epoch_started = time.perf_counter()
+        shuffled = data[rng.permutation(len(data))]  # uint8: 1/8 of a float64 copy
         for start in range(0, len(data), batch_size):
-            batch = data[order[start : start + batch_size]]
+            batch = shuffled[start : start + batch_size].astype(np.float64)
             if negatives is None:
-                negative, _ = gibbs(rbm, backend, batch, config.k)
+                negative, _ = gibbs(live, backend, batch, config.k)
                 fantasy, negative_hidden = negative, None
             else:
-                negatives.advance(rbm, backend, config.k, update, rng)
+                negatives.advance(live, backend, config.k, update, rng)
                 negative = fantasy = negatives.visible[0]
-                negative_hidden = negatives.hidden_probabilities(rbm)
-            d_weights, d_visible, d_hidden = gradient(rbm, batch, negative, negative_hidden)
-            d_weights -= config.weight_decay * rbm.weights
+                negative_hidden = negatives.hidden_probabilities(live)
+            grads = list(gradient(live, batch, negative, negative_hidden))
+            if config.weight_decay:
+                grads[0] -= config.weight_decay * parameters[0]
             learning_rate = _learning_rate(config, update, total_updates)
-            step_w, step_a, step_b = optimizer.steps_for(
-                [d_weights, d_visible, d_hidden], learning_rate
-            )
-            rbm = RBM(rbm.weights + step_w, rbm.visible_bias + step_a, rbm.hidden_bias + step_b)
+            optimizer.apply(parameters, grads, learning_rate)
             update += 1
             if progress is not None and update % 20 == 0:
                 if progress.stop_requested:
                     break
-                progress.update(update / total_updates, result.history, rbm, fantasy)
+                progress.update(update / total_updates, result.history, RBM(*parameters), fantasy)
         result.update_seconds += time.perf_counter() - epoch_started
         stopped = progress is not None and progress.stop_requested
+        rbm = RBM(*parameters)  # a checked, frozen copy
         result.rbm, result.fantasy = rbm, fantasy
         if stopped:
             result.stopped = True
