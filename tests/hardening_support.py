@@ -116,6 +116,20 @@ def move_temperature(app: AppTest, value: float) -> AppTest:
     return app.run()
 
 
+def start_small_sweep(app: AppTest) -> Any:
+    """On the playground, start the smallest Measure sweep (L = 8, 2 temperatures, 100 sweeps,
+    no burn-in, 1 chain) and return its job."""
+    app.segmented_control(key="mode").set_value("Measure").run()
+    app.multiselect(key="m_L").set_value([8]).run()
+    app.slider(key="m_points").set_value(2).run()
+    app.number_input(key="m_sw").set_value(100).run()
+    app.number_input(key="m_burn").set_value(0).run()
+    app.number_input(key="m_chains").set_value(1).run()
+    app.button(key="m_run").click().run()
+    assert_no_exception(app)
+    return app.session_state["sweep_job"]
+
+
 def assert_no_exception(app: AppTest) -> None:
     """No traceback on the page."""
     assert not app.exception, [element.value for element in app.exception]

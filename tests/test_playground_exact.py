@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hardening_support import start_small_sweep
 from streamlit.testing.v1 import AppTest
 
 from thermolab import exact, problems
@@ -96,14 +97,7 @@ def test_live_view_shows_the_exact_values_of_this_lattice(app):
 
 
 def test_measure_sweep_figure_shows_the_exact_curves(app):
-    app.segmented_control(key="mode").set_value("Measure").run()
-    app.multiselect(key="m_L").set_value([8]).run()
-    app.slider(key="m_points").set_value(2).run()
-    app.number_input(key="m_sw").set_value(100).run()
-    app.number_input(key="m_burn").set_value(0).run()
-    app.number_input(key="m_chains").set_value(1).run()
-    app.button(key="m_run").click().run()
-    job = app.session_state["sweep_job"]
+    job = start_small_sweep(app)
     assert job.wait(60) and job.status == "done", job.error
     app.run()
     assert not app.exception, [e.value for e in app.exception]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hardening_support import move_temperature
+from hardening_support import move_temperature, start_small_sweep
 from streamlit.testing.v1 import AppTest
 
 from ui import frames
@@ -289,15 +289,7 @@ def test_exact_check_on_a_small_lattice(app):
 
 
 def test_temperature_sweep_job_shows_results(app):
-    app.segmented_control(key="mode").set_value("Measure").run()
-    app.multiselect(key="m_L").set_value([8]).run()
-    app.slider(key="m_points").set_value(2).run()
-    app.number_input(key="m_sw").set_value(100).run()
-    app.number_input(key="m_burn").set_value(0).run()
-    app.number_input(key="m_chains").set_value(1).run()
-    app.button(key="m_run").click().run()
-    ok(app)
-    job = app.session_state["sweep_job"]
+    job = start_small_sweep(app)
     assert job.wait(60) and job.status == "done", job.error
     app.run()
     ok(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hardening_support import start_small_sweep
 from streamlit.testing.v1 import AppTest
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "1_Ising_playground.py"
@@ -89,15 +90,7 @@ def test_annealing_shows_its_progress_as_a_bar(app):
 
 
 def test_a_finished_sweep_frees_its_button(app):
-    app.segmented_control(key="mode").set_value("Measure").run()
-    app.multiselect(key="m_L").set_value([8]).run()
-    app.slider(key="m_points").set_value(2).run()
-    app.number_input(key="m_sw").set_value(100).run()
-    app.number_input(key="m_burn").set_value(0).run()
-    app.number_input(key="m_chains").set_value(1).run()
-    app.button(key="m_run").click().run()
-    ok(app)
-    job = app.session_state["sweep_job"]
+    job = start_small_sweep(app)
     assert job.wait(120) and job.status == "done", job.error
     app.run()
     ok(app)
