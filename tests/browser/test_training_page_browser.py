@@ -79,6 +79,8 @@ def _choose(page, sidebar, label: str, option: str) -> None:
 
 def test_a_tiny_sampled_attention_pair_ends_in_its_review(open_app):
     page = open_app("/TinyGPT_training")
+    # Tall enough that the sidebar's dropdowns open in view: scrolling one into view closes it.
+    page.set_viewport_size({"width": 1280, "height": 2000})
     page.get_by_role("heading", name="TinyGPT: baseline vs TSU", level=1).wait_for(state="visible")
     sidebar = page.locator('[data-testid="stSidebar"]')
     _choose(
@@ -105,7 +107,7 @@ def test_a_tiny_sampled_attention_pair_ends_in_its_review(open_app):
     page.get_by_text("Review: which predictions to check").wait_for(timeout=START_TIMEOUT_MS)
     no_exception(page)
     # Threshold 0 flags every token: the highlighted texts hold marks, and both runs say 100 %.
-    assert page.locator("mark").count() > 0
+    page.locator("mark").first.wait_for(timeout=30_000)  # drawn after the review's heading
     assert page.get_by_text(re.compile(r"100\.0% of \d+ validation tokens flagged")).count() == 2
     risk = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
         p => ((p.layout && p.layout.title && p.layout.title.text) || '').includes('Risk'))"""
