@@ -480,8 +480,7 @@ OWNER = attach_session()  # this browser session: owns its sweep job, seen on ev
 st.title("Ising / p-bit playground")
 st.caption(
     "Each spin is a p-bit: it flips at random with the Boltzmann odds of its neighbours. "
-    "Energies are exact for the sampled states; reference values are exact: for the lattice "
-    "on screen (Kaufman) and for the infinite lattice (Onsager)."
+    "Energies are exact for the sampled states."
 )
 settings = sidebar()
 model = current_problem(settings)
@@ -503,7 +502,7 @@ if settings["algorithm"] not in capabilities.algorithms:
     )
     st.stop()
 reference = (
-    "reference values: exact for this L (Kaufman) and Onsager's L = ∞"
+    "reference curves: Onsager's exact solution (L = ∞) and Kaufman's for this L"
     if exact.onsager_reference(model, 2.0) is not None
     else "no exact reference curve for this model (Measure compares with enumeration, n ≤ 16)"
 )

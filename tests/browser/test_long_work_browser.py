@@ -20,10 +20,13 @@ import pytest
 from conftest import launch_server, stop_server
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-# Ten flows of two runs each take minutes on a loaded machine.
+# Flows of two runs each take minutes on a loaded machine.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3600)]
 
-FLOWS = int(os.environ.get("THERMOLAB_LONG_WORK_FLOWS", "10"))
+# Five flows in the suite (the three tests took 12 minutes of CI with ten); before the fix every
+# flow of training and Measure stuck, so five still fail on it. THERMOLAB_LONG_WORK_FLOWS=10 for
+# the full series.
+FLOWS = int(os.environ.get("THERMOLAB_LONG_WORK_FLOWS", "5"))
 ENDED_DEADLINE_S = 2.0  # the page shows the job's end within this long of it
 STUCK_S = 30.0  # a page not ended this long after its job ended counts as stuck
 JOB_TIMEOUT_S = 600.0  # generous: the machine is shared
