@@ -18,6 +18,7 @@ import streamlit as st
 
 from thermolab.jobs import get_manager
 from ui.engine import lazy_engine
+from ui.long_work import LongWork
 from ui.server import share_cores
 from ui.session import attach_session
 
@@ -162,8 +163,8 @@ def load_panel(eng, dataset, values: dict[str, Any]) -> None:
 
 
 def live_view(eng) -> None:
-    """Progress, Stop and the curves, filters and fantasy particles so far (a fragment that
-    polls while the job runs and reruns the page once when it has ended)."""
+    """Progress, Stop and the curves, filters and fantasy particles so far (drawn by the
+    fragment `LongWork.follow` keeps while the job runs)."""
     attach_session()  # a session watching its training is not idle
     job, dataset = STATE["rbm.job"], STATE["rbm.dataset"]
     if not job.finished:
@@ -172,9 +173,6 @@ def live_view(eng) -> None:
         st.progress(job.progress, text=f"{job.name}: {label}")
         if st.button("Stop", key="rbm.stop"):
             job.stop("stopped from the page")
-    elif STATE.get("rbm.polling"):
-        STATE["rbm.polling"] = False
-        st.rerun(scope="app")
     if job.status == "failed":
         st.error(f"The job failed: {job.error}")
     partial = job.partial
@@ -365,8 +363,7 @@ if "rbm.job" not in STATE:
     st.info("Choose the settings in the sidebar and press **Train**.")
 else:
     job = STATE["rbm.job"]
-    if not job.finished:
-        STATE["rbm.polling"] = True
-    st.fragment(run_every=POLL_SECONDS if not job.finished else None)(live_view)(eng)
-    if job.finished and job.result is not None:
+    training = LongWork(lambda: job.finished)  # one answer per run for the view and its timer
+    training.follow(lambda: live_view(eng), every=POLL_SECONDS)
+    if not training.running and job.result is not None:
         results(eng, job.result, STATE["rbm.dataset"])
