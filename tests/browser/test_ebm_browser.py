@@ -32,6 +32,7 @@ def test_train_then_drag_the_temperature(open_app, tmp_path):
     page.wait_for_selector(RUN_DONE, timeout=120_000)
     page.get_by_text("Filters (weights of the first 64 hidden units)").wait_for()
     page.get_by_text("Fantasy particles (the negative chains now)").wait_for()
+    page.locator('[data-testid="stImage"]').nth(3).wait_for()  # images land after captions
     assert page.locator('[data-testid="stImage"]').count() >= 4
     no_exception(page)
 
