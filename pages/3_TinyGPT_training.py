@@ -275,6 +275,24 @@ def settings_form(eng: SimpleNamespace, busy: bool) -> tuple[dict[str, Any], str
     return values, choice, upload, submitted
 
 
+def schedule_inputs(
+    eng: SimpleNamespace,
+    name: str,
+    minimum: float,
+    schedule: str,
+    start: float,
+    schedule_key: str,
+    start_key: str,
+    end_key: str,
+) -> tuple[str, float, float | None]:
+    """A temperature schedule's widgets: (schedule, start, end); end is None when constant."""
+    chosen = choose(f"{name} schedule", eng.t_schedules, schedule, schedule_key)
+    left, right = st.columns(2)
+    first = left.number_input(f"{name} (start)", minimum, 100.0, start, key=start_key)
+    last = right.number_input(f"{name} (end)", minimum, 100.0, start, key=end_key)
+    return chosen, first, None if chosen == "constant" else last
+
+
 def thermo_lm_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
     """Sampled attention, the optimizer and review flags (the TinyThermoLM settings)."""
     st.subheader("TinyThermoLM: attention, optimizer, review")
@@ -302,18 +320,14 @@ def thermo_lm_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
     values["gumbel_tau"] = right.number_input(
         "τ (gumbel)", 0.01, 100.0, default.gumbel_tau, key="gpt.gumbel_tau"
     )
-    schedule = choose(
-        "T_attn schedule", eng.t_schedules, default.attention_t_schedule, "gpt.attention_sched"
-    )
-    left, right = st.columns(2)
-    values["attention_temperature"] = left.number_input(
-        "T_attn (start)", 0.01, 100.0, default.attention_temperature, key="gpt.attention_t"
-    )
-    end = right.number_input(
-        "T_attn (end)", 0.01, 100.0, default.attention_temperature, key="gpt.attention_t_end"
-    )
-    values["attention_t_schedule"] = schedule
-    values["attention_t_end"] = None if schedule == "constant" else end
+    (
+        values["attention_t_schedule"],
+        values["attention_temperature"],
+        values["attention_t_end"],
+    ) = schedule_inputs(
+        eng, "T_attn", 0.01, default.attention_t_schedule, default.attention_temperature,
+        "gpt.attention_sched", "gpt.attention_t", "gpt.attention_t_end",
+    )  # fmt: skip
     values["optimizer"] = st.radio(
         "Optimizer",
         eng.optimizers,
@@ -322,18 +336,14 @@ def thermo_lm_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
         horizontal=True,
         key="gpt.optimizer",
     )
-    schedule = choose(
-        "Langevin T schedule", eng.t_schedules, default.langevin_t_schedule, "gpt.langevin_sched"
-    )
-    left, right = st.columns(2)
-    values["langevin_temperature"] = left.number_input(
-        "Langevin T (start)", 0.0, 100.0, default.langevin_temperature, key="gpt.langevin_t"
-    )
-    end = right.number_input(
-        "Langevin T (end)", 0.0, 100.0, default.langevin_temperature, key="gpt.langevin_t_end"
-    )
-    values["langevin_t_schedule"] = schedule
-    values["langevin_t_end"] = None if schedule == "constant" else end
+    (
+        values["langevin_t_schedule"],
+        values["langevin_temperature"],
+        values["langevin_t_end"],
+    ) = schedule_inputs(
+        eng, "Langevin T", 0.0, default.langevin_t_schedule, default.langevin_temperature,
+        "gpt.langevin_sched", "gpt.langevin_t", "gpt.langevin_t_end",
+    )  # fmt: skip
     values["langevin_preconditioned"] = st.checkbox(
         "Precondition (pSGLD)", default.langevin_preconditioned, key="gpt.langevin_pre"
     )
