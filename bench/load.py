@@ -80,12 +80,18 @@ TRAINING_SETTINGS = {"Steps": "100000"}  # longer than the benchmark: busy throu
 DENSE_GRAPH, DENSE_NODES = "Sherrington–Kirkpatrick", 500
 DENSE_SETTLE_SECONDS = 15.0  # memory is read this long after the dense-graph page closed
 QUICK_SETTLE_SECONDS = 5.0  # (--quick: the smoke test checks the report, not the memory)
-# the graph view's caption: "T = 3.00 · β = 0.333 · sweep 1234", its newest sweep in the page
-GRAPH_SWEEP = """() => {
-  const texts = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')];
-  const found = texts.map((e) => /β = [0-9.]+ · sweep (\\d+)/.exec(e.textContent)).filter(Boolean);
-  return found.length ? Number(found[found.length - 1][1]) : null;
-}"""
+# The sweep of the dense graph's frame on the page: its spins are drawn on the lattice canvas,
+# a grid of DENSE_NODES cells whose last row may be part empty (a lattice's frame, still shown
+# while the page switches, does not count), captioned "T = 3.00 · β = 0.333 · sweep 1234".
+GRAPH_SWEEP = f"""() => {{
+  const host = document.querySelector('[data-testid="stBidiComponentIsolated"]');
+  const canvas = host?.shadowRoot?.querySelector("canvas");
+  const cells = canvas ? canvas.width * canvas.height : 0;
+  if (!(cells >= {DENSE_NODES} && cells - canvas.width < {DENSE_NODES})) return null;
+  const caption = host.shadowRoot.querySelector(".caption").textContent;
+  const found = /β = [0-9.]+ · sweep (\\d+)/.exec(caption);
+  return found ? Number(found[1]) : null;
+}}"""
 
 
 def process_tree(pid: int) -> list[int]:
@@ -248,8 +254,9 @@ async def dense_graph_session(
 
     Sets `opened` once the page shows the graph's live view advancing (or has failed). Reports
     the time to get there, the sweeps drawn while the others worked, and the bytes its page
-    received on its WebSockets per second (the graph's frames are Plotly figures sent through
-    Streamlit's socket).
+    received on its WebSockets per second (the graph's spins come on the canvas's frame socket,
+    as a lattice's; its traces through Streamlit's; its coupling matrix, an image drawn once
+    per run of the view, by HTTP, not counted).
     """
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     await context.add_init_script(SOCKET_SPY)

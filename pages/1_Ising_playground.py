@@ -26,6 +26,7 @@ from ui.lattice_canvas import lattice_canvas
 from ui.live_view import (
     LiveSettings,
     LiveView,
+    draws_on_canvas,
     rerun_live_view,
     sampler_failure,
     show_graph,
@@ -159,18 +160,20 @@ def current_problem(settings: dict):
 def live_controls(model: problems.IsingModel, backend, settings: dict) -> LiveChain:
     """The live view's widgets and its chain (made once, kept in session state).
 
-    A lattice's temperature slider is drawn with its canvas (`ui.live_view`), and its moves reach
-    the running chain without a Streamlit rerun; a graph's is a Streamlit slider.
+    A lattice's or a dense graph's temperature slider is drawn with its canvas (`ui.live_view`),
+    and its moves reach the running chain without a Streamlit rerun; a sparse graph's is a
+    Streamlit slider.
     """
     temperature = STATE.setdefault("live_temperature", LIVE.t_default)
+    on_canvas = draws_on_canvas(model)
     columns = st.columns(2)
-    if model.lattice is None:
+    if not on_canvas:
         columns[0].slider(
             "Temperature T", LIVE.t_min, LIVE.t_max, temperature, LIVE.t_step,
             key="temperature", on_change=take_graph_temperature, args=(LIVE.fragment_key,),
             help="Moving it changes the temperature of the running chain; nothing restarts.",
         )  # fmt: skip
-    columns[0 if model.lattice is not None else 1].select_slider(
+    columns[0 if on_canvas else 1].select_slider(
         "Sweeps per frame", [1, 2, 5, 10, 20, 50], value=5, key="spf",
         on_change=rerun_live_view, args=(LIVE.fragment_key,),
     )  # fmt: skip

@@ -32,7 +32,8 @@ def test_a_frame_is_base64_of_the_packed_lattice():
     spins = -np.ones(16 * 16, dtype=np.int8)
     spins[:3] = 1
     frame = _frame(spins, 16, "T = 2.00", 7)
-    assert frame["length"] == 16 and frame["frame"] == 7 and frame["caption"] == "T = 2.00"
+    assert (frame["rows"], frame["columns"], frame["count"]) == (16, 16, 256)
+    assert frame["frame"] == 7 and frame["caption"] == "T = 2.00"
     assert base64.b64decode(frame["spins"])[:2] == b"\xe0\x00"
     with pytest.raises(ValueError, match="do not fill"):
         _frame(spins, 15, "", 0)
@@ -49,4 +50,16 @@ def test_a_runs_frames_keep_their_size_when_a_superseded_run_mounts_meanwhile(mo
     stream.draw(small, 16, "new run", 1)
     with ThreadPoolExecutor(1) as pool:  # a loop of its own (another test may leave one here)
         frame = pool.submit(asyncio.run, exchange.next(stream.channel, 0, 1.0)).result()
-    assert frame["length"] == 16 and frame["caption"] == "new run"
+    assert (frame["rows"], frame["columns"]) == (16, 16) and frame["caption"] == "new run"
+
+
+def test_a_grid_frame_may_leave_the_end_of_its_last_row_empty():
+    """A dense graph's n spins on rows × columns cells (`spin_grid_shape`): 499 spins on 22 × 23
+    leave 7 cells empty, drawn blank (the JS draws no spin past `count`)."""
+    spins = np.ones(499, dtype=np.int8)
+    frame = _frame(spins, (22, 23), "", 0)
+    assert (frame["rows"], frame["columns"], frame["count"]) == (22, 23, 499)
+    assert len(base64.b64decode(frame["spins"])) == 63  # ceil(499 / 8)
+    for rows in (21, 23):  # too few cells; a whole row empty
+        with pytest.raises(ValueError, match="do not fill"):
+            _frame(spins, (rows, 23), "", 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hardening_support import move_temperature, start_small_sweep
 from streamlit.testing.v1 import AppTest
 
+from thermolab.viz import ising as viz
 from ui import frames
 from ui.frames import EXCHANGE
 
@@ -51,10 +53,10 @@ def record_published(monkeypatch) -> dict[str, list[dict]]:
     return published
 
 
-def drawn_spins(spins: str, length: int) -> np.ndarray:
-    """The ±1 spins (L·L,) the canvas draws from a frame's base64 bit-packed spins."""
+def drawn_spins(spins: str, count: int) -> np.ndarray:
+    """The `count` ±1 spins the canvas draws from a frame's base64 bit-packed spins."""
     bits = np.unpackbits(np.frombuffer(base64.b64decode(spins), dtype=np.uint8))
-    return 2 * bits[: length**2].astype(np.int8) - 1
+    return 2 * bits[:count].astype(np.int8) - 1
 
 
 def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(monkeypatch):
@@ -65,7 +67,8 @@ def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(mon
     ok(app)
     chain = app.session_state["chain"]
     mounted = lattice_frame(app)
-    assert mounted["length"] == 128 and mounted["caption"].startswith("T = 3.00 · β = 0.333 · ")
+    assert (mounted["rows"], mounted["columns"], mounted["count"]) == (128, 128, 128 * 128)
+    assert mounted["caption"].startswith("T = 3.00 · β = 0.333 · ")
     (slider,) = mounted["sliders"]  # the temperature slider is drawn with the canvas
     assert (slider["name"], slider["label"], slider["value"]) == ("temperature", "Temperature T", 3)
     assert not slider["disabled"]
@@ -77,7 +80,7 @@ def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(mon
     title, numbers = last["caption"].split("\n")
     assert title == f"T = 3.00 · β = 0.333 · sweep {chain.sweeps}"
     assert numbers.startswith(f"E/n = {chain.energy_per_spin:.4f} · |m| = ")
-    np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
+    np.testing.assert_array_equal(drawn_spins(last["spins"], 128 * 128), chain.spins)
     app.button(key="pause").click().run()
     ok(app)
     # Paused: one frame per run. The canvas keeps its channel and its first frame (a re-mount
@@ -88,7 +91,7 @@ def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(mon
     assert {**paused, "sliders": None} == {**mounted, "sliders": None}
     last = published[mounted["channel"]][-1]
     assert last["frame"] == chain.sweeps
-    np.testing.assert_array_equal(drawn_spins(last["spins"], 128), chain.spins)
+    np.testing.assert_array_equal(drawn_spins(last["spins"], 128 * 128), chain.spins)
     # A channel left idle (its browser gone) is closed when another view opens one; the next
     # run then mounts the canvas on a new channel, with the current state.
     monkeypatch.setattr(frames, "IDLE_SECONDS", 0.0)
@@ -98,7 +101,7 @@ def test_the_canvas_is_mounted_once_per_channel_and_every_frame_is_published(mon
     ok(app)
     remounted = lattice_frame(app)
     assert remounted["channel"] != mounted["channel"] and remounted["frame"] == chain.sweeps
-    np.testing.assert_array_equal(drawn_spins(remounted["spins"], 128), chain.spins)
+    np.testing.assert_array_equal(drawn_spins(remounted["spins"], 128 * 128), chain.spins)
 
 
 def last_published(published: dict[str, list[dict]], app: AppTest) -> dict:
@@ -118,7 +121,7 @@ def test_live_controls_change_the_state(app, monkeypatch):
     assert chain.temperatures[-1] == pytest.approx(1.2)
     frame = last_published(published, app)
     assert frame["caption"].startswith(f"T = 1.20 · β = 0.833 · sweep {chain.sweeps}")
-    np.testing.assert_array_equal(drawn_spins(frame["spins"], 128), chain.spins)
+    np.testing.assert_array_equal(drawn_spins(frame["spins"], 128 * 128), chain.spins)
     move_temperature(app, 99.0)  # hand-made requests beyond the slider: the range's ends
     assert chain.temperatures[-1] == pytest.approx(6.0)
     move_temperature(app, -1.0)
@@ -163,7 +166,7 @@ def test_randomise_while_paused_shows_the_numbers_of_the_state_on_screen(app, mo
         chain = app.session_state["chain"]
         assert not chain.energies  # no sweep since the state was set
         frame = last_published(published, app)
-        np.testing.assert_array_equal(drawn_spins(frame["spins"], 16), chain.spins)
+        np.testing.assert_array_equal(drawn_spins(frame["spins"], 16 * 16), chain.spins)
         grid = chain.spins.reshape(16, 16).astype(np.int64)
         bonds = grid * np.roll(grid, 1, axis=0) + grid * np.roll(grid, 1, axis=1)
         energy, shown_magnet = shown_numbers(frame["caption"])
@@ -240,16 +243,61 @@ def test_problem_and_sampler_settings(app):
     assert app.session_state["thermolab.problem"].n_spins == 12
 
 
-def test_the_densest_graph_view_sends_a_small_figure(app):
-    """SK at the largest n has 124,750 couplings; drawn as lines its figure was 9.5 MiB of JSON
-    per frame. Each frame's figure is now the spins and one image of the coupling matrix."""
+def test_the_densest_graph_streams_its_spins_and_draws_its_couplings_once(monkeypatch):
+    """SK at the largest n has 124,750 couplings: drawn as lines its figure was 9.5 MiB of JSON
+    per frame, then as a Plotly figure with the coupling matrix about 107 kB. Now each frame is
+    its n spins on the canvas's channel, as a lattice's; the matrix is made once per problem."""
+    monkeypatch.setenv("THERMOLAB_LIVE_SECONDS", "0.3")  # several frames per run
+    published = record_published(monkeypatch)
+    made = []
+    make_png = viz.coupling_matrix_png
+    monkeypatch.setattr(
+        viz, "coupling_matrix_png", lambda model: made.append(model) or make_png(model)
+    )
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.run()
     app.radio(key="kind").set_value("Graph").run()
     app.selectbox(key="graph").set_value("Sherrington–Kirkpatrick").run()
-    app.number_input(key="nodes").set_value(500).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert app.session_state["thermolab.problem"].n_spins == 500
-    sizes = [len(chart.proto.spec) for chart in app.get("plotly_chart")]
-    assert sizes and max(sizes) < 200_000, sizes
+    app.number_input(key="nodes").set_value(n := 500).run()
+    ok(app)
+    chain, model = app.session_state["chain"], app.session_state["thermolab.problem"]
+    assert chain.spins.size == n == model.n_spins
+    assert not any("scattergl" in chart.proto.spec for chart in app.get("plotly_chart"))
+    assert not [s for s in app.slider if s.key == "temperature"]  # it is the canvas's slider
+    channel = app.session_state["live_stream"].channel
+    frames_sent = [f for f in published[channel] if f.get("count") == n]
+    assert len(frames_sent) >= 2  # (no browser takes them here: about one a second)
+    last = frames_sent[-1]
+    assert (last["rows"], last["columns"]) == (20, 25)  # 20 × 25 = n: no empty cell
+    assert last["caption"].startswith(f"T = 3.00 · β = 0.333 · sweep {chain.sweeps}")
+    np.testing.assert_array_equal(drawn_spins(last["spins"], n), chain.spins)
+    # A frame: n bits in base64 (4 characters per 3 bytes), its caption, and a few numbers.
+    bound = 4 * math.ceil(math.ceil(n / 8) / 3) + len(last["caption"].encode()) + 200
+    assert max(len(json.dumps(f).encode()) for f in frames_sent) <= bound < 600
+    assert made.count(model) == 1  # one coupling image for all those frames...
+    assert len(app.get("image")) == 1
+    assert "124,750 couplings" in " ".join(c.value for c in app.caption)
+    app.button(key="pause").click().run()
+    app.button(key="step").click().run()
+    ok(app)
+    assert made.count(model) == 1 and app.get("image")  # ...and for every later run
+    app.button(key="pause").click().run()  # Run again
+    move_temperature(app, 1.5)  # the canvas's slider reaches the running chain, as a lattice's
+    ok(app)
+    assert app.session_state["chain"] is chain and chain.temperatures[-1] == pytest.approx(1.5)
+    app.number_input(key="graph_seed").set_value(1).run()  # another problem: another matrix
+    ok(app)
+    assert made[-1] is app.session_state["thermolab.problem"] is not model
+    app.segmented_control(key="mode").set_value("Annealing").run()  # drawn the same way
+    app.number_input(key="anneal_sweeps").set_value(20).run()
+    app.button(key="anneal_start").click().run()
+    ok(app)
+    annealed = lattice_frame(app, "graph_canvas")
+    assert (annealed["rows"], annealed["columns"], annealed["count"]) == (20, 25, n)
+    np.testing.assert_array_equal(
+        drawn_spins(annealed["spins"], n), app.session_state["anneal"]["chain"].spins
+    )
+    assert len(app.get("image")) == 1 and made[-1] is app.session_state["thermolab.problem"]
 
 
 def test_an_impossible_graph_is_explained_not_raised(app):

@@ -1,20 +1,19 @@
-"""A graph's live-view figure stays small however dense the graph: past MAX_DRAWN_EDGES its
-couplings are one image (the matrix J, with the spins above it), not one line per edge."""
+"""A graph's live view stays small however dense the graph: up to MAX_DRAWN_EDGES couplings it
+is a network figure; past it the couplings are one image (the matrix J), drawn once, and the
+spins a grid of n cells on the lattice canvas (tests/test_playground_page.py checks the frames)."""
 
 from __future__ import annotations
 
-import base64
 import io
+import math
 
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 from PIL import Image
 
 from thermolab import problems
 from thermolab.viz import ising as viz
-
-# SK at the playground's largest n: drawn as lines, its figure was 9.5 MiB of JSON per frame.
-MAX_DENSE_FRAME_BYTES = 200_000
 
 
 def spins_and_positions(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -22,37 +21,44 @@ def spins_and_positions(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return np.where(rng.random(n) < 0.5, -1, 1), rng.random((n, 2))
 
 
-def image_indices(figure: go.Figure) -> np.ndarray:
-    """The palette indices of the figure's one image."""
-    (image,) = [trace for trace in figure.data if isinstance(trace, go.Image)]
-    png = base64.b64decode(image.source.split(",", 1)[1])
-    decoded = Image.open(io.BytesIO(png))
-    assert decoded.mode == "P"
-    return np.asarray(decoded)
-
-
-def test_a_dense_graph_frame_is_bounded_in_size():
-    for n in (100, 300, 500):
-        model = problems.sherrington_kirkpatrick(n, seed=0)
-        spins, positions = spins_and_positions(n)
-        figure = viz.graph_figure(model, spins, positions)
-        size = len(figure.to_json())
-        assert size < MAX_DENSE_FRAME_BYTES, (n, size)
-        assert not any(getattr(trace, "mode", None) == "lines" for trace in figure.data)
-
-
-def test_the_dense_figure_shows_each_coupling_sign_and_each_spin():
-    n = 60  # 1,770 couplings: below the edge limit, so drawn dense on purpose here
+def test_the_coupling_matrix_image_shows_each_coupling_sign():
+    n = 60
     model = problems.sherrington_kirkpatrick(n, seed=3)
-    spins, positions = spins_and_positions(n, seed=4)
-    indices = image_indices(viz.dense_graph_figure(model, spins, positions))
-    strip_rows = indices.shape[0] - n - 1
-    assert indices.shape == (strip_rows + 1 + n, n) and strip_rows >= 2
-    assert (indices[:strip_rows] == np.where(spins > 0, 4, 3)).all()  # column j is spin j
-    assert (indices[strip_rows] == 1).all()  # a blank row between them
+    decoded = Image.open(io.BytesIO(viz.coupling_matrix_png(model)))
+    assert decoded.mode == "P" and decoded.size == (n, n)
+    indices = np.asarray(decoded)
     signs = np.sign(model.couplings.toarray())
-    assert (indices[strip_rows + 1 :] == signs + 1).all()  # J_ij < 0: 0, zero: 1, > 0: 2
-    assert (np.diag(indices[strip_rows + 1 :]) == 1).all()  # no self-coupling
+    assert (indices == signs + 1).all()  # J_ij < 0: 0, zero: 1, > 0: 2
+    assert (np.diag(indices) == 1).all()  # no self-coupling
+    palette = np.array(decoded.getpalette()[:9]).reshape(3, 3)
+    np.testing.assert_array_equal(palette, viz.COUPLING_COLOURS)
+
+
+def test_the_largest_coupling_matrix_is_a_few_bits_a_coupling():
+    # SK's random signs: 2 bits a pixel before compression, n² / 4 bytes; PNG gets it below that.
+    n = 500
+    model = problems.sherrington_kirkpatrick(n, seed=0)
+    assert viz.coupling_count(model) == n * (n - 1) // 2 and viz.is_dense(model)
+    assert len(viz.coupling_matrix_png(model)) < n * n / 4
+
+
+def test_a_dense_graph_is_not_drawn_as_lines():
+    model = problems.sherrington_kirkpatrick(64, seed=0)  # 2,016 couplings: just past the limit
+    assert viz.coupling_count(model) == 2016 > viz.MAX_DRAWN_EDGES and viz.is_dense(model)
+    with pytest.raises(ValueError, match="too many to draw as lines"):
+        viz.graph_figure(model, *spins_and_positions(64))
+    assert not viz.is_dense(problems.sherrington_kirkpatrick(63, seed=0))  # 1,953 couplings
+
+
+@pytest.mark.parametrize("n", [7, 64, 97, 300, 499, 500])
+def test_a_spin_grid_holds_every_spin_with_no_empty_row(n):
+    rows, columns = viz.spin_grid_shape(n)
+    assert (rows - 1) * columns < n <= rows * columns
+    assert columns / rows <= 4
+    if n in (64, 300, 500):  # n has a factor pair no flatter than 4 : 1: the grid is full
+        assert rows * columns == n and columns == min(
+            c for c in range(math.isqrt(n), n + 1) if n % c == 0
+        )
 
 
 def test_a_sparse_graph_still_draws_its_edges():

@@ -1,8 +1,9 @@
 // Draws an Ising lattice on a <canvas>, one pixel per spin, from bit-packed spins.
 //
-// A frame is {length, spins, caption, frame, made_ms, sequence}: length is the side L; spins is
-// base64 of ceil(L*L / 8) bytes where spin k (row-major) is bit 7 - k % 8 of byte floor(k / 8),
-// 1 for spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number,
+// A frame is {rows, columns, count, spins, caption, frame, made_ms, sequence}: the canvas has
+// rows x columns cells, the first count of them spins (row-major; the rest drawn empty); spins
+// is base64 of ceil(count / 8) bytes where spin k is bit 7 - k % 8 of byte floor(k / 8), 1 for
+// spin +1 (numpy.packbits order); caption is shown under the lattice; frame is a number,
 // set as the canvas's data-frame attribute (made_ms, the server's clock when it was made, as
 // data-made, and the page's clock when it reached this code as data-arrived). Frames arrive
 // two ways (lattice_canvas.py says why):
@@ -46,18 +47,18 @@ function view(parentElement) {
 
 function draw(state, frame, colours) {
   const arrived = performance.now();
-  const length = Number(frame.length);
-  if (state.image === null || state.image.width !== length) {
-    state.canvas.width = length;
-    state.canvas.height = length;
-    state.image = state.context.createImageData(length, length);
+  const [rows, columns, count] = [frame.rows, frame.columns, frame.count].map(Number);
+  if (state.image === null || state.image.width !== columns || state.image.height !== rows) {
+    state.canvas.width = columns;
+    state.canvas.height = rows;
+    state.image = state.context.createImageData(columns, rows);
   }
   // One 32-bit RGBA word per pixel; ImageData is little-endian ABGR in memory.
   const words = new Uint32Array(state.image.data.buffer);
   const [down, up] = colours.map(([r, g, b]) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0);
   const packed = Uint8Array.from(atob(frame.spins), (c) => c.charCodeAt(0));
-  for (let k = 0; k < length * length; k++) {
-    words[k] = (packed[k >> 3] >> (7 - (k & 7))) & 1 ? up : down;
+  for (let k = 0; k < rows * columns; k++) {
+    words[k] = k >= count ? 0 : (packed[k >> 3] >> (7 - (k & 7))) & 1 ? up : down; // 0: empty
   }
   state.context.putImageData(state.image, 0, 0);
   state.canvas.dataset.frame = frame.frame;

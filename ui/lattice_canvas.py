@@ -2,6 +2,8 @@
 
 Per frame the server sends L² bits (8 KiB at L = 256, base64) instead of encoding a PNG, and
 the browser paints them with `putImageData` onto an L × L canvas scaled up without smoothing.
+A graph too dense to draw its edges shows its n spins the same way, on a rows × columns grid
+(`thermolab.viz.ising.spin_grid_shape`): n bits a frame.
 
 One frame per script (or fragment) run: `lattice_canvas`. Many frames in one run (an animation
 loop), and across runs: `LatticeStream`, which mounts the canvas with the same data in every run
@@ -44,19 +46,28 @@ _MOUNT = st.components.v2.component(
 )
 
 
+def _grid(shape: int | tuple[int, int]) -> tuple[int, int]:
+    """(rows, columns) of a side L (a square L × L lattice) or of (rows, columns)."""
+    return (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
+
+
 def _frame(
-    spins: np.ndarray, length: int, caption: str, frame: int
+    spins: np.ndarray, shape: int | tuple[int, int], caption: str, frame: int
 ) -> dict[str, str | int | float]:
-    """One frame's fields: spins (L·L,) of ±1 → base64 of their packed bits (see the JS), and
-    made_ms, the server's wall-clock time (ms since the epoch) when the frame was made, which a
-    browser on the same machine can compare with its own clock (bench/playground.py does)."""
-    if np.asarray(spins).size != length * length:
-        raise ValueError(
-            f"{np.asarray(spins).size} spins do not fill a {length} × {length} lattice"
-        )
+    """One frame's fields: spins (n,) of ±1 → base64 of their packed bits (see the JS), laid
+    out row-major on `shape`, a side L (L × L, n = L²) or (rows, columns) whose last row they
+    may fill in part (`count`: n; the cells after it are drawn empty); and made_ms, the
+    server's wall-clock time (ms since the epoch) when the frame was made, which a browser on
+    the same machine can compare with its own clock (bench/playground.py does)."""
+    rows, columns = _grid(shape)
+    count = np.asarray(spins).size
+    if not (rows - 1) * columns < count <= rows * columns:
+        raise ValueError(f"{count} spins do not fill a {rows} × {columns} grid")
     packed = base64.b64encode(pack_spins(spins)).decode("ascii")
     return {
-        "length": int(length),
+        "rows": rows,
+        "columns": columns,
+        "count": int(count),
         "spins": packed,
         "caption": caption,
         "frame": int(frame),
@@ -80,20 +91,21 @@ def _data(fields: dict, width: int | None, channel: str | None = None, sequence:
 
 def lattice_canvas(
     spins: np.ndarray,
-    length: int,
+    shape: int | tuple[int, int],
     caption: str,
     *,
     key: str,
     width: int | None = 520,
     frame: int = 0,
 ) -> None:
-    """Draw spins (L·L,) of ±1 (row-major) as an L × L canvas, `width` CSS pixels wide (None: as
-    wide as its container), with `caption` under it.
+    """Draw spins (n,) of ±1 (row-major) on a canvas of `shape` cells (a side L, or (rows,
+    columns): see `_frame`), `width` CSS pixels wide (None: as wide as its container), with
+    `caption` under it.
 
     frame: the frame's number, set as the canvas's `data-frame` attribute (what a test or the
     benchmark counts frames by).
     """
-    _MOUNT(key=key, data=_data(_frame(spins, length, caption, frame), width), height="content")
+    _MOUNT(key=key, data=_data(_frame(spins, shape, caption, frame), width), height="content")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,18 +146,19 @@ class LatticeStream:
     def mount(
         self,
         spins: np.ndarray,
-        length: int,
+        shape: int | tuple[int, int],
         caption: str,
         frame: int,
         sliders: tuple[Slider, ...] = (),
     ) -> None:
-        """Show the canvas in this run, with its first frame (spins (L·L,) of ±1, its caption
-        and its number) and `sliders`. A channel that has closed (idle for
-        `ui.frames.IDLE_SECONDS`) is replaced by a new one, and the canvas is mounted with new
-        data. A slider's `value` counts only where the browser has no such slider yet."""
+        """Show the canvas in this run, with its first frame (spins (n,) of ±1 on `shape`, a
+        side L or (rows, columns) as in `_frame`; its caption and its number) and `sliders`.
+        A channel that has closed (idle for `ui.frames.IDLE_SECONDS`) is replaced by a new one,
+        and the canvas is mounted with new data. A slider's `value` counts only where the
+        browser has no such slider yet."""
         if self.channel is None or not EXCHANGE.renew(self.channel):
             self.channel, self._data = EXCHANGE.open(), None
-        fields = _frame(spins, length, caption, frame)
+        fields = _frame(spins, shape, caption, frame)
         sequence = EXCHANGE.publish(self.channel, fields)
         if self._data is None:  # shown at once, and where no route serves the frames
             self._data = _data(fields, self.width, self.channel, sequence)
@@ -154,11 +167,13 @@ class LatticeStream:
             self._data = {**self._data, "sliders": specs}
         _MOUNT(key=self.key, data=self._data, height="content")
 
-    def draw(self, spins: np.ndarray, length: int, caption: str, frame: int) -> None:
-        """Publish the next frame of this run: spins (L·L,) of ±1, the side L, its caption and
-        its number. The side comes with every frame: a run that Streamlit has superseded may
-        still mount the stream once, with its own lattice, before it notices."""
-        EXCHANGE.publish(self.channel, _frame(spins, length, caption, frame))
+    def draw(
+        self, spins: np.ndarray, shape: int | tuple[int, int], caption: str, frame: int
+    ) -> None:
+        """Publish the next frame of this run: spins (n,) of ±1, their `shape` (as `mount`'s),
+        its caption and its number. The shape comes with every frame: a run that Streamlit has
+        superseded may still mount the stream once, with its own lattice, before it notices."""
+        EXCHANGE.publish(self.channel, _frame(spins, shape, caption, frame))
 
     def taken(self) -> bool:
         """Whether the browser has taken the last frame published."""

@@ -1,15 +1,18 @@
 """The live view of a chain: frames drawn in a loop while the chain runs, for one session.
 
 `LiveView` owns what a page should not: the frame stream (`ui.lattice_canvas.LatticeStream`
-for a lattice, a Plotly figure per frame for a graph), the server's frame budget shared by
+for a lattice, and for a graph too dense to draw its edges, whose spins stream as a grid beside
+its coupling matrix drawn once; a Plotly figure per frame for a sparse graph), the server's
+frame budget shared by
 every session (`FrameBudget`), the temperature control polled between frames, and the loop
 with its superseded-run protocol. `LiveSettings` holds its limits and pacing; the page lays
 out the widgets, makes the chain, and runs `LiveView.run_guarded` in a fragment.
 
-The path of a lattice's temperature: the canvas's slider in the browser → the frame socket
-(`ui.frames`) → `LatticeStream.controls()` → `LiveView._wanted_temperature` (clamped) →
-`LiveChain.advance(T, sweeps)` → `Backend.sample_ising` (β = 1/T) → the backend's kernel. A
-graph's temperature is a Streamlit slider whose callback stores it and reruns the fragment.
+The path of a lattice's (and a dense graph's) temperature: the canvas's slider in the browser →
+the frame socket (`ui.frames`) → `LatticeStream.controls()` → `LiveView._wanted_temperature`
+(clamped) → `LiveChain.advance(T, sweeps)` → `Backend.sample_ising` (β = 1/T) → the backend's
+kernel. A sparse graph's temperature is a Streamlit slider whose callback stores it and reruns
+the fragment.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from thermolab import exact
 from thermolab.live import LiveChain
 from thermolab.problems import IsingModel
 from thermolab.viz import ising as viz
-from ui.lattice_canvas import LatticeStream, Slider
+from ui.lattice_canvas import LatticeStream, Slider, lattice_canvas
 from ui.pacing import sleep_until_rerun
 
 __all__ = [
     "FrameBudget",
     "LiveSettings",
     "LiveView",
+    "draws_on_canvas",
     "rerun_live_view",
     "sampler_failure",
     "show_graph",
@@ -52,8 +56,9 @@ class LiveSettings:
 
     max_fps: one view draws at most this many frames per second; server_fps: frames per
     second the server draws for all views together (they share it fairly, `FrameBudget`).
-    graph_frame_seconds: a graph's view draws a Plotly figure per frame; at the lattice's rate
-    each was replaced before the browser had drawn it, and the figure stayed blank.
+    graph_frame_seconds: a sparse graph's view draws a Plotly figure per frame; at the
+    lattice's rate each was replaced before the browser had drawn it, and the figure stayed
+    blank.
     trace_every_frames, first_trace_frame: the traces and τ_int are redrawn every this many
     frames, first at this frame (never the first after a change: it must be quick).
     stats_seconds: the numbers under the lattice change at most this often (nobody reads 30
@@ -173,9 +178,48 @@ def sampler_failure(error: Exception) -> str:
     return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
-def show_graph(model: IsingModel, spins: Any, caption: str) -> None:
-    """A graph problem's spins as a network figure (lattices use the lattice canvas); its
-    layout is computed once per problem and kept in session state."""
+def draws_on_canvas(model: IsingModel) -> bool:
+    """Whether the live view draws `model`'s spins on the lattice canvas, with its temperature
+    slider: a lattice, or a graph too dense to draw its edges (`viz.is_dense`)."""
+    return model.lattice is not None or viz.is_dense(model)
+
+
+def spin_grid_caption(model: IsingModel) -> str:
+    """How a dense graph's canvas lays out its spins."""
+    rows, columns = viz.spin_grid_shape(model.n_spins)
+    return (
+        f"The {model.n_spins} spins on a {rows} × {columns} grid, read like text: spin k is at "
+        f"row k // {columns}, column k % {columns} (orange +1, blue −1)."
+    )
+
+
+def show_coupling_matrix(model: IsingModel, width: int = 520) -> None:
+    """A dense graph's coupling matrix, drawn once per run (not per frame): its PNG is made
+    once per problem and kept in session state."""
+    state = st.session_state
+    made = state.get("coupling_png")
+    if made is None or made[0] is not model:
+        made = state["coupling_png"] = (model, viz.coupling_matrix_png(model))
+    st.image(made[1], width=min(width, model.n_spins))
+    st.caption(
+        f"The {viz.coupling_count(model):,} couplings J_ij, row i and column j for spins i and "
+        "j (numbered as in the grid): red J < 0 (antiferromagnetic), grey J > 0 "
+        "(ferromagnetic), white none."
+    )
+
+
+def show_graph(
+    model: IsingModel, spins: Any, caption: str, *, canvas_key: str = "graph_canvas"
+) -> None:
+    """One frame of a graph problem's spins (the live view draws its own frames): a sparse
+    graph as a network figure, its layout computed once per problem and kept in session state;
+    a dense one (`viz.is_dense`) on the lattice canvas as a grid of spins, with its coupling
+    matrix. `canvas_key`: the canvas's widget key."""
+    if viz.is_dense(model):
+        lattice_canvas(spins, viz.spin_grid_shape(model.n_spins), caption, key=canvas_key)
+        st.caption(spin_grid_caption(model))
+        show_coupling_matrix(model)
+        return
     state = st.session_state
     if "layout" not in state:
         state["layout"] = viz.graph_layout(model)
@@ -194,8 +238,9 @@ def rerun_live_view(fragment_key: str) -> None:
 
 
 def take_graph_temperature(fragment_key: str, widget_key: str = "temperature") -> None:
-    """Callback of a graph's temperature slider (a lattice's is drawn with its canvas): the
-    view's temperature becomes the slider's, and the drawing fragment reruns."""
+    """Callback of a sparse graph's temperature slider (a lattice's or a dense graph's is drawn
+    with its canvas): the view's temperature becomes the slider's, and the drawing fragment
+    reruns."""
     st.session_state["live_temperature"] = st.session_state[widget_key]
     rerun_live_view(fragment_key)
 
@@ -218,6 +263,7 @@ class LiveView:
         state: MutableMapping[str, Any] | None = None,
     ) -> None:
         self.model, self.chain, self.settings = model, chain, settings
+        self.on_canvas = draws_on_canvas(model)
         self.state = st.session_state if state is None else state
         self.state.setdefault("live_temperature", settings.t_default)
 
@@ -229,12 +275,12 @@ class LiveView:
     # ------------------------------------------------------------------ controls
 
     def _wanted_temperature(self, stream: LatticeStream, current: float) -> float:
-        """The temperature asked for now, clamped to the slider's range: a lattice's canvas
-        slider (its value arrives on the frame socket, no rerun), else the one in session
-        state (a graph's Streamlit slider stores it there). Unchanged while paused."""
+        """The temperature asked for now, clamped to the slider's range: the canvas's slider
+        (its value arrives on the frame socket, no rerun), else the one in session state (a
+        sparse graph's Streamlit slider stores it there). Unchanged while paused."""
         if self.state.get("paused", False):
             return current
-        if self.model.lattice is not None:
+        if self.on_canvas:
             wanted = stream.controls().get("temperature") if stream.channel is not None else None
         else:
             wanted = self.state.get("live_temperature")
@@ -284,7 +330,9 @@ class LiveView:
         changes never queue behind animation.
         """
         model, chain, settings, state = self.model, self.chain, self.settings, self.state
-        lattice = model.lattice
+        lattice, on_canvas = model.lattice, self.on_canvas
+        # the canvas's cells: a lattice's side, or a dense graph's grid of spins
+        shape = lattice.length if lattice is not None else viz.spin_grid_shape(model.n_spins)
         temperature, sweeps = state["live_temperature"], state["spf"]
         paused = state.get("paused", False)
         one_frame = paused or settings.run_seconds <= 0
@@ -292,13 +340,13 @@ class LiveView:
         left, right = st.columns([3, 2])
         # The canvas goes straight into its column: in an `st.empty` slot, a rerun's first
         # delta (an empty slot) unmounted it whenever the browser rendered that delta alone.
-        graph_slot = left.empty() if lattice is None else None  # a figure per frame
+        graph_slot = None if on_canvas else left.empty()  # a figure per frame
         # stop_slot: an element to send when a rerun is pending (frames are not Streamlit
         # elements, and Streamlit stops a run only at one)
         stop_slot, trace_slot = right.empty(), right.empty()
         this_run, view = object(), state.setdefault("live_view_id", secrets.token_hex(8))
         stream: LatticeStream = state.setdefault("live_stream", LatticeStream(key="live_lattice"))
-        moved: Callable[[], bool] = stream.has_controls if lattice is not None else lambda: False
+        moved: Callable[[], bool] = stream.has_controls if on_canvas else lambda: False
         with chain.lock:
             state["live_view_run"] = this_run
         budget, starts = self.budget, deque(maxlen=16)  # starts: for the frame rate
@@ -341,9 +389,12 @@ class LiveView:
                         settings.t_step, temperature, paused,
                     )  # fmt: skip
                     with left:
-                        stream.mount(spins, lattice.length, caption, done, (slider,))
+                        stream.mount(spins, shape, caption, done, (slider,))
+                        if lattice is None:  # a dense graph: what its frames do not change
+                            st.caption(spin_grid_caption(model))
+                            show_coupling_matrix(model)
                 else:
-                    stream.draw(spins, lattice.length, caption, done)
+                    stream.draw(spins, shape, caption, done)
                 if one_frame or frame % settings.trace_every_frames == settings.first_trace_frame:
                     with trace_slot.container():
                         self.traces(reference)
@@ -352,7 +403,7 @@ class LiveView:
                 # Woken by a rerun request (a widget changed, a button was pressed), or the
                 # canvas's slider moved: then the next frame comes at once, never above max_fps.
                 woken = sleep_until_rerun(1.0 / settings.max_fps - (time.monotonic() - started))
-                if not woken and lattice is not None:  # the browser takes a frame at a time
+                if not woken and on_canvas:  # the browser takes a frame at a time
                     woken = sleep_until_rerun(
                         settings.take_seconds, until=lambda: stream.taken() or moved()
                     )

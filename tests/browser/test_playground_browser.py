@@ -39,7 +39,8 @@ def move_canvas_slider(page, label: str, fraction: float) -> float:
 
 
 def canvas_state(page) -> dict:
-    """The lattice canvas as drawn: its side, its frame number and which pixels are spin +1."""
+    """The lattice canvas as drawn: its frame number and which of its cells (rows, columns) are
+    spin +1."""
     state = page.evaluate(
         """() => {
           const host = document.querySelector('[data-testid="stBidiComponentIsolated"]');
@@ -47,10 +48,11 @@ def canvas_state(page) -> dict:
           const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
           const up = [];  // spin +1 is drawn (244, 165, 130), spin -1 (33, 102, 172)
           for (let i = 0; i < pixels.data.length; i += 4) up.push(pixels.data[i] === 244);
-          return {side: canvas.width, frame: Number(canvas.dataset.frame), up};
+          const [rows, columns] = [canvas.height, canvas.width];
+          return {rows, columns, frame: Number(canvas.dataset.frame), up};
         }"""
     )
-    state["up"] = np.array(state["up"]).reshape(state["side"], state["side"])
+    state["up"] = np.array(state["up"]).reshape(state["rows"], state["columns"])
     return state
 
 
@@ -113,7 +115,7 @@ def test_cooling_the_running_lattice_orders_it(page, streamlit_server, tmp_path)
     page.wait_for_timeout(1000)
     assert page.get_by_label("Temperature T").is_disabled()  # (press Run to change it)
     drawn = canvas_state(page)
-    assert drawn["side"] == 32
+    assert drawn["up"].shape == (32, 32)
     assert abs(2 * drawn["up"].mean() - 1) == pytest.approx(read_magnetization(page), abs=5e-4)
     with page.expect_download() as download:
         page.get_by_role("button", name="Lattice (PNG)").click()
@@ -144,4 +146,48 @@ def test_a_graph_problem_is_drawn_live(page, streamlit_server):
         drawn.append(coloured >= 64 * 20)  # 64 markers of some 50 pixels each when drawn
         page.wait_for_timeout(500)
     assert sum(drawn) >= 6, drawn
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_dense_graph_streams_its_spins_beside_its_coupling_matrix(page, streamlit_server):
+    """SK at the playground's largest n (124,750 couplings): its spins on the lattice canvas as
+    a 20 × 25 grid, taken from the canvas's socket at the lattice's rate; its coupling matrix an
+    image drawn once; its temperature the canvas's slider, moved live."""
+    page.add_init_script(COUNT_MESSAGES)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(streamlit_server + "/Ising_playground", wait_until="domcontentloaded")
+    page.get_by_text(MAGNETIZATION).first.wait_for(timeout=120_000)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Graph", exact=True).click()
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Graph").click()
+    page.get_by_role("option", name="Sherrington–Kirkpatrick").click()
+    page.get_by_text("Sherrington–Kirkpatrick n=64").first.wait_for(timeout=30_000)
+    nodes = sidebar.get_by_label("Spins n", exact=True)
+    nodes.fill("500")
+    nodes.press("Enter")
+    page.get_by_text("124,750 couplings").first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        """() => {
+          const host = document.querySelector('[data-testid="stBidiComponentIsolated"]');
+          const canvas = host?.shadowRoot?.querySelector("canvas");
+          return canvas && canvas.width === 25 && canvas.height === 20;
+        }""",
+        timeout=30_000,
+    )
+    assert page.locator('[data-testid="stImage"] img').count() == 1  # the coupling matrix
+    # Frames come on the canvas's socket, many a second; Streamlit's socket brings the traces.
+    page.evaluate("window.__messages = {streamlit: 0, frames: 0}")
+    first = canvas_state(page)["frame"]
+    page.wait_for_timeout(3000)
+    messages = page.evaluate("window.__messages")
+    assert messages["frames"] >= 15 and messages["streamlit"] <= 60, messages
+    assert canvas_state(page)["frame"] > first
+    temperature = move_canvas_slider(page, "Temperature T", (1.0 - 0.05) / 5.95)
+    page.get_by_text(f"T = {temperature:.2f} · β").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Run").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    drawn = canvas_state(page)  # a grid of 20 × 25: the state whose |m| is printed beside it
+    assert drawn["up"].shape == (20, 25)
+    assert abs(2 * drawn["up"].mean() - 1) == pytest.approx(read_magnetization(page), abs=5e-4)
     assert page.locator('[data-testid="stException"]').count() == 0

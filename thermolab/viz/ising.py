@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,17 +16,21 @@ from thermolab.measure import ExactCheck, SweepPoint
 from thermolab.problems import IsingModel, square_lattice
 
 __all__ = [
+    "COUPLING_COLOURS",
+    "MAX_DRAWN_EDGES",
     "SPIN_COLOURS",
     "anneal_figure",
-    "coupling_image",
-    "dense_graph_figure",
+    "coupling_count",
+    "coupling_matrix_png",
     "distribution_figure",
     "graph_figure",
     "graph_layout",
+    "is_dense",
     "kl_figure",
     "lattice_image",
     "lattice_png",
     "pack_spins",
+    "spin_grid_shape",
     "sweep_figure",
     "trace_figure",
 ]
@@ -36,14 +41,11 @@ _HEX = ("#2166ac", "#f4a582")
 TRACE_POINTS = 500  # points per curve in the live trace figure
 # A graph with more couplings than this is drawn without its edges, which would be most of its
 # figure (SK at n = 500 has 124,750: as lines, a figure of 9.5 MiB of JSON, sent with every live
-# frame); its couplings are drawn as the coupling matrix, an image of n × n pixels, instead.
+# frame); its couplings are drawn once as the coupling matrix, an image of n × n pixels, and
+# its spins stream as a grid of n cells, as a lattice's do (`spin_grid_shape`).
 MAX_DRAWN_EDGES = 2_000
-# That image's colours: a coupling J_ij < 0 (antiferromagnetic), = 0, > 0 (ferromagnetic), then
-# spin −1 and spin +1 (SPIN_COLOURS).
-_DENSE_PALETTE = np.array(
-    [[200, 60, 60], [255, 255, 255], [120, 120, 120], [33, 102, 172], [244, 165, 130]],
-    dtype=np.uint8,
-)
+# RGB of a coupling J_ij < 0 (antiferromagnetic), = 0 (none), > 0 (ferromagnetic).
+COUPLING_COLOURS = np.array([[200, 60, 60], [255, 255, 255], [120, 120, 120]], dtype=np.uint8)
 
 
 def lattice_image(spins: np.ndarray, length: int) -> np.ndarray:
@@ -168,12 +170,16 @@ def graph_layout(model: IsingModel, seed: int = 0) -> np.ndarray:
 def graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) -> go.Figure:
     """The graph with nodes coloured by spin; ferromagnetic bonds grey, antiferro red.
 
-    spins: (n,) of ±1. positions: (n, 2), e.g. from `graph_layout`. A graph of more than
-    MAX_DRAWN_EDGES couplings is drawn as `dense_graph_figure`.
+    spins: (n,) of ±1. positions: (n, 2), e.g. from `graph_layout`. ValueError for a graph of
+    more than MAX_DRAWN_EDGES couplings (`is_dense`): draw its `coupling_matrix_png` once and
+    its spins on a `spin_grid_shape` grid instead.
     """
+    if is_dense(model):
+        raise ValueError(
+            f"{coupling_count(model):,} couplings are too many to draw as lines (at most "
+            f"{MAX_DRAWN_EDGES:,}): draw the coupling matrix and a grid of spins"
+        )
     pairs, couplings = model.edges()
-    if len(pairs) > MAX_DRAWN_EDGES:
-        return dense_graph_figure(model, spins, positions)
     figure = go.Figure()
     for sign, colour in ((1, "rgba(120,120,120,0.5)"), (-1, "rgba(200,60,60,0.45)")):
         chosen = pairs[np.sign(couplings) == sign]
@@ -186,81 +192,56 @@ def graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) ->
                 line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False,
             )
         )  # fmt: skip
-    figure.add_trace(_spin_markers(spins, positions))
+    up = np.asarray(spins) > 0
+    figure.add_trace(
+        go.Scattergl(
+            x=positions[:, 0], y=positions[:, 1], mode="markers",
+            marker=dict(size=9, color=np.where(up, _HEX[1], _HEX[0]), line=dict(width=0.5)),
+            text=[f"spin {i}: {'+1' if u else '−1'}" for i, u in enumerate(up)],
+            hoverinfo="text", showlegend=False,
+        )
+    )  # fmt: skip
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor="x")
     figure.update_layout(height=420, margin=dict(l=0, r=0, t=0, b=0))
     return figure
 
 
-def _spin_markers(spins: np.ndarray, positions: np.ndarray, size: int = 9) -> go.Scattergl:
-    """The spins as markers at `positions` (n, 2), coloured by sign, named on hover."""
-    up = np.asarray(spins) > 0
-    return go.Scattergl(
-        x=positions[:, 0], y=positions[:, 1], mode="markers",
-        marker=dict(size=size, color=np.where(up, _HEX[1], _HEX[0]), line=dict(width=0.5)),
-        text=[f"spin {i}: {'+1' if u else '−1'}" for i, u in enumerate(up)],
-        hoverinfo="text", showlegend=False,
-    )  # fmt: skip
+def coupling_count(model: IsingModel) -> int:
+    """The number of coupled pairs i < j (nonzero J_ij off the diagonal)."""
+    couplings = model.couplings
+    return (couplings.nnz - int(np.count_nonzero(couplings.diagonal()))) // 2
 
 
-def coupling_image(model: IsingModel, spins: np.ndarray) -> np.ndarray:
-    """The spin vector above the coupling matrix, as palette indices (rows, n) uint8 into
-    `_DENSE_PALETTE`: n // 25 (at least 2) rows of spins, column j spin j; a blank row; then J
-    itself, row i column j the sign of J_ij."""
-    n = model.n_spins
-    signs = np.sign(model.couplings.toarray()).astype(np.int8) + 1  # 0: J < 0, 1: 0, 2: J > 0
-    strip = np.broadcast_to((np.asarray(spins) > 0).astype(np.int8) + 3, (max(2, n // 25), n))
-    blank = np.ones((1, n), dtype=np.int8)
-    return np.vstack([strip, blank, signs]).astype(np.uint8)
+def is_dense(model: IsingModel) -> bool:
+    """Whether the graph has more than MAX_DRAWN_EDGES couplings: too many to draw as lines."""
+    return coupling_count(model) > MAX_DRAWN_EDGES
 
 
-def _png_uri(indices: np.ndarray, palette: np.ndarray) -> str:
-    """A palette image, `indices` (h, w) uint8 into `palette` (k, 3) uint8 RGB, as a PNG data
-    URI (a few bits per pixel: 44 kB for SK's 500 × 500 couplings)."""
-    import base64
+def spin_grid_shape(n_spins: int) -> tuple[int, int]:
+    """(rows, columns) of a grid that shows n spins read like text, spin k at row
+    k // columns, column k % columns: the factor pair of n nearest a square (20 × 25 for 500)
+    where it is no flatter than 4 columns a row, else ceil(√n) columns with the last row part
+    filled (22 × 23 for 499, its last 7 cells empty)."""
+    rows = next(d for d in range(math.isqrt(n_spins), 0, -1) if n_spins % d == 0)
+    if 4 * rows * rows >= n_spins:  # columns / rows = n / rows² ≤ 4
+        return rows, n_spins // rows
+    columns = math.ceil(math.sqrt(n_spins))
+    return -(-n_spins // columns), columns
 
+
+def coupling_matrix_png(model: IsingModel) -> bytes:
+    """The coupling matrix as a PNG of n × n pixels, row i column j the sign of J_ij: red
+    J < 0 (antiferromagnetic), white 0 (no coupling), grey J > 0 (ferromagnetic). Two bits a
+    pixel before compression: about 44 kB for SK's random signs at n = 500."""
     from PIL import Image
 
-    image = Image.fromarray(indices, mode="P")
-    image.putpalette(palette.ravel().tolist())
+    signs = np.sign(model.couplings.toarray()).astype(np.int8) + 1  # 0: J < 0, 1: 0, 2: J > 0
+    image = Image.fromarray(signs.astype(np.uint8), mode="P")
+    image.putpalette(COUPLING_COLOURS.ravel().tolist())
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def dense_graph_figure(model: IsingModel, spins: np.ndarray, positions: np.ndarray) -> go.Figure:
-    """A graph too dense to draw its edges: its spins at `positions` (n, 2) on the left, and on
-    the right the spin vector above the coupling matrix, one pixel per J_ij (`coupling_image`).
-    spins: (n,) of ±1.
-
-    Its size grows with the matrix's PNG (about n² / 5 bytes for SK's random signs), not with the
-    number of edges drawn as lines: about 80 kB for SK at n = 500.
-    """
-    figure = go.Figure(_spin_markers(spins, positions, size=6))
-    figure.add_trace(
-        go.Image(
-            source=_png_uri(coupling_image(model, spins), _DENSE_PALETTE), hoverinfo="skip",
-            xaxis="x2", yaxis="y2",
-        )
-    )  # fmt: skip
-    figure.update_layout(
-        height=420,
-        margin=dict(l=0, r=0, t=24, b=0),
-        xaxis=dict(domain=[0, 0.49], visible=False),
-        yaxis=dict(visible=False, scaleanchor="x"),
-        xaxis2=dict(domain=[0.51, 1], visible=False),
-        yaxis2=dict(anchor="x2", visible=False, scaleanchor="x2", autorange="reversed"),
-        annotations=[
-            dict(
-                text=f"{len(model.edges()[0]):,} couplings: the spins (top band, column j is "
-                "spin j) above the matrix J (red < 0, grey > 0)",
-                x=1.0, xanchor="right", y=1.0, yanchor="bottom", xref="paper", yref="paper",
-                showarrow=False, font=dict(size=11),
-            )
-        ],
-    )  # fmt: skip
-    return figure
+    return buffer.getvalue()
 
 
 #: One colour per lattice size in `sweep_figure` (plotly's default sequence).
