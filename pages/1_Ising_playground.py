@@ -88,7 +88,8 @@ def sidebar() -> dict:
             settings["graph"] = st.selectbox("Graph", GRAPH_LABELS, key="graph")
             settings["nodes"] = st.number_input(
                 "Spins n", 4, MAX_GRAPH_NODES, 64, key="nodes",
-                help=f"Drawn as a network; at most {MAX_GRAPH_NODES} spins.",
+                help=f"At most {MAX_GRAPH_NODES} spins. Drawn as a network; past "
+                f"{viz.MAX_DRAWN_EDGES:,} couplings as a grid of spins over the coupling matrix.",
             )  # fmt: skip
             family = problems.family_by_label(problems.MODEL_FAMILIES, settings["graph"])
         settings.update(family_options(family.parameters))

@@ -1,7 +1,7 @@
 """The live view of a chain: frames drawn in a loop while the chain runs, for one session.
 
 `LiveView` owns what a page should not: the frame stream (`ui.lattice_canvas.LatticeStream`
-for a lattice, and for a graph too dense to draw its edges, whose spins stream as a grid beside
+for a lattice, and for a graph too dense to draw its edges, whose spins stream as a grid over
 its coupling matrix drawn once; a Plotly figure per frame for a sparse graph), the server's
 frame budget shared by
 every session (`FrameBudget`), the temperature control polled between frames, and the loop
