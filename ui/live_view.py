@@ -3,10 +3,10 @@
 `LiveView` owns what a page should not: the frame stream (`ui.lattice_canvas.LatticeStream`
 for a lattice, and for a graph too dense to draw its edges, whose spins stream as a grid over
 its coupling matrix drawn once; a Plotly figure per frame for a sparse graph), the server's
-frame budget shared by
-every session (`FrameBudget`), the temperature control polled between frames, and the loop
-with its superseded-run protocol. `LiveSettings` holds its limits and pacing; the page lays
-out the widgets, makes the chain, and runs `LiveView.run_guarded` in a fragment.
+frame budget shared by every session (`FrameBudget`), the temperature control polled between
+frames, and the loop with its superseded-run protocol. `LiveSettings` holds its limits and
+pacing; the page lays out the widgets, makes the chain, and runs `LiveView.run_guarded` in a
+fragment.
 
 The path of a lattice's (and a dense graph's) temperature: the canvas's slider in the browser →
 the frame socket (`ui.frames`) → `LatticeStream.controls()` → `LiveView._wanted_temperature`
