@@ -252,7 +252,9 @@ def test_the_densest_graph_streams_its_spins_and_draws_its_couplings_once(monkey
     made = []
     make_png = viz.coupling_matrix_png
     monkeypatch.setattr(
-        viz, "coupling_matrix_png", lambda model: made.append(model) or make_png(model)
+        viz,
+        "coupling_matrix_png",
+        lambda model, *scale: made.append(model) or make_png(model, *scale),
     )
     app = AppTest.from_file(str(PAGE), default_timeout=120)
     app.run()

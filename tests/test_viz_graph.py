@@ -32,6 +32,10 @@ def test_the_coupling_matrix_image_shows_each_coupling_sign():
     assert (np.diag(indices) == 1).all()  # no self-coupling
     palette = np.array(decoded.getpalette()[:9]).reshape(3, 3)
     np.testing.assert_array_equal(palette, viz.COUPLING_COLOURS)
+    scaled = np.asarray(Image.open(io.BytesIO(viz.coupling_matrix_png(model, scale=3))))
+    assert scaled.shape == (3 * n, 3 * n)  # each coupling a 3 × 3 square
+    for row, column in ((0, 0), (2, 1), (1, 2)):
+        assert (scaled[row::3, column::3] == indices).all()
 
 
 def test_the_largest_coupling_matrix_is_a_few_bits_a_coupling():

@@ -178,6 +178,9 @@ def sampler_failure(error: Exception) -> str:
     return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
+COUPLING_IMAGE_PIXELS = 480  # about the width of a dense graph's coupling matrix on the page
+
+
 def draws_on_canvas(model: IsingModel) -> bool:
     """Whether the live view draws `model`'s spins on the lattice canvas, with its temperature
     slider: a lattice, or a graph too dense to draw its edges (`viz.is_dense`)."""
@@ -193,14 +196,16 @@ def spin_grid_caption(model: IsingModel) -> str:
     )
 
 
-def show_coupling_matrix(model: IsingModel, width: int = 520) -> None:
-    """A dense graph's coupling matrix, drawn once per run (not per frame): its PNG is made
+def show_coupling_matrix(model: IsingModel) -> None:
+    """A dense graph's coupling matrix, drawn once per run (not per frame): its PNG, each
+    coupling an integer number of pixels wide so that the browser need not smooth it, is made
     once per problem and kept in session state."""
     state = st.session_state
     made = state.get("coupling_png")
     if made is None or made[0] is not model:
-        made = state["coupling_png"] = (model, viz.coupling_matrix_png(model))
-    st.image(made[1], width=min(width, model.n_spins))
+        scale = max(1, COUPLING_IMAGE_PIXELS // model.n_spins)
+        made = state["coupling_png"] = (model, viz.coupling_matrix_png(model, scale))
+    st.image(made[1])
     st.caption(
         f"The {viz.coupling_count(model):,} couplings J_ij, row i and column j for spins i and "
         "j (numbered as in the grid): red J < 0 (antiferromagnetic), grey J > 0 "

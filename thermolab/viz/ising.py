@@ -230,13 +230,16 @@ def spin_grid_shape(n_spins: int) -> tuple[int, int]:
     return -(-n_spins // columns), columns
 
 
-def coupling_matrix_png(model: IsingModel) -> bytes:
-    """The coupling matrix as a PNG of n × n pixels, row i column j the sign of J_ij: red
-    J < 0 (antiferromagnetic), white 0 (no coupling), grey J > 0 (ferromagnetic). Two bits a
-    pixel before compression: about 44 kB for SK's random signs at n = 500."""
+def coupling_matrix_png(model: IsingModel, scale: int = 1) -> bytes:
+    """The coupling matrix as a PNG of n·scale × n·scale pixels, each J_ij a square of scale ×
+    scale at row i, column j, coloured by its sign: red J < 0 (antiferromagnetic), white 0 (no
+    coupling), grey J > 0 (ferromagnetic). Two bits a pixel before compression: about 44 kB
+    for SK's random signs at n = 500."""
     from PIL import Image
 
     signs = np.sign(model.couplings.toarray()).astype(np.int8) + 1  # 0: J < 0, 1: 0, 2: J > 0
+    if scale > 1:
+        signs = signs.repeat(scale, axis=0).repeat(scale, axis=1)
     image = Image.fromarray(signs.astype(np.uint8), mode="P")
     image.putpalette(COUPLING_COLOURS.ravel().tolist())
     buffer = io.BytesIO()
