@@ -9,6 +9,7 @@ Thin page: settings in, figures out. `thermolab.ebm` trains and evaluates as one
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from typing import Any
@@ -38,7 +39,8 @@ METHOD_LABELS = {
     "pcd": "PCD (persistent chains)",
     "pt": "PT (persistent chains at 5 temperatures, swaps)",
 }
-GRID_SAMPLES = 40  # images in the fantasy and temperature grids
+GRID_SAMPLES = 40  # images in the fantasy grid, and the temperature grid drawn as an image
+SAMPLE_TEMPERATURES = {"t_min": 0.25, "t_max": 4.0, "t_step": 0.05, "t_default": 1.0}
 
 
 engine = lazy_engine(
@@ -51,6 +53,8 @@ engine = lazy_engine(
     training="thermolab.ebm.training",
     ledger="thermolab.energy.ledger",
     viz="thermolab.viz.ebm",
+    live_view="ui.live_view",
+    rbm_live="ui.rbm_live",
 )
 
 
@@ -221,11 +225,34 @@ def summary_table(report) -> None:
     st.table([{"quantity": name, "value": value} for name, value in pairs])
 
 
-@st.fragment
 def temperature_panel(eng, report, dataset) -> None:
-    """Free-running samples at the slider's temperature: the same seed at every T, so the
-    grid melts and freezes as T moves."""
-    temperature = st.slider("Temperature T", 0.25, 4.0, 1.0, 0.05, key="rbm.temperature")
+    """Samples under a temperature slider: live on the playground's lattice canvas where the
+    images are square (chains that keep running at the canvas slider's T), else an image."""
+    if not eng.rbm_live.fits_canvas(dataset.image_shape):
+        temperature_image(eng, report, dataset)
+        return
+    settings = eng.live_view.LiveSettings.from_environment()
+    settings = dataclasses.replace(settings, **SAMPLE_TEMPERATURES, fragment_key="rbm.samples")
+    view = eng.rbm_live.SampleView(
+        report.rbm, lambda: eng.get_backend("numpy", seed=0), dataset.image_shape, settings
+    )
+    # The timer restarts the drawing loop when it ends, so the chains keep running.
+    restart = settings.run_seconds if settings.run_seconds > 0 else None
+    st.fragment(view.run, key=settings.fragment_key, run_every=restart)()
+
+
+@st.fragment
+def temperature_image(eng, report, dataset) -> None:
+    """Free-running samples at the slider's temperature as an image: the same seed at every
+    T, so the grid melts and freezes as T moves."""
+    temperature = st.slider(
+        "Temperature T",
+        SAMPLE_TEMPERATURES["t_min"],
+        SAMPLE_TEMPERATURES["t_max"],
+        SAMPLE_TEMPERATURES["t_default"],
+        SAMPLE_TEMPERATURES["t_step"],
+        key="rbm.temperature",
+    )
     backend = eng.get_backend("numpy", seed=0)
     _, means = eng.inference.sample(
         report.rbm, backend, GRID_SAMPLES, n_sweeps=100, temperature=temperature

@@ -18,5 +18,11 @@ def test_quick_benchmark_runs(tmp_path):
     assert speed["status"] in {"PASS", "MISS", "n/a"}
     assert set(report["methods"]["rows"]) == {"CD-1", "CD-10", "PCD", "PT"}
     assert report["methods"]["rows"]["PT"]["swap_acceptance"] is not None
+    protocol = report["pcd_vs_cd1"]
+    (length,) = protocol["lengths"].values()
+    assert set(length["rows"]) == {"CD-1", "PCD-1"} and len(length["pcd_minus_cd1"]) == 2
+    for row in length["rows"].values():
+        assert row["learning_rate"] in protocol["rates"] and row["test_ll_mean"] < 0
+    assert "## PCD-1 against CD-1" in printed
     assert report["mnist"]["status"] in {"skipped", "measured"}
     assert "## Methods on digits" in printed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thermolab.cli import main
+from thermolab.cli import RBM_OPTIONS, _build_parser, main
 from thermolab.ebm.store import load_model
+from thermolab.ebm.training import RBMConfig
 
 KEYS = {
     "train_log_likelihood",
@@ -83,6 +85,10 @@ def test_uploaded_npz_with_labels(capsys, tmp_path):
         (["--epochs", "0"], "--load"),
         (["--save", "model.txt"], ".npz"),
         (["--backend", "nope"], "no backend"),
+        (["--momentum", "1"], "momentum"),
+        (["--beta-min", "1.5"], "beta_min"),
+        (["--lr-schedule", "cosine"], "invalid choice"),
+        (["--chains", "0"], "positive integer"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
@@ -108,3 +114,17 @@ def test_module_entry_point(tmp_path):
         timeout=120,
     )
     assert done.returncode == 2 and done.stderr.startswith("thermolab: error:")
+
+
+def test_training_options_and_defaults_come_from_the_config():
+    """Every RBMConfig field is a flag, with the field's default (hidden units excepted: None
+    until known, since a loaded model brings its own), and the flags build that config."""
+    args = _build_parser().parse_args(["rbm"])
+    fields = {field.name: field.default for field in dataclasses.fields(RBMConfig)}
+    assert {name for name, *_ in RBM_OPTIONS} == set(fields)
+    for name, default in fields.items():
+        assert getattr(args, name) == (None if name == "n_hidden" else default), name
+    args = _build_parser().parse_args(
+        ["rbm", "--lr-schedule", "constant", "--chains", "7", "--beta-min", "0.3", "--k", "2"]
+    )
+    assert (args.lr_schedule, args.n_chains, args.beta_min, args.k) == ("constant", 7, 0.3, 2)

@@ -3,6 +3,9 @@ the temperature slider, in-painting, exports, Stop, loading a model back and bad
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from thermolab.ebm.model import random_rbm
 from thermolab.ebm.store import load_model, model_bytes
+from ui.frames import EXCHANGE
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "5_Boltzmann_machine.py"
 TINY = {"rbm.hidden": 8, "rbm.epochs": 2, "rbm.batch": 50}
@@ -63,14 +67,80 @@ def test_training_reaches_its_results(trained):
     assert quantities["how log Z was obtained"].startswith("exact")
     assert 0 <= float(quantities["classification accuracy (test)"]) <= 1
     assert len(trained.get("plotly_chart")) == 2  # curves and confusion matrix
-    assert len(trained.get("image")) >= 4  # filters, fantasy, temperature grid, in-painting
+    assert len(trained.get("image")) >= 3  # filters, fantasy, in-painting (samples: a canvas)
 
 
-def test_temperature_slider_redraws_without_error(trained):
-    for temperature in (0.3, 3.5, 1.0):
-        trained.slider(key="rbm.temperature").set_value(temperature).run()
+def sample_canvas(app: AppTest) -> dict:
+    """The data the live sample canvas was mounted with in the last run."""
+    component = next(e for e in app.get("bidi_component") if e.proto.id.endswith("rbm_samples"))
+    assert component.proto.component_name == "thermolab.lattice_canvas"
+    return json.loads(component.proto.json)
+
+
+def drawn_bits(spins: str, length: int) -> np.ndarray:
+    """The 0/1 pixels (L, L) the canvas draws from a frame's base64 bit-packed spins."""
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(spins), dtype=np.uint8))
+    return bits[: length**2].reshape(length, length)
+
+
+def test_samples_stream_on_the_lattice_canvas_at_its_slider_temperature(trained, monkeypatch):
+    """8 × 8 chains of 8 × 8 digits are one 64 × 64 canvas on the playground's frame socket;
+    the canvas slider's value (sent on that socket) sets the chains' temperature, no rerun of
+    the page's own widgets needed."""
+    published: list[dict] = []
+    publish = EXCHANGE.publish
+    monkeypatch.setattr(
+        EXCHANGE,
+        "publish",
+        lambda channel, frame: (published.append(frame), publish(channel, frame))[1],
+    )
+    mounted = sample_canvas(trained)
+    assert mounted["length"] == 64 and mounted["caption"].startswith("T = 1.00 · β = 1.000")
+    (slider,) = mounted["sliders"]
+    assert (slider["name"], slider["minimum"], slider["maximum"]) == ("temperature", 0.25, 4.0)
+    chains = trained.session_state["rbm.live_chains"]
+    for temperature in (3.5, 0.3):
+        EXCHANGE.set_controls(mounted["channel"], {"temperature": temperature})
+        trained.run()
         no_exception(trained)
-    assert "T = 1.00" in " ".join(caption.value for caption in trained.caption)
+        assert chains.temperature == temperature
+        frame = published[-1]
+        assert frame["caption"].startswith(f"T = {temperature:.2f} · ")
+        assert frame["frame"] == chains.sweeps
+        # Tile (i, j) is chain 8 i + j's image, pixel for pixel.
+        bits = drawn_bits(frame["spins"], 64)
+        for chain in (0, 9, 63):
+            i, j = divmod(chain, 8)
+            image = chains.visible[chain, :64].reshape(8, 8)
+            np.testing.assert_array_equal(bits[8 * i : 8 * i + 8, 8 * j : 8 * j + 8], image)
+    EXCHANGE.set_controls(mounted["channel"], {"temperature": 99.0})  # clamped to the slider's
+    trained.run()
+    assert chains.temperature == 4.0
+
+
+def test_images_that_tile_no_square_draw_an_image_under_a_slider():
+    """1 × 10 vectors cannot tile the square canvas: the samples are an image per change of a
+    Streamlit slider instead."""
+    from thermolab.ebm.data import dataset_from_bytes
+    from thermolab.ebm.launch import start_rbm_job
+    from thermolab.ebm.training import RBMConfig
+    from thermolab.jobs import JobManager
+
+    buffer = io.BytesIO()
+    np.savez(buffer, data=np.random.default_rng(0).integers(0, 2, (80, 10)))
+    dataset = dataset_from_bytes(buffer.getvalue(), name="bits.npz")
+    assert dataset.image_shape == (1, 10)
+    job = start_rbm_job(JobManager(1), None, dataset, RBMConfig(n_hidden=3, epochs=1))
+    assert job.wait(60) and job.status == "done", job.error
+    app = fresh()
+    app.session_state["rbm.job"], app.session_state["rbm.dataset"] = job, dataset
+    app.run()
+    no_exception(app)
+    assert not [e for e in app.get("bidi_component") if e.proto.id.endswith("rbm_samples")]
+    for temperature in (0.3, 3.5, 1.0):
+        app.slider(key="rbm.temperature").set_value(temperature).run()
+        no_exception(app)
+    assert "T = 1.00" in " ".join(caption.value for caption in app.caption)
 
 
 def test_inpainting_and_energy_controls(trained):

@@ -10,7 +10,14 @@ import pytest
 from thermolab.backends import BackendUnavailable, get_backend
 from thermolab.diagnostics import chi_square_test
 from thermolab.ebm.model import RBM, random_rbm
-from thermolab.ebm.sampling import gibbs, sample_hidden, sample_visible
+from thermolab.ebm.sampling import (
+    Conditionals,
+    draw,
+    gibbs,
+    sample_hidden,
+    sample_visible,
+    to_numpy,
+)
 
 BACKENDS = ("numpy", "jax", "torch")
 #: A false alarm rate of 0.1 % per test at fixed seeds; a wrong conditional (a sign, a missing
@@ -85,3 +92,44 @@ def test_clamped_units_keep_their_values():
     visible, _ = gibbs(rbm, backend, start, 5, clamp=known)
     assert np.all(visible[:, :2] == [1.0, 0.0])
     assert 0 < visible[:, 2].mean() < 1
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_conditionals_run_on_the_backends_device_and_match_numpy(name):
+    """numpy (float64, the RBM's own conditionals) is the oracle; torch and jax compute the
+    products and sigmoids in their own arrays, float64 on a CPU torch and float32 elsewhere,
+    so they agree to float32's rounding (inputs of size ~10: 1e-5 absolute)."""
+    backend = backend_or_skip(name, seed=3)
+    rbm = random_rbm(12, 7, weight_scale=0.8, seed=2)
+    rng = np.random.default_rng(5)
+    visible = rng.integers(0, 2, (9, 12)).astype(float)
+    hidden = rng.integers(0, 2, (9, 7)).astype(float)
+    betas = rng.uniform(0.2, 1.0, (9, 1))
+    conditionals = Conditionals(rbm, backend)
+    for beta in (1.0, betas):
+        p_hidden = conditionals.hidden(conditionals.asarray(visible), beta)
+        p_visible = conditionals.visible(conditionals.asarray(hidden), beta)
+        if name == "torch":
+            assert str(p_hidden.device) == backend.device
+        elif name == "jax":
+            assert type(p_hidden).__module__.startswith("jax")
+        else:
+            assert isinstance(p_hidden, np.ndarray)
+        oracle_hidden = rbm.hidden_probabilities(visible, beta)
+        oracle_visible = rbm.visible_probabilities(hidden, beta)
+        np.testing.assert_allclose(to_numpy(p_hidden), oracle_hidden, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(p_visible), oracle_visible, rtol=0, atol=1e-5)
+
+
+def test_gibbs_on_numpy_draws_the_same_bits_as_drawing_the_oracles_conditionals():
+    """The numpy path is the oracle itself: gibbs equals alternating draws from the RBM's own
+    conditionals, bit for bit, with the same seed."""
+    rbm = random_rbm(6, 4, weight_scale=1.0, seed=8)
+    start = np.random.default_rng(1).integers(0, 2, (5, 6)).astype(float)
+    visible, hidden = gibbs(rbm, get_backend("numpy", seed=9), start, 3, beta=0.7)
+    backend, expected = get_backend("numpy", seed=9), start
+    for _ in range(3):
+        expected_hidden = draw(backend, rbm.hidden_probabilities(expected, 0.7))
+        expected = draw(backend, rbm.visible_probabilities(expected_hidden, 0.7))
+    np.testing.assert_array_equal(visible, expected)
+    np.testing.assert_array_equal(hidden, expected_hidden)

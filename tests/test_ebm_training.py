@@ -128,36 +128,55 @@ def test_bad_data_is_refused():
         train_rbm(np.zeros((10, 4)), RBMConfig(n_hidden=2), initial=random_rbm(4, 3))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured, not assumed: on binarized 8×8 digits PCD does not beat CD-1 at equal "
-    "updates. With 16 hidden units (exact LL, seeds 0-2, Adam 0.01, 30 epochs) PCD − CD-1 = "
-    "−0.08, +0.09, −0.08 nats; with 64 (AIS, bench/ebm.py) CD-1 is ahead by about 0.2-0.3 nats",
-)
-def test_pcd_beats_cd1_at_equal_updates(digit_data):
-    # The same settings and seeds for both; the difference of exact test LLs per seed, and
-    # PCD must win by more than 2 standard errors of the mean difference over the seeds.
+def test_cd1_ahead_of_pcd_at_equal_updates_on_short_training(digit_data):
+    """PCD does not beat CD-1 at equal updates on the 8 × 8 digits; measured, not assumed.
+
+    The protocol (bench/ebm.py, `pcd_vs_cd1`): 16 hidden units (exact LL); the training images
+    split (permutation seed 1) into 1,200 to fit and 297 to validate; batch 20 and one Gibbs
+    sweep per update for both, PCD with as many persistent chains as the batch (the same p-bits
+    per update); SGD, momentum 0.5, weight decay 1e-4, the rate decaying linearly to 0; each
+    method's rate chosen from {0.01, 0.03, 0.1, 0.3, 1} by its mean validation LL over 8 seeds;
+    then each seed's exact test LL. PCD − CD-1 (mean ± SE over the 8 paired seeds):
+
+        updates   CD-1 rate   PCD rate   CD-1 test LL   PCD test LL   PCD − CD-1
+           600       0.3         0.3        −19.79         −20.34      −0.55 ± 0.05
+         3,000       0.3         0.1        −18.29         −18.66      −0.37 ± 0.05
+        15,000       0.3         0.1        −18.18         −18.16      +0.02 ± 0.06
+
+    CD-1 tolerates the larger rate (PCD's chains fall behind weights that move fast: its best
+    rate drops to 0.1 once training is long enough to choose), so it learns faster; with
+    15,000 updates the two are level. At one small shared rate PCD was slightly ahead on the
+    validation images (Tieleman's regime), but neither method wins at its best rate.
+
+    This test reruns the shortest row (its chosen rates) with 5 seeds: CD-1 must be ahead by
+    more than 3 standard errors of the mean paired difference (seed to seed, ddof 1); the
+    8-seed bench put it 10 SE ahead. A PCD that beat CD-1 here, or a broken CD, fails it.
+    """
+    order = np.random.default_rng(1).permutation(len(digit_data.train))
+    fitting = digit_data.train[order[297:]]
     differences = []
-    for seed in range(3):
+    for seed in range(5):
         scores = {}
-        for method in ("pcd", "cd"):
+        for method in ("cd", "pcd"):
             config = RBMConfig(
                 n_hidden=16,
                 method=method,
-                epochs=15,
-                learning_rate=0.01,
-                optimizer="adam",
+                learning_rate=0.3,
                 batch_size=20,
+                epochs=10,
+                optimizer="sgd",
+                momentum=0.5,
+                weight_decay=1e-4,
                 lr_schedule="linear",
-                n_chains=100,
                 mixing_sweeps=2,
                 seed=seed,
             )
-            rbm = train_rbm(digit_data.train, config).rbm
+            rbm = train_rbm(fitting, config).rbm
             scores[method] = log_likelihood(rbm, digit_data.test, exact_log_partition(rbm))
-        differences.append(scores["pcd"] - scores["cd"])
+        differences.append(scores["cd"] - scores["pcd"])
     differences = np.array(differences)
-    assert differences.mean() > 2 * differences.std(ddof=1) / np.sqrt(len(differences))
+    stderr = differences.std(ddof=1) / np.sqrt(len(differences))
+    assert differences.mean() > 3 * stderr, differences
 
 
 def test_the_same_model_from_byte_boolean_and_float_data(digit_data):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from thermolab.ebm.training import EpochRecord
 from thermolab.viz import ebm as viz
@@ -39,3 +40,18 @@ def test_figures_draw_what_was_measured():
     assert confusion.data[0].z.tolist() == [[3, 1], [0, 4]]
     rows = viz.metrics_rows(records)
     assert rows[1]["epoch"] == 2 and rows[1]["pbit_updates"] == 200
+
+
+def test_sample_tiles_lay_chains_out_row_by_row_as_spins():
+    rng = np.random.default_rng(0)
+    samples = rng.integers(0, 2, (5, 4 + 3))  # 2 × 2 images and 3 label units
+    spins = viz.sample_tiles(samples, (2, 2), 2).reshape(4, 4)
+    assert set(np.unique(spins)) <= {-1, 1}
+    for k in range(4):  # the fifth sample is not shown
+        i, j = divmod(k, 2)
+        tile = spins[2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+        np.testing.assert_array_equal(tile, 2 * samples[k, :4].reshape(2, 2) - 1)
+    with pytest.raises(ValueError, match="square"):
+        viz.sample_tiles(samples, (1, 4), 2)
+    with pytest.raises(ValueError, match="samples"):
+        viz.sample_tiles(samples[:3], (2, 2), 2)

@@ -29,6 +29,7 @@ from thermolab.backends import (
     get_backend,
     temperature_schedule,
 )
+from thermolab.ebm.training import LR_SCHEDULES, METHODS, OPTIMIZERS, RBMConfig
 from thermolab.energy.meters import MeterUnavailable
 from thermolab.runs import DATABASE_NAME, StoreError, default_runs_dir
 
@@ -258,18 +259,49 @@ def _family_options(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if hasattr(args, name)}
 
 
+# The `rbm` command's training options: (RBMConfig field, flag, parser or choices, help).
+# Their defaults are the fields' own, read in `_add_rbm_parser`; validation beyond the
+# parser's is RBMConfig.check's.
+RBM_OPTIONS: tuple[tuple[str, str, Callable[[str], Any] | tuple[str, ...], str], ...] = (
+    ("n_hidden", "--hidden", _positive_int, "hidden units"),
+    ("method", "--method", METHODS, "negative phase: CD-k, persistent CD or parallel tempering"),
+    ("k", "--k", _positive_int, "Gibbs sweeps per update"),
+    ("epochs", "--epochs", _non_negative_int, "passes over the data (0: evaluate --load)"),
+    ("batch_size", "--batch-size", _positive_int, "examples per update"),
+    ("learning_rate", "--learning-rate", _positive_float, "peak learning rate"),
+    ("lr_schedule", "--lr-schedule", LR_SCHEDULES, "constant, or decaying linearly to 0"),
+    ("optimizer", "--optimizer", OPTIMIZERS, "optimizer"),
+    ("momentum", "--momentum", _finite_float, "sgd's momentum, in [0, 1)"),
+    ("weight_decay", "--weight-decay", _finite_float, "L2 coefficient on the weights"),
+    ("n_chains", "--chains", _positive_int, "persistent chains (none given: the batch size)"),
+    ("n_temperatures", "--temperatures", _positive_int, "temperatures of the PT ladder"),
+    ("beta_min", "--beta-min", _positive_float, "the PT ladder's smallest β, below 1"),
+    ("mixing_sweeps", "--mixing-sweeps", _positive_int, "sweeps measuring τ_int each epoch"),
+    ("backend", "--backend", str, "sampling backend for the p-bits"),
+    ("seed", "--seed", _seed, "seed of everything random"),
+)
+#: RBM_OPTIONS whose default, with --load, is the loaded model's (so the parser's is None).
+RBM_OPTIONS_FROM_LOADED_MODEL = ("n_hidden",)
+
+
 def _add_rbm_parser(commands: argparse._SubParsersAction) -> None:
+    """The `rbm` command: RBM_OPTIONS with RBMConfig's defaults, then data, model and output."""
     rbm = commands.add_parser("rbm", help="train and evaluate a restricted Boltzmann machine")
     rbm.add_argument("--data", default="digits", help="digits, mnist, fashion-mnist or a path")
-    rbm.add_argument("--hidden", type=_positive_int, default=None, help="hidden units (64)")
-    rbm.add_argument("--method", choices=("cd", "pcd", "pt"), default="pcd")
-    rbm.add_argument("--k", type=_positive_int, default=1, help="Gibbs sweeps per update")
-    rbm.add_argument("--epochs", type=_non_negative_int, default=20, help="0: evaluate --load")
-    rbm.add_argument("--batch-size", type=_positive_int, default=20)
-    rbm.add_argument("--learning-rate", type=_positive_float, default=0.01)
-    rbm.add_argument("--optimizer", choices=("sgd", "adam"), default="adam")
-    rbm.add_argument("--backend", default="numpy", help="sampling backend for the p-bits")
-    rbm.add_argument("--seed", type=_seed, default=0)
+    defaults = {field.name: field.default for field in dataclasses.fields(RBMConfig)}
+    for name, flag, kind, text in RBM_OPTIONS:
+        default = defaults[name]
+        if name in RBM_OPTIONS_FROM_LOADED_MODEL:
+            text, default = f"{text} (default {default}; with --load, the model's)", None
+        elif default is not None:
+            text = f"{text} (default {default})"
+        if isinstance(kind, tuple):
+            rbm.add_argument(flag, dest=name, choices=kind, default=default, help=text)
+        else:
+            metavar = flag.removeprefix("--").replace("-", "_").upper()
+            rbm.add_argument(
+                flag, dest=name, type=kind, default=default, metavar=metavar, help=text
+            )
     rbm.add_argument("--labels", action="store_true", help="joint RBM with a one-hot label")
     rbm.add_argument("--save", default=None, help="write the model to PATH.npz")
     rbm.add_argument("--load", default=None, help="start from the model in PATH.npz")
@@ -529,18 +561,20 @@ def _run_rbm(args: argparse.Namespace) -> dict[str, Any]:
     from thermolab.ebm.data import load_dataset
     from thermolab.ebm.run import run_rbm
     from thermolab.ebm.store import load_model, save_model
-    from thermolab.ebm.training import RBMConfig
 
     if args.save is not None and not args.save.lower().endswith(".npz"):
         raise ValueError(f"--save needs an .npz path, got {args.save!r}")
-    initial, hidden = None, args.hidden or 64
+    options = {name: getattr(args, name) for name, *_ in RBM_OPTIONS}
+    initial = None
     if args.load is not None:
         initial, _ = load_model(args.load)
-        if args.hidden is not None and args.hidden != initial.n_hidden:
-            raise ValueError(f"--hidden {args.hidden} but {args.load} has {initial.n_hidden}")
-        hidden = initial.n_hidden
+        if args.n_hidden is not None and args.n_hidden != initial.n_hidden:
+            raise ValueError(f"--hidden {args.n_hidden} but {args.load} has {initial.n_hidden}")
+        options["n_hidden"] = initial.n_hidden
     elif args.epochs == 0:
         raise ValueError("--epochs 0 evaluates a model: give it with --load PATH.npz")
+    else:
+        options["n_hidden"] = args.n_hidden or RBMConfig.n_hidden
     if args.threads:
         # Small matrices: extra BLAS threads mostly spin, and on a busy machine they cost more
         # than they give (PCD on digits ran 6× slower with 2 threads at load average 13).
@@ -548,18 +582,7 @@ def _run_rbm(args: argparse.Namespace) -> dict[str, Any]:
 
         threadpool_limits(limits=args.threads, user_api="blas")
     dataset = load_dataset(args.data)
-    config = RBMConfig(
-        n_hidden=hidden,
-        method=args.method,
-        k=args.k,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        optimizer=args.optimizer,
-        lr_schedule="linear",
-        backend=args.backend,
-        seed=args.seed,
-    )
+    config = RBMConfig(**options)
     report = run_rbm(
         dataset,
         config,

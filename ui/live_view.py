@@ -44,6 +44,7 @@ __all__ = [
     "draws_on_canvas",
     "rerun_live_view",
     "sampler_failure",
+    "shared_budget",
     "show_graph",
     "state_numbers",
     "take_graph_temperature",
@@ -150,6 +151,12 @@ class FrameBudget:
 def _shared_budget(total_fps: float, max_fps: float) -> FrameBudget:
     """The server's frame rate, shared by every session's live view (one per process)."""
     return FrameBudget(total_fps=total_fps, max_fps=max_fps)
+
+
+def shared_budget(settings: LiveSettings) -> FrameBudget:
+    """The server's frame budget that every live view drawing with `settings`' rates shares
+    (the playground's lattices and graphs, the Boltzmann machine's samples)."""
+    return _shared_budget(max(settings.server_fps, settings.max_fps), settings.max_fps)
 
 
 def reference_caption(reference: exact.LatticeReference) -> str:
@@ -274,8 +281,7 @@ class LiveView:
 
     @property
     def budget(self) -> FrameBudget:
-        settings = self.settings
-        return _shared_budget(max(settings.server_fps, settings.max_fps), settings.max_fps)
+        return shared_budget(self.settings)
 
     # ------------------------------------------------------------------ controls
 

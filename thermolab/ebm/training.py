@@ -77,18 +77,20 @@ class RBMConfig:
     n_temperatures, beta_min: the PT ladder, β linearly spaced from 1 to beta_min.
     mixing_sweeps: sweeps of frozen-parameter chains that measure τ_int after each epoch.
     backend: the sampling backend's registry name. seed: everything random follows from it.
+    The defaults are the command line's (`python -m thermolab rbm` reads them from here) and
+    the page's: Adam at 0.01 decaying linearly, batches of 20.
     """
 
     n_hidden: int = 64
     method: str = "pcd"
     k: int = 1
-    learning_rate: float = 0.05
-    batch_size: int = 50
+    learning_rate: float = 0.01
+    batch_size: int = 20
     epochs: int = 20
-    optimizer: str = "sgd"
+    optimizer: str = "adam"
     momentum: float = 0.5
     weight_decay: float = 1e-4
-    lr_schedule: str = "constant"
+    lr_schedule: str = "linear"
     n_chains: int | None = None
     n_temperatures: int = 5
     beta_min: float = 0.5

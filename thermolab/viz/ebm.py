@@ -14,7 +14,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["confusion_figure", "curves_figure", "filter_grid", "image_grid", "metrics_rows"]
+__all__ = [
+    "confusion_figure",
+    "curves_figure",
+    "filter_grid",
+    "image_grid",
+    "metrics_rows",
+    "sample_tiles",
+]
 
 MARGIN = {"l": 50, "r": 20, "t": 40, "b": 40}
 
@@ -44,6 +51,29 @@ def image_grid(
     image = (255 * canvas).astype(np.uint8)
     scale = scale if scale is not None else max(1, 48 // max(rows, cols))
     return np.kron(image, np.ones((scale, scale), dtype=np.uint8))
+
+
+def sample_tiles(samples: np.ndarray, image_shape: tuple[int, int], per_side: int) -> np.ndarray:
+    """Binary samples as one square lattice of spins for the lattice canvas
+    (`ui.lattice_canvas`): rows of `samples` (≥ per_side², ≥ rows·cols) of 0/1, each an image
+    of `image_shape` (rows, cols) in its first rows·cols units (label units are left out),
+    tiled per_side × per_side, sample k at tile row k // per_side, column k % per_side, no
+    gaps → spins (L·L,) of ±1 (1 → +1), row-major, L = per_side · rows.
+
+    ValueError unless the images are square (rows = cols), where a tiling is not square, or
+    too few samples are given."""
+    rows, cols = image_shape
+    if rows != cols:
+        raise ValueError(f"{rows} × {cols} images do not tile a square lattice")
+    samples = np.asarray(samples)
+    if samples.shape[0] < per_side**2 or samples.shape[1] < rows * cols:
+        raise ValueError(
+            f"{per_side}² tiles of {rows} × {cols} need that many samples of that many units, "
+            f"got {samples.shape}"
+        )
+    images = samples[: per_side**2, : rows * cols].reshape(per_side, per_side, rows, cols)
+    lattice = images.transpose(0, 2, 1, 3).reshape(per_side * rows, per_side * cols)
+    return np.where(lattice > 0.5, 1, -1).astype(np.int8).ravel()
 
 
 def filter_grid(
