@@ -95,7 +95,8 @@ def test_samples_stream_on_the_lattice_canvas_at_its_slider_temperature(trained,
         lambda channel, frame: (published.append(frame), publish(channel, frame))[1],
     )
     mounted = sample_canvas(trained)
-    assert mounted["length"] == 64 and mounted["caption"].startswith("T = 1.00 · β = 1.000")
+    assert (mounted["rows"], mounted["columns"]) == (64, 64)
+    assert mounted["caption"].startswith("T = 1.00 · β = 1.000")
     (slider,) = mounted["sliders"]
     assert (slider["name"], slider["minimum"], slider["maximum"]) == ("temperature", 0.25, 4.0)
     chains = trained.session_state["rbm.live_chains"]
