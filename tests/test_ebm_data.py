@@ -108,6 +108,17 @@ def idx_raw(array: np.ndarray) -> bytes:
     return gzip.decompress(idx_gz(array))
 
 
+def pin_idx_folder(monkeypatch, folder, files: dict[str, bytes]) -> None:
+    """Write `files` (name → IDX bytes) into `folder` and pin their sha256 in place of MNIST's."""
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    monkeypatch.setattr(
+        ebm_data,
+        "MNIST_IDX_SHA256",
+        {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    )
+
+
 def test_mnist_from_a_folder_of_idx_files(monkeypatch, tmp_path):
     """Made IDX files stand in for MNIST's (their sha256 pinned in place of the real ones): read,
     verified and binarized like the download; a missing or altered file is refused in one line."""
@@ -118,13 +129,7 @@ def test_mnist_from_a_folder_of_idx_files(monkeypatch, tmp_path):
         "t10k-images-idx3-ubyte": idx_raw(pixels[:2] // 2),
         "t10k-labels-idx1-ubyte": idx_raw(np.array([7, 2])),
     }
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-    monkeypatch.setattr(
-        ebm_data,
-        "MNIST_IDX_SHA256",
-        {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-    )
+    pin_idx_folder(monkeypatch, tmp_path, files)
     for dataset in (ebm_data.mnist(idx_dir=tmp_path), load_dataset(str(tmp_path))):
         assert dataset.name == "mnist" and dataset.image_shape == (28, 28)
         assert dataset.train.shape == (3, 784) and dataset.test.shape == (2, 784)

@@ -181,6 +181,26 @@ def _binarize_28(images: np.ndarray) -> np.ndarray:
     return (images.reshape(len(images), -1) >= MNIST_THRESHOLD).astype(np.uint8)
 
 
+def _images_28(
+    name: str,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    origin: str,
+) -> BinaryDataset:
+    """A 28 × 28, ten-class data set from (images (n, 28, 28) of 0–255, labels (n,)) pairs,
+    binarized at ≥ MNIST_THRESHOLD; `origin` says where the files came from."""
+    return BinaryDataset(
+        name,
+        _binarize_28(train[0]),
+        _binarize_28(test[0]),
+        train[1].astype(np.int64),
+        test[1].astype(np.int64),
+        10,
+        (28, 28),
+        f"{origin}, pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+    )
+
+
 def mnist(
     *,
     idx_dir: Path | str | None = None,
@@ -196,15 +216,11 @@ def mnist(
     folder = _cache(cache_dir)
     data = _fetch(MNIST_URL, MNIST_SHA256, folder / "mnist.npz", download, timeout_s)
     with np.load(io.BytesIO(data)) as arrays:
-        return BinaryDataset(
+        return _images_28(
             "mnist",
-            _binarize_28(arrays["x_train"]),
-            _binarize_28(arrays["x_test"]),
-            arrays["y_train"].astype(np.int64),
-            arrays["y_test"].astype(np.int64),
-            10,
-            (28, 28),
-            f"MNIST ({MNIST_URL}, sha256-verified), pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+            (arrays["x_train"], arrays["y_train"]),
+            (arrays["x_test"], arrays["y_test"]),
+            f"MNIST ({MNIST_URL}, sha256-verified)",
         )
 
 
@@ -227,16 +243,11 @@ def _mnist_from_idx(folder: Path) -> BinaryDataset:
                 f"{path} has sha256 {got}, not the official MNIST file's {digest}: refused"
             )
         arrays[name] = _parse_idx(raw)
-    return BinaryDataset(
+    return _images_28(
         "mnist",
-        _binarize_28(arrays["train-images-idx3-ubyte"]),
-        _binarize_28(arrays["t10k-images-idx3-ubyte"]),
-        arrays["train-labels-idx1-ubyte"].astype(np.int64),
-        arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
-        10,
-        (28, 28),
-        f"MNIST (the official IDX files in {folder}, sha256-verified), "
-        f"pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+        (arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]),
+        (arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]),
+        f"MNIST (the official IDX files in {folder}, sha256-verified)",
     )
 
 
@@ -269,15 +280,11 @@ def fashion_mnist(
         )
         for name, digest in FASHION_SHA256.items()
     }
-    return BinaryDataset(
+    return _images_28(
         "fashion-mnist",
-        _binarize_28(arrays["train-images-idx3"]),
-        _binarize_28(arrays["t10k-images-idx3"]),
-        arrays["train-labels-idx1"].astype(np.int64),
-        arrays["t10k-labels-idx1"].astype(np.int64),
-        10,
-        (28, 28),
-        f"Fashion-MNIST ({FASHION_URL}, sha256-verified), pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+        (arrays["train-images-idx3"], arrays["train-labels-idx1"]),
+        (arrays["t10k-images-idx3"], arrays["t10k-labels-idx1"]),
+        f"Fashion-MNIST ({FASHION_URL}, sha256-verified)",
     )
 
 
