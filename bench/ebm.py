@@ -362,6 +362,10 @@ def mnist_section(settings, idx_dir: Path | None) -> dict[str, Any]:
         cpu_started, started = time.process_time(), time.perf_counter()
         log_z = _ais(result.rbm, data.train, ais)
         ais_cpu, ais_seconds = time.process_time() - cpu_started, time.perf_counter() - started
+        # AIS is biased low on a schedule too short for the model (and the SE cannot show it):
+        # a quarter-length schedule that agrees within the SEs says the full one is long enough.
+        short = {**ais, "ais_temperatures": ais["ais_temperatures"] // 4}
+        log_z_short = _ais(result.rbm, data.train, short)
         test_ll, test_example_se = _mean_log_likelihood(result.rbm, data.test, log_z)
         train_ll, train_example_se = _mean_log_likelihood(result.rbm, data.train, log_z)
         rows[label] = {
@@ -370,6 +374,8 @@ def mnist_section(settings, idx_dir: Path | None) -> dict[str, Any]:
             # log Z's AIS standard error is the estimate's: it shifts test and train alike.
             "stderr": log_z.stderr,
             "log_z": log_z.value,
+            "log_z_quarter_schedule": log_z_short.value,
+            "log_z_quarter_schedule_stderr": log_z_short.stderr,
             "test_example_stderr": test_example_se,
             "train_example_stderr": train_example_se,
             "update_seconds": result.update_seconds,
@@ -407,17 +413,21 @@ def print_mnist(mnist: dict[str, Any]) -> None:
         f"{training['hidden']} hidden, {training['epochs']} epochs (AIS: "
         f"{ais['temperatures']:,} temperatures × {ais['runs']} runs; nats)\n"
     )
-    print("| model | test LL | train LL | ± SE (log Z) | log Z | train s | train CPU s | AIS s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| model | test LL | train LL | ± SE (log Z) | log Z | log Z, ¼ schedule | train s "
+        "| train CPU s | AIS s |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, row in mnist["rows"].items():
         print(
             f"| ThermoLab {name} | {row['test_log_likelihood']:.2f} | "
             f"{row['train_log_likelihood']:.2f} | {row['stderr']:.2f} | {row['log_z']:.2f} | "
+            f"{row['log_z_quarter_schedule']:.2f} ± {row['log_z_quarter_schedule_stderr']:.2f} | "
             f"{row['training_seconds']:.0f} | {row['training_cpu_seconds']:.0f} | "
             f"{row['ais_seconds']:.0f} |"
         )
     for row in mnist["published"]:
-        print(f"| {row['model']}, published | {row['test_log_likelihood']:.2f} |" + " – |" * 6)
+        print(f"| {row['model']}, published | {row['test_log_likelihood']:.2f} |" + " – |" * 7)
     print(
         f"\nTraining: {training['optimizer'].upper()} at {training['learning_rate']} "
         f"({training['lr_schedule']} decay to 0), momentum {training['momentum']}, weight decay "

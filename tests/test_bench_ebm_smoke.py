@@ -55,7 +55,7 @@ def test_quick_mnist_section_from_made_idx_files(monkeypatch, tmp_path):
     assert set(section["rows"]) == {"CD-1", "PCD-1"}
     for row in section["rows"].values():
         assert row["test_log_likelihood"] < 0 and row["train_log_likelihood"] < 0
-        assert row["stderr"] > 0 and row["log_z"] > 0
+        assert row["stderr"] > 0 and row["log_z"] > 0 and row["log_z_quarter_schedule"] > 0
     assert section["ais"]["temperatures"] == 50 and section["ais"]["runs"] == 10
     assert all(row["source"] for row in section["published"])
     # A folder with a wrong file is skipped with the loader's one-line reason, not a traceback.
