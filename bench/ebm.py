@@ -558,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         "method_epochs": 20,
         "mnist_hidden": 500,
         "mnist_epochs": 10,
-        "mnist_ais_temperatures": 10_000,
+        "mnist_ais_temperatures": 30_000,
         "mnist_ais_runs": 100,
     }
     if args.quick:
