@@ -17,6 +17,9 @@ TinyThermoLM sections (same run, ratios only):
   every core; step time of softmax vs boltzmann K = 1, 4, 8, 16, gumbel and hard attention.
   At 1 thread the step is timed by the thread's CPU time (a shared machine's wall time is
   mostly waiting for a core; the wall time is in the JSON too), at every core by wall time.
+  The two models' steps run in pairs (same batch, back to back, order alternating); the
+  ratio is the median over `--speed-steps` pairs of nanoGPT's step time ÷ ours, with the
+  medians of 5 stretches of steps as its spread and the load average before and after.
   Targets: ours ≥ 1.0 × nanoGPT at both thread counts; boltzmann K = 8 ≤ 1.5 × softmax.
 - variants: validation loss, ECE, AURC and step time after `--variant-steps` steps for
   softmax, boltzmann K = 8, TinyThermoLM (boltzmann K = 8 + Gaussian weights), and AdamW vs
@@ -62,6 +65,29 @@ SPEED_MODES = (
 )
 
 
+#: Variant groups of the variants section, each trained side by side in one run:
+#: name: (TrainConfig changes, modes, labels of its runs by mode).
+VARIANT_GROUPS: dict[str, tuple[dict, tuple[str, ...], dict[str, str]]] = {
+    "pair": (
+        {"attention": "boltzmann", "baseline_attention": "softmax"},
+        ("baseline", "tsu"),
+        {"baseline": "softmax · AdamW", "tsu": "TinyThermoLM (boltzmann K=8 + Gaussian w)"},
+    ),
+    "boltzmann": ({"attention": "boltzmann"}, ("baseline",), {"baseline": "boltzmann K=8"}),
+    "langevin": (
+        {"optimizer": "langevin", "langevin_t_schedule": "cosine", "langevin_t_end": 0.0},
+        ("baseline",),
+        {"baseline": "softmax · Langevin (pSGLD, T 1 → 0)"},
+    ),
+    # The same preconditioned steps without noise (RMSprop): what the noise itself buys.
+    "langevin-t0": (
+        {"optimizer": "langevin", "langevin_temperature": 0.0},
+        ("baseline",),
+        {"baseline": "softmax · pSGLD at T = 0 (RMSprop)"},
+    ),
+}
+
+
 def _median_step_seconds(store, run_id: str) -> float:
     _steps, seconds = store.metrics(run_id, ["step_seconds"])["step_seconds"]
     return statistics.median(seconds)
@@ -80,8 +106,9 @@ def _load_nanogpt(path: str | None):
 
 
 def _step_times(models: dict, vocab: int, batch: int, block: int, steps: int, warmup: int):
-    """Median AdamW step time (s) of each model, steps alternating over models, same batches:
-    ({model: wall seconds}, {model: seconds of this thread's CPU time}).
+    """AdamW step times (s) of each model, steps alternating over models, same batches:
+    ({model: [wall seconds per step]}, {model: [seconds of this thread's CPU time per step]}),
+    `steps` of each after `warmup` untimed ones.
 
     The order of the models is reversed every other step, so none always runs first. With one
     torch thread the whole step runs on this thread, so its CPU time is the step's cost
@@ -113,14 +140,35 @@ def _step_times(models: dict, vocab: int, batch: int, block: int, steps: int, wa
             if step >= warmup:
                 times[name].append(time.perf_counter() - started)
                 cpu[name].append(time.thread_time() - started_cpu)
-    return (
-        {name: statistics.median(values) for name, values in times.items()},
-        {name: statistics.median(values) for name, values in cpu.items()},
-    )
+    return times, cpu
 
 
-def speed_section(nanogpt_path: str | None, quick: bool) -> dict:
-    """Tokens/s ours vs nanoGPT at 1 thread and every core; step time per attention mode."""
+def _medians(per_step: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(values) for name, values in per_step.items()}
+
+
+def _paired_ratio(ours: list[float], peer: list[float], rounds: int) -> dict:
+    """Our tokens/s ÷ the peer's from step times taken in pairs (same step, same batch,
+    back to back): per step peer seconds ÷ our seconds, so a load change between steps
+    cancels. median: over all steps (the headline); rounds: the median of each of `rounds`
+    consecutive stretches of steps, and spread: their [min, max] (how much the machine's
+    load moved the answer); quartiles: of the per-step ratios."""
+    ratios = [p / o for o, p in zip(ours, peer, strict=True)]
+    size = max(1, len(ratios) // rounds)
+    stretches = [ratios[i : i + size] for i in range(0, size * rounds, size)]
+    medians = [statistics.median(stretch) for stretch in stretches if stretch]
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return {
+        "median": statistics.median(ratios),
+        "rounds": medians,
+        "spread": [min(medians), max(medians)],
+        "quartiles": [quartiles[0], quartiles[2]],
+    }
+
+
+def speed_section(nanogpt_path: str | None, quick: bool, steps: int = 150) -> dict:
+    """Tokens/s ours vs nanoGPT at 1 thread and every core (`steps` paired steps each);
+    step time per attention mode."""
     import contextlib
     import io
 
@@ -130,7 +178,7 @@ def speed_section(nanogpt_path: str | None, quick: bool) -> dict:
 
     preset, vocab = PRESETS["cpu-quick"], 65  # Tiny Shakespeare's 65 characters
     batch, block = (4, 32) if quick else (preset.batch_size, preset.block_size)
-    steps, warmup = (3, 1) if quick else (40, 5)
+    steps, warmup, mode_steps, rounds = (3, 1, 3, 3) if quick else (steps, 10, 40, 5)
     nanogpt = _load_nanogpt(nanogpt_path)
 
     def ours(mode: str = "softmax", k: int = 1) -> TinyGPT:
@@ -158,23 +206,34 @@ def speed_section(nanogpt_path: str | None, quick: bool) -> dict:
             )
             with contextlib.redirect_stdout(io.StringIO()):  # it prints its parameter count
                 models["nanogpt"] = nanogpt.GPT(config)
+        load_before = os.getloadavg()[0]
         wall, cpu = _step_times(models, vocab, batch, block, steps, warmup)
         # One thread: tokens per second of the thread's CPU time (see _step_times).
         seconds = cpu if threads == 1 else wall
-        tokens = {name: batch * block / value for name, value in seconds.items()}
+        tokens = {name: batch * block / value for name, value in _medians(seconds).items()}
+        paired = (
+            _paired_ratio(seconds["thermolab"], seconds["nanogpt"], rounds) if nanogpt else None
+        )
         report["threads"][threads] = {
             "clock": "thread CPU time" if threads == 1 else "wall time",
             "tokens_per_second": tokens,
-            "wall_tokens_per_second": {n: batch * block / v for n, v in wall.items()},
-            "ratio_vs_nanogpt": tokens["thermolab"] / tokens["nanogpt"] if nanogpt else None,
+            "wall_tokens_per_second": {
+                name: batch * block / value for name, value in _medians(wall).items()
+            },
+            "ratio_vs_nanogpt": paired["median"] if paired else None,
+            "ratio_paired": paired,
+            "load_average_1min": [load_before, os.getloadavg()[0]],
         }
     torch.set_num_threads(1)
     models = {label: ours(mode, k) for label, mode, k in SPEED_MODES}
-    wall, cpu = _step_times(models, vocab, batch, block, steps, warmup)
+    wall, cpu = (
+        _medians(times) for times in _step_times(models, vocab, batch, block, mode_steps, warmup)
+    )
     report["mode_step_seconds"] = cpu
     report["mode_step_wall_seconds"] = wall
     report["mode_step_ratio"] = {label: value / cpu["softmax"] for label, value in cpu.items()}
-    report["batch"], report["block"], report["steps"] = batch, block, steps
+    report["batch"], report["block"] = batch, block
+    report["steps"], report["rounds"], report["mode_steps"] = steps, rounds, mode_steps
     return report
 
 
@@ -182,16 +241,23 @@ def _print_speed(report: dict) -> None:
     print(f"\nspeed: CPU quick recipe, batch {report['batch']} × block {report['block']}")
     print(
         f"{'threads':>7} {'clock':<16} {'ours tok/s':>11} {'nanoGPT tok/s':>14} "
-        f"{'ours ÷ nanoGPT':>15}"
+        f"{'ours ÷ nanoGPT':>15} {'rounds min–max':>15} {'load':>11}"
     )
     for threads, row in report["threads"].items():
         nano = row["tokens_per_second"].get("nanogpt")
-        ratio = row["ratio_vs_nanogpt"]
+        ratio, paired = row["ratio_vs_nanogpt"], row["ratio_paired"]
+        spread = "n/a" if paired is None else "{:.3f}–{:.3f}".format(*paired["spread"])
+        load = "{:.1f}→{:.1f}".format(*row["load_average_1min"])
         print(
             f"{threads:>7} {row['clock']:<16} {row['tokens_per_second']['thermolab']:>11.0f} "
             f"{'n/a' if nano is None else f'{nano:.0f}':>14} "
-            f"{'n/a' if ratio is None else f'{ratio:.3f}':>15}"
+            f"{'n/a' if ratio is None else f'{ratio:.3f}':>15} {spread:>15} {load:>11}"
         )
+    print(
+        f"({report['steps']} paired steps per row; ratio: median over steps of nanoGPT's step "
+        f"time ÷ ours; rounds: medians of {report['rounds']} stretches of steps; "
+        "load: 1-min load average before → after)"
+    )
     print(f"\n{'attention (1 thread)':<20} {'CPU ms':>8} {'wall ms':>8} {'÷ softmax':>10}")
     for label, seconds in report["mode_step_seconds"].items():
         wall = report["mode_step_wall_seconds"][label]
@@ -201,8 +267,11 @@ def _print_speed(report: dict) -> None:
         )
 
 
-def variants_section(corpus: str, steps: int, threads: int, quick: bool) -> dict:
-    """Validation loss, ECE, AURC and step time of the TinyThermoLM variants after `steps`."""
+def variants_section(
+    corpus: str, steps: int, threads: int, quick: bool, groups: list[str] | None = None
+) -> dict:
+    """Validation loss, ECE, AURC and step time of the TinyThermoLM variants after `steps`;
+    groups: names in VARIANT_GROUPS to train (default: all)."""
     import dataclasses
 
     from thermolab.runs import RunStore
@@ -222,30 +291,11 @@ def variants_section(corpus: str, steps: int, threads: int, quick: bool) -> dict
         attention_samples=8,
         review_dropout=0.1,
     )
-    groups = {
-        # label: (config changes, modes, labels of its runs by mode)
-        "softmax | TinyThermoLM": (
-            {"attention": "boltzmann", "baseline_attention": "softmax"},
-            ("baseline", "tsu"),
-            {"baseline": "softmax · AdamW", "tsu": "TinyThermoLM (boltzmann K=8 + Gaussian w)"},
-        ),
-        "boltzmann": ({"attention": "boltzmann"}, ("baseline",), {"baseline": "boltzmann K=8"}),
-        "langevin": (
-            {"optimizer": "langevin", "langevin_t_schedule": "cosine", "langevin_t_end": 0.0},
-            ("baseline",),
-            {"baseline": "softmax · Langevin (pSGLD, T 1 → 0)"},
-        ),
-        # The same preconditioned steps without noise (RMSprop): what the noise itself buys.
-        "langevin at T = 0": (
-            {"optimizer": "langevin", "langevin_temperature": 0.0},
-            ("baseline",),
-            {"baseline": "softmax · pSGLD at T = 0 (RMSprop)"},
-        ),
-    }
     rows = {}
     with tempfile.TemporaryDirectory(prefix="thermolab-bench-") as directory:
         store = RunStore(directory)
-        for changes, modes, labels in groups.values():
+        for name in groups or VARIANT_GROUPS:
+            changes, modes, labels = VARIANT_GROUPS[name]
             config = dataclasses.replace(base, **changes)
             _, run_ids = prepare(config, store, modes=modes)
             print(f"training {', '.join(labels.values())}: {steps} steps …", flush=True)
@@ -262,7 +312,12 @@ def variants_section(corpus: str, steps: int, threads: int, quick: bool) -> dict
                     "flagged_fraction": summary["flagged_fraction"],
                     "step_seconds": _median_step_seconds(store, run_id),
                 }
-    return {"steps": steps, "config": base.to_dict(), "runs": rows}
+    return {
+        "steps": steps,
+        "groups": list(groups or VARIANT_GROUPS),
+        "config": base.to_dict(),
+        "runs": rows,
+    }
 
 
 def _print_variants(report: dict) -> None:
@@ -280,32 +335,63 @@ def _print_variants(report: dict) -> None:
         )
 
 
+def _resolve_corpus(corpus: str | None) -> str:
+    """The corpus to train on: the one asked for, else Tiny Shakespeare from `../shared/data`,
+    else the offline default corpus, saying so (its losses are not Tiny Shakespeare's)."""
+    if corpus is not None:
+        return corpus
+    if SHARED_TEXT.exists():
+        return str(SHARED_TEXT)
+    print(f"note: {SHARED_TEXT} not found; training on the offline default corpus", flush=True)
+    return "default"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=12)
-    parser.add_argument("--corpus", default=str(SHARED_TEXT) if SHARED_TEXT.exists() else "default")
+    parser.add_argument(
+        "--corpus", default=None, help=f"a text file or 'default' (default: {SHARED_TEXT})"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"any of {SECTIONS}")
     parser.add_argument("--nanogpt", default=os.environ.get("NANOGPT_MODEL"), help="model.py")
+    parser.add_argument(
+        "--speed-steps", type=int, default=150, help="paired steps per nanoGPT comparison"
+    )
     parser.add_argument("--variant-steps", type=int, default=2000)
+    parser.add_argument(
+        "--variant-groups",
+        default=",".join(VARIANT_GROUPS),
+        help=f"variant groups to train, any of {tuple(VARIANT_GROUPS)}",
+    )
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "training.json")
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
+    groups = [name.strip() for name in args.variant_groups.split(",") if name.strip()]
+    unknown = sorted(set(groups) - set(VARIANT_GROUPS))
+    if unknown:
+        parser.error(f"unknown variant groups {unknown}; choose from {tuple(VARIANT_GROUPS)}")
+
+    # --quick is a smoke test: always the small offline corpus. The speed section uses none.
+    if args.quick:
+        args.corpus = "default"
+    elif {"tsu", "variants"} & set(sections):
+        args.corpus = _resolve_corpus(args.corpus)
 
     sys.path.insert(0, str(REPO))
     import torch
 
-    report: dict = {"quick": args.quick, "sections": sections}
+    report: dict = {"quick": args.quick, "sections": sections, "corpus": args.corpus}
     if "tsu" in sections:
         report.update(tsu_section(args))
     if "speed" in sections:
-        speed = speed_section(args.nanogpt, args.quick)
+        speed = speed_section(args.nanogpt, args.quick, args.speed_steps)
         _print_speed(speed)
         targets = report.setdefault("targets", {})
         for threads, row in speed["threads"].items():
@@ -324,8 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         report["speed"] = speed
     if "variants" in sections:
         steps = 10 if args.quick else args.variant_steps
-        corpus = "default" if args.quick else args.corpus
-        report["variants"] = variants_section(corpus, steps, args.threads, args.quick)
+        report["variants"] = variants_section(args.corpus, steps, args.threads, args.quick, groups)
         _print_variants(report["variants"])
     verdict = {True: "PASS", False: "MISS", None: "n/a"}
     for name, target in report.get("targets", {}).items():
@@ -352,7 +437,7 @@ def tsu_section(args: argparse.Namespace) -> dict:
 
     steps = 20 if args.quick else args.steps
     config = TrainConfig(
-        corpus="default" if args.quick else args.corpus,
+        corpus=args.corpus,
         steps=steps,
         batch_size=4 if args.quick else args.batch_size,
         eval_every=10 if args.quick else min(args.eval_every, steps),

@@ -50,7 +50,11 @@ ATTENTION_LABELS = {
     "hard": "hard (one sample)",
     "same": "same as the TSU run",
 }
-OPTIMIZER_LABELS = {"adamw": "AdamW", "langevin": "Langevin (SGLD; pSGLD if preconditioned)"}
+OPTIMIZER_LABELS = {
+    "adamw": "AdamW",
+    "langevin": "Langevin (SGLD; pSGLD if preconditioned)",
+    "same": "same as the TSU run",
+}
 METER_LABELS = {
     "auto": "auto: NVML for a GPU run, RAPL for a CPU run, else the estimate",
     "nvml": "NVML (NVIDIA GPU, measured)",
@@ -329,13 +333,24 @@ def thermo_lm_settings(eng: SimpleNamespace, default) -> dict[str, Any]:
         "gpt.attention_sched", "gpt.attention_t", "gpt.attention_t_end",
     )  # fmt: skip
     values["optimizer"] = st.radio(
-        "Optimizer",
+        "Optimizer (TSU run; both runs unless set below)",
         eng.optimizers,
         index=eng.optimizers.index(default.optimizer),
         format_func=OPTIMIZER_LABELS.get,
         horizontal=True,
         key="gpt.optimizer",
     )
+    baseline = st.radio(
+        "Baseline's optimizer",
+        ("same", *eng.optimizers),
+        index=("same", *eng.optimizers).index(default.baseline_optimizer or "same"),
+        format_func=OPTIMIZER_LABELS.get,
+        horizontal=True,
+        key="gpt.baseline_optimizer",
+        help="e.g. AdamW here and Langevin above: the verdict then says what Langevin "
+        "bought or cost against AdamW.",
+    )
+    values["baseline_optimizer"] = None if baseline == "same" else baseline
     (
         values["langevin_t_schedule"],
         values["langevin_temperature"],

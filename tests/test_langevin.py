@@ -146,3 +146,57 @@ def test_a_langevin_run_learns_and_charges_its_pbit_noise(tmp_path):
     assert temperatures[0] == 1.0 and temperatures[-1] < 1e-3
     projected = [r for r in store.energy(run_ids["baseline"]) if r["kind"] == "projected"]
     assert projected and np.all([r["joules"] > 0 for r in projected])
+
+
+def test_a_pair_trains_its_baseline_with_its_own_optimizer(tmp_path):
+    """optimizer="langevin", baseline_optimizer="adamw": the checkpointed optimizer states
+    show which optimizer stepped each run (AdamW keeps moments, preconditioned Langevin a
+    running mean square), and only the Langevin run records a Langevin temperature."""
+    from thermolab.models.tinygpt import load_checkpoint
+
+    store = RunStore(tmp_path)
+    config = TrainConfig(
+        corpus="default",
+        steps=4,
+        block_size=16,
+        batch_size=2,
+        warmup_steps=1,
+        eval_every=4,
+        eval_batches=1,
+        predictive_samples=2,
+        meter="none",
+        sample_chars=5,
+        optimizer="langevin",
+        baseline_optimizer="adamw",
+    )
+    assert (config.run_optimizer("baseline"), config.run_optimizer("tsu")) == ("adamw", "langevin")
+    _, run_ids = prepare(config, store)
+    result = train(config, store, run_ids)
+    for mode, optimizer, state_key in (
+        ("baseline", "adamw", "exp_avg"),
+        ("tsu", "langevin", "square_avg"),
+    ):
+        assert result.summaries[mode]["optimizer"] == optimizer
+        extra = load_checkpoint(store.get_run(run_ids[mode]).checkpoint_path).extra
+        states = extra["optimizer"]["state"].values()
+        assert states and all(state_key in state for state in states), (mode, optimizer)
+        groups = extra["optimizer"]["param_groups"]
+        assert all(("temperature" in group) == (optimizer == "langevin") for group in groups)
+        recorded = store.metrics(run_ids[mode], ["langevin_temperature"])
+        steps = recorded.get("langevin_temperature", ([], []))[0]
+        assert len(steps) == (4 if optimizer == "langevin" else 0), mode
+    with pytest.raises(ValueError, match="baseline_optimizer must be one of"):
+        TrainConfig(baseline_optimizer="sgd")
+
+
+def test_the_cli_sets_the_baseline_optimizer_through_train_options():
+    from thermolab.cli import TRAIN_OPTIONS, _build_parser
+
+    argv = ["train", "--mode", "baseline", "--optimizer", "langevin"]
+    for extra, baseline in (([], "langevin"), (["--baseline-optimizer", "adamw"], "adamw")):
+        args = _build_parser().parse_args([*argv, *extra])
+        config = TrainConfig(**{name: getattr(args, name) for name, *_ in TRAIN_OPTIONS})
+        assert (config.run_optimizer("baseline"), config.run_optimizer("tsu")) == (
+            baseline,
+            "langevin",
+        )

@@ -262,6 +262,7 @@ def test_cli_train_bad_input_is_one_line(tmp_path):
     for option, value, message in (
         ("--attention", "argmax", "attention must be one of"),
         ("--optimizer", "sgd", "optimizer must be one of"),
+        ("--baseline-optimizer", "sgd", "baseline_optimizer must be one of"),
     ):
         process = subprocess.run(
             [sys.executable, "-m", "thermolab", "train", "--mode", "baseline", option, value],

@@ -215,6 +215,7 @@ def test_thermo_lm_controls_reach_the_configuration_and_the_review_is_shown():
     assert app.selectbox(key="gpt.attention").value == default.attention
     assert app.selectbox(key="gpt.baseline_attention").value == "same"
     assert app.radio(key="gpt.optimizer").value == default.optimizer
+    assert app.radio(key="gpt.baseline_optimizer").value == "same"
     assert app.number_input(key="gpt.attention_k").value == default.attention_samples
     assert app.number_input(key="gpt.review_threshold").value == pytest.approx(
         default.review_threshold
@@ -225,6 +226,7 @@ def test_thermo_lm_controls_reach_the_configuration_and_the_review_is_shown():
     app.selectbox(key="gpt.attention_sched").set_value("linear")
     app.selectbox(key="gpt.langevin_sched").set_value("cosine")
     app.radio(key="gpt.optimizer").set_value("langevin")
+    app.radio(key="gpt.baseline_optimizer").set_value("adamw")
     app.checkbox(key="gpt.langevin_pre").uncheck()
     numbers = {
         "gpt.attention_k": 3,
@@ -253,6 +255,7 @@ def test_thermo_lm_controls_reach_the_configuration_and_the_review_is_shown():
         "attention_t_end": 0.5,
         "gumbel_tau": 0.7,
         "optimizer": "langevin",
+        "baseline_optimizer": "adamw",
         "langevin_temperature": 0.5,
         "langevin_t_schedule": "cosine",
         "langevin_t_end": 0.0,
@@ -272,6 +275,11 @@ def test_thermo_lm_controls_reach_the_configuration_and_the_review_is_shown():
     assert any("Risk–coverage" in spec or "Risk\\u2013coverage" in spec for spec in figures)
     labels = [button.proto.label for button in app.get("download_button")]
     assert {"baseline review (JSON)", "tsu review (JSON)"} <= set(labels)
+    # The AdamW baseline beside the Langevin TSU run: the verdict says what Langevin did.
+    verdicts = [m.value for m in app.markdown if m.value.startswith("**Verdict.**")]
+    assert len(verdicts) == 1, verdicts
+    assert "Langevin (in the TSU run) against AdamW (in the baseline)" in verdicts[0]
+    assert "not Langevin's alone" in verdicts[0]  # the TSU run also has Gaussian weights
 
 
 def test_bad_settings_are_an_error_message_not_a_traceback():

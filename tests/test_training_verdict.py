@@ -114,3 +114,57 @@ def test_a_step_time_difference_within_the_noise_is_too_short_to_compare():
     assert "tokens per second" not in noisy and "energy per token" not in noisy
     clear = verdict(timed(0.100, 0.02), timed(0.130, 0.02, tokens_per_second=770.0))
     assert "too short" not in clear and "0.77× the baseline's tokens per second" in clear
+
+
+def optimized(optimizer: str, mean_ms: float, **values) -> dict:
+    """A summary with `optimizer` and 200 timed steps of mean `mean_ms` and sd 2 ms: the
+    noise bound on a difference of two such means is 2 × √(2 · 2²/200) = 0.4 ms."""
+    fields = {"attention": "softmax", "n_stochastic_parameters": 0, "timed_steps": 200}
+    return summary(
+        **(fields | values),
+        optimizer=optimizer,
+        step_seconds_mean=mean_ms / 1e3,
+        step_seconds_sd=0.002,
+    )
+
+
+def test_langevin_better_than_adamw_is_said_with_its_numbers():
+    text = verdict(
+        optimized("adamw", 40.0, val_loss=2.0, ece=0.05),
+        optimized("langevin", 38.0, val_loss=1.9, ece=0.03),
+    )
+    langevin = text.split("Langevin (in the TSU run) against AdamW (in the baseline)")[1]
+    assert "it bought lower validation loss (1.900 vs 2.000 nats/token)" in langevin
+    assert "lower expected calibration error (0.030 vs 0.050)" in langevin
+    assert "less time per step (38.0 vs 40.0 ms)" in langevin
+    assert "it cost nothing measured here" in langevin
+    assert "not Langevin's alone" not in langevin  # the runs differ in the optimizer only
+
+
+def test_langevin_worse_than_adamw_is_called_a_cost():
+    text = verdict(
+        optimized("langevin", 45.0, val_loss=2.2, ece=0.09),
+        optimized("adamw", 40.0, val_loss=2.0, ece=0.05, n_stochastic_parameters=100),
+    )
+    langevin = text.split("Langevin (in the baseline) against AdamW (in the TSU run)")[1]
+    assert "it bought nothing measured here" in langevin
+    assert "it cost higher validation loss (2.200 vs 2.000 nats/token)" in langevin
+    assert "higher expected calibration error (0.090 vs 0.050)" in langevin
+    assert "more time per step (45.0 vs 40.0 ms)" in langevin
+    assert "also differ in their weights" in langevin and "not Langevin's alone" in langevin
+
+
+def test_langevin_step_time_within_noise_is_not_compared():
+    text = verdict(optimized("adamw", 40.0), optimized("langevin", 40.3, val_loss=2.0002))
+    langevin = text.split("against AdamW")[1]
+    assert "bought nothing measured here" in langevin and "cost nothing" in langevin
+    assert "left the same validation loss (2.000 vs 2.000 nats/token)" in langevin
+    assert "time per step (40.3 vs 40.0 ms), within the noise of ±0.4 ms" in langevin
+
+
+def test_no_langevin_sentence_when_both_runs_share_the_optimizer():
+    for optimizer in ("adamw", "langevin"):
+        assert "against AdamW" not in verdict(
+            optimized(optimizer, 40.0), optimized(optimizer, 41.0)
+        )
+    assert "against AdamW" not in verdict(summary(), summary())  # optimizers not recorded

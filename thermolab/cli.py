@@ -168,6 +168,7 @@ TRAIN_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str | None], ...] = (
     ("attention_samples", "--attention-samples", _positive_int, "K (boltzmann)"),
     ("attention_temperature", "--attention-temperature", _positive_float, None),
     ("optimizer", "--optimizer", str, "adamw or langevin"),
+    ("baseline_optimizer", "--baseline-optimizer", str, "the baseline's (default: --optimizer)"),
     ("review_threshold", "--review-threshold", _finite_float, "flag MI ≥ this (nats)"),
 )
 
@@ -549,8 +550,8 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": summary["train_seconds"],
         "joules_per_token": summary["joules_per_token"],
         "meter_note": summary["meter_note"],
-        "attention": config.attention,
-        "optimizer": config.optimizer,
+        "attention": config.run_attention(args.mode),
+        "optimizer": config.run_optimizer(args.mode),
         "review_threshold": config.review_threshold,
         "flagged_fraction": summary.get("flagged_fraction"),
         "aurc": summary.get("aurc"),

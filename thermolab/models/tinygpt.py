@@ -167,6 +167,12 @@ class GPTOutput:
     attention_entropy: torch.Tensor | None = None
 
 
+def _dropout(dropout: nn.Dropout, x: torch.Tensor) -> torch.Tensor:
+    """x through `dropout`, skipping the call when it cannot drop anything (p = 0, or
+    evaluation): the identity, without a module call and a kernel dispatch per use."""
+    return dropout(x) if dropout.training and dropout.p > 0 else x
+
+
 class MLP(nn.Module):
     """Position-wise feed-forward: d → 4d (GELU) → d, then residual dropout."""
 
@@ -177,7 +183,7 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+        return _dropout(self.dropout, self.proj(F.gelu(self.fc(x))))
 
 
 class Block(nn.Module):
@@ -211,7 +217,7 @@ class Block(nn.Module):
             entropy = attention_entropy(weights).mean(dim=(0, 2))  # (B, H, T) → (H,)
         else:
             attended = self.attn(self.ln_1(x))
-        x = x + self.dropout(attended)
+        x = x + _dropout(self.dropout, attended)
         return x + self.mlp(self.ln_2(x)), entropy
 
 
@@ -256,7 +262,9 @@ class TinyGPT(nn.Module):
                 f"sequence length {length} must lie in [1, block size {self.config.block_size}]"
             )
         positions = torch.arange(length, device=idx.device)
-        return self.dropout(self.token_embedding(idx) + self.position_embedding(positions))
+        return _dropout(
+            self.dropout, self.token_embedding(idx) + self.position_embedding(positions)
+        )
 
     def _hidden(
         self, idx: torch.Tensor, return_attention_entropy: bool

@@ -225,6 +225,20 @@ class ThermodynamicAttention(nn.Module):
             f"gumbel_temperature={self.gumbel_temperature}, dropout={self.dropout}"
         )
 
+    def fused(self, return_weights: bool = False) -> bool:
+        """Whether a call can go to PyTorch's fused softmax kernel: exact softmax weights,
+        not returned, no attention dropout in this (training) call."""
+        dropping = self.training and self.dropout > 0
+        return self.mode == "softmax" and not return_weights and not dropping
+
+    def fused_causal(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
+    ) -> torch.Tensor:
+        """Causal attention (query i sees keys 0..i, L = S) on the fused kernel with its own
+        causal mask: no mask tensor built or checked per call. Only when `fused()`."""
+        scale = 1.0 / (math.sqrt(query.shape[-1]) * self.temperature)
+        return F.scaled_dot_product_attention(query, key, value, is_causal=True, scale=scale)
+
     def forward(
         self,
         query: torch.Tensor,
@@ -240,12 +254,11 @@ class ThermodynamicAttention(nn.Module):
         """Masks as in `allowed_positions`; seed makes one call's samples reproducible."""
         n_queries, n_keys = query.shape[-2], key.shape[-2]
         dropping = self.training and self.dropout > 0
-        fast = self.mode == "softmax" and not return_weights and not dropping
+        fast = self.fused(return_weights)
         scale = 1.0 / (math.sqrt(query.shape[-1]) * self.temperature)
         plain_causal = causal and key_padding_mask is None and attn_mask is None
         if fast and plain_causal and n_queries == n_keys:
-            # The fused kernel's own causal mask: no mask tensor built or checked per call.
-            return F.scaled_dot_product_attention(query, key, value, is_causal=True, scale=scale)
+            return self.fused_causal(query, key, value)
         allowed = allowed_positions(
             n_queries,
             n_keys,
@@ -310,7 +323,13 @@ class ThermodynamicSelfAttention(nn.Module):
         batch, length, d_model = x.shape
         q, k, v = self.qkv(x).split(d_model, dim=-1)
         q, k, v = (t.view(batch, length, self.n_heads, -1).transpose(1, 2) for t in (q, k, v))
-        result = self.attention(
+        attention = self.attention
+        if self.causal and key_padding_mask is None and attention.fused(return_weights):
+            # Ordinary causal attention straight to the fused kernel, without a second module
+            # call per layer: the training step of the softmax baseline is this path.
+            output = attention.fused_causal(q, k, v)
+            return self.projection(output.transpose(1, 2).reshape(batch, length, d_model))
+        result = attention(
             q,
             k,
             v,

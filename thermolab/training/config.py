@@ -75,6 +75,8 @@ class TrainConfig:
     optimizer: "adamw", or "langevin" (SGLD, preconditioned with RMSprop statistics when
     langevin_preconditioned: pSGLD), whose posterior temperature follows langevin_t_schedule
     from langevin_temperature to langevin_t_end (None: constant); its noise is drawn as `noise`.
+    baseline_optimizer overrides it for the baseline run (None: the same), so one pair can
+    train e.g. an AdamW baseline beside a Langevin TSU run.
     review_threshold: mutual information (nats) at which a token is flagged for review.
     review_dropout: MC p-bit dropout probability that gives a run with no other predictive
     samples (point weights, softmax attention) K samples to review at evaluation (0: none).
@@ -118,6 +120,7 @@ class TrainConfig:
     attention_t_end: float | None = None
     gumbel_tau: float = 0.5
     optimizer: str = "adamw"
+    baseline_optimizer: str | None = None
     langevin_temperature: float = 1.0
     langevin_t_schedule: str = "constant"
     langevin_t_end: float | None = None
@@ -182,6 +185,11 @@ class TrainConfig:
             )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.baseline_optimizer is not None and self.baseline_optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"baseline_optimizer must be one of {OPTIMIZERS} or None, "
+                f"got {self.baseline_optimizer!r}"
+            )
         self.langevin_temperature_schedule()  # validates the Langevin T schedule
         if not isinstance(self.langevin_preconditioned, bool):
             raise ValueError(
@@ -264,6 +272,12 @@ class TrainConfig:
         if mode == "baseline" and self.baseline_attention is not None:
             return self.baseline_attention
         return self.attention
+
+    def run_optimizer(self, mode: str) -> str:
+        """The optimizer (one of OPTIMIZERS) of the run of `mode` ("baseline" or "tsu")."""
+        if mode == "baseline" and self.baseline_optimizer is not None:
+            return self.baseline_optimizer
+        return self.optimizer
 
     @property
     def resolved_batch_size(self) -> int:

@@ -41,6 +41,8 @@ def summarise(
     n_parameters: int,
     n_stochastic_parameters: int,
     meter_note: str | None,
+    attention: str | None = None,
+    optimizer: str | None = None,
 ) -> dict[str, Any]:
     """One run's summary. Losses in nats/token, times in s, energy in J (by kind and source).
 
@@ -50,6 +52,7 @@ def summarise(
     among them); the sd is None below two steps.
     energy_to_target: joules spent in the training steps up to the first evaluation at or
     below target_val_loss, one entry per kind (None when the target was not reached).
+    attention, optimizer: the run's own (a pair's two runs may differ in either).
     """
     target_steps = steps_to_target(val_history, target_val_loss)
     summary: dict[str, Any] = {
@@ -81,6 +84,8 @@ def summarise(
             if (energy := ledger.to_target(mode, kind, target_steps)) is not None
         ],
         "meter_note": meter_note,
+        "attention": attention,
+        "optimizer": optimizer,
     }
     if last_evaluation is not None:
         evaluated_at, evaluation = last_evaluation

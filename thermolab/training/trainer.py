@@ -146,9 +146,10 @@ def _open_meter(config: TrainConfig, device: torch.device) -> EnergyMeter | None
 
 
 def _optimizer(
-    model: TinyGPT, config: TrainConfig, backend: Any, n_train_tokens: int
+    model: TinyGPT, config: TrainConfig, backend: Any, n_train_tokens: int, name: str
 ) -> torch.optim.Optimizer:
-    """AdamW or Langevin, with weight decay on weight matrices only (as nanoGPT).
+    """The optimizer `name` (AdamW or Langevin), with weight decay on weight matrices only
+    (as nanoGPT).
 
     Gaussian layers' parameters get none: their prior already pulls them toward zero.
     Langevin's noise comes from the run's `backend` (drawn as config.noise), and its posterior
@@ -167,7 +168,7 @@ def _optimizer(
         {"params": decay, "weight_decay": config.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    if config.optimizer == "langevin":
+    if name == "langevin":
         return Langevin(
             groups,
             lr=config.learning_rate,
@@ -199,9 +200,10 @@ def _build_run(
 ) -> _Run:
     """A fresh run: model (Gaussian layers for "tsu"), optimiser, batch stream, backend.
 
-    The model's attention is the run's (`config.run_attention(mode)`); every sample it, the
-    Gaussian layers and a Langevin optimizer draw goes through the one backend, whose counts
-    the projected-energy ledger reads.
+    The model's attention and optimizer are the run's (`config.run_attention(mode)`,
+    `config.run_optimizer(mode)`); every sample the attention, the Gaussian layers and a
+    Langevin optimizer draw goes through the one backend, whose counts the projected-energy
+    ledger reads.
 
     noise_seed seeds the backend that draws the weight noise (default: config.seed); a resumed
     run passes a seed derived from its step so it does not replay the noise of step 0.
@@ -232,7 +234,7 @@ def _build_run(
         )
     model.to(device)
     batches = torch.Generator().manual_seed(config.seed)
-    optimizer = _optimizer(model, config, backend, n_train_tokens)
+    optimizer = _optimizer(model, config, backend, n_train_tokens, config.run_optimizer(mode))
     return _Run(mode, run_id, model, optimizer, batches, backend, stochastic)
 
 
@@ -243,12 +245,13 @@ def _train_step(
     total = config.steps
     learning_rate = config.learning_rate_schedule()(run.step, total)
     metrics: list[tuple[str, float]] = [("lr", learning_rate)]
+    langevin = config.run_optimizer(run.mode) == "langevin"
     langevin_temperature = config.langevin_temperature_schedule()(run.step, total)
     for group in run.optimizer.param_groups:
         group["lr"] = learning_rate
-        if config.optimizer == "langevin":
+        if langevin:
             group["temperature"] = langevin_temperature
-    if config.optimizer == "langevin":
+    if langevin:
         metrics.append(("langevin_temperature", langevin_temperature))
     if config.run_attention(run.mode) != "softmax" or config.attention_t_end is not None:
         attention_temperature = config.attention_temperature_schedule()(run.step, total)
@@ -548,6 +551,8 @@ class _Session:
                 n_parameters=run.model.num_parameters(),
                 n_stochastic_parameters=n_stochastic_parameters(run.model),
                 meter_note=self.meter_note,
+                attention=self.config.run_attention(run.mode),
+                optimizer=self.config.run_optimizer(run.mode),
             )
             for run in self.runs
         }

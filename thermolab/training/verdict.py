@@ -1,4 +1,6 @@
-"""The verdict under the result table: one paragraph, in words, of what TSU cost and bought.
+"""The verdict under the result table: one paragraph, in words, of what TSU cost and bought,
+and, when the two runs trained with different optimizers, what Langevin bought and cost
+against AdamW.
 
 Every number in it comes from the two run summaries and also stands in the table of
 `thermolab.training.summary.compare`; a comparison whose numbers are missing is left out
@@ -61,22 +63,33 @@ def _too_short_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | No
             f"ran too short to compare speed and energy ({min(known)} steps; a comparison needs "
             f"at least {MIN_COMPARED_STEPS}: the first steps are dominated by warm-up)"
         )
-    means = [_number(summary.get("step_seconds_mean")) for summary in (baseline, tsu)]
-    spreads = [_number(summary.get("step_seconds_sd")) for summary in (baseline, tsu)]
-    counts = [_number(summary.get("timed_steps")) for summary in (baseline, tsu)]
-    if None in means or None in spreads or not all(counts):
+    difference = _step_time_difference(baseline, tsu)
+    if difference is None:
         return None
-    (b, t), (sd_b, sd_t), (n_b, n_t) = means, spreads, counts
-    # The standard error of a difference of two independent means.
-    error = math.sqrt(sd_b**2 / n_b + sd_t**2 / n_t)
-    if abs(t - b) > NOISE_STANDARD_ERRORS * error:
+    change, noise = difference
+    if abs(change) > noise:
         return None
     return (
         f"ran too short to compare speed and energy: its mean step time differs from the "
-        f"baseline's by {1e3 * (t - b):+.1f} ms, within the measured noise of step times "
-        f"(±{1e3 * NOISE_STANDARD_ERRORS * error:.1f} ms, {NOISE_STANDARD_ERRORS:g} standard "
-        "errors)"
+        f"baseline's by {1e3 * change:+.1f} ms, within the measured noise of step times "
+        f"(±{1e3 * noise:.1f} ms, {NOISE_STANDARD_ERRORS:g} standard errors)"
     )
+
+
+def _step_time_difference(
+    reference: dict[str, Any], other: dict[str, Any]
+) -> tuple[float, float] | None:
+    """(other's mean step time − reference's, the noise bound on that difference) in s: the
+    bound is NOISE_STANDARD_ERRORS standard errors of the difference of two independent means,
+    from each run's measured spread of step times. None when a number is missing."""
+    means = [_number(summary.get("step_seconds_mean")) for summary in (reference, other)]
+    spreads = [_number(summary.get("step_seconds_sd")) for summary in (reference, other)]
+    counts = [_number(summary.get("timed_steps")) for summary in (reference, other)]
+    if None in means or None in spreads or not all(counts):
+        return None
+    (r, o), (sd_r, sd_o), (n_r, n_o) = means, spreads, counts
+    error = math.sqrt(sd_r**2 / n_r + sd_o**2 / n_o)
+    return o - r, NOISE_STANDARD_ERRORS * error
 
 
 def _energies(summary: dict[str, Any]) -> dict[tuple[str, str], float]:
@@ -148,6 +161,69 @@ def _target_clause(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
     return f"it reached the target loss of {target:g} at step {t}, the baseline at step {b}"
 
 
+def _langevin_sentence(baseline: dict[str, Any], tsu: dict[str, Any]) -> str | None:
+    """When one run of the pair trained with Langevin and the other with AdamW: what Langevin
+    bought and cost against AdamW in validation loss, ECE and time per step (the step time
+    only outside noise and for runs long enough to compare), and what else the runs differ in.
+    None when the two runs share their optimizer (or do not say which)."""
+    optimizers = {baseline.get("optimizer"), tsu.get("optimizer")}
+    if optimizers != {"adamw", "langevin"}:
+        return None
+    langevin, adamw = (tsu, baseline) if tsu.get("optimizer") == "langevin" else (baseline, tsu)
+    where, elsewhere = ("the TSU run", "the baseline")[:: 1 if langevin is tsu else -1]
+    bought, cost, same = [], [], []
+    lv, av = _number(langevin.get("val_loss")), _number(adamw.get("val_loss"))
+    if lv is not None and av is not None:
+        text = f"validation loss ({lv:.3f} vs {av:.3f} nats/token)"
+        if abs(lv - av) < SAME_LOSS:
+            same.append(text)
+        else:
+            (bought if lv < av else cost).append(("lower " if lv < av else "higher ") + text)
+    le, ae = _number(langevin.get("ece")), _number(adamw.get("ece"))
+    if le is not None and ae is not None:
+        text = f"expected calibration error ({le:.3f} vs {ae:.3f})"
+        if f"{le:.3f}" == f"{ae:.3f}":
+            same.append(text)
+        else:
+            (bought if le < ae else cost).append(("lower " if le < ae else "higher ") + text)
+    steps = [_number(summary.get("steps")) for summary in (langevin, adamw)]
+    long_enough = all(n is not None and n >= MIN_COMPARED_STEPS for n in steps)
+    difference = _step_time_difference(adamw, langevin) if long_enough else None
+    if difference is not None:
+        change, noise = difference
+        lt, at = _number(langevin.get("step_seconds_mean")), _number(adamw.get("step_seconds_mean"))
+        text = f"time per step ({1e3 * lt:.1f} vs {1e3 * at:.1f} ms)"
+        if abs(change) <= noise:
+            same.append(f"{text}, within the noise of ±{1e3 * noise:.1f} ms")
+        else:
+            (cost if change > 0 else bought).append(("more " if change > 0 else "less ") + text)
+    parts = [
+        f"bought {' and '.join(bought)}" if bought else "bought nothing measured here",
+        f"cost {' and '.join(cost)}" if cost else "cost nothing measured here",
+    ]
+    if same:
+        parts.append(f"left the same {' and '.join(same)}")
+    elif not long_enough:
+        parts.append("ran too short to compare time per step")
+    others = []
+    if bool(langevin.get("n_stochastic_parameters")) != bool(adamw.get("n_stochastic_parameters")):
+        others.append("weights (Gaussian in the TSU run, point weights in the baseline)")
+    if langevin.get("attention") != adamw.get("attention"):
+        others.append(f"attention ({langevin.get('attention')} vs {adamw.get('attention')})")
+    caveat = (
+        f" The two runs also differ in their {' and '.join(others)}, so these differences are "
+        "not Langevin's alone."
+        if others
+        else ""
+    )
+    return (
+        f"Langevin (in {where}) against AdamW (in {elsewhere}), Langevin's number first: it "
+        + "; it ".join(parts)
+        + "."
+        + caveat
+    )
+
+
 def verdict(baseline: dict[str, Any], tsu: dict[str, Any]) -> str:
     """One paragraph comparing the TSU run's summary with the baseline's, from their numbers."""
     too_short = _too_short_clause(baseline, tsu)
@@ -172,4 +248,5 @@ def verdict(baseline: dict[str, Any], tsu: dict[str, Any]) -> str:
     )
     if not clauses:
         return opening + "has no finished numbers to compare yet" + closing + "."
-    return opening + "; ".join(clauses) + closing + "."
+    langevin = _langevin_sentence(baseline, tsu)
+    return opening + "; ".join(clauses) + closing + "." + (f" {langevin}" if langevin else "")
