@@ -349,6 +349,12 @@ class Backend(ABC):
         """How many devices this instance spreads its chains over."""
         return 1
 
+    @classmethod
+    def local_device_count(cls) -> int:
+        """How many devices an instance could spread its chains over here (its `devices`
+        option ranges over 1 … this); 1 for a backend that takes no device count."""
+        return 1
+
     @property
     @abstractmethod
     def version(self) -> str:

@@ -503,6 +503,13 @@ def _start_jax_without_split_fusions() -> None:
                 os.sched_setaffinity(int(thread), allowed)
 
 
+def _start_jax() -> list:
+    """jax's devices, its client started as this backend wants it (cache, unsplit fusions)."""
+    _use_persistent_compilation_cache()
+    _start_jax_without_split_fusions()
+    return jax.devices()
+
+
 class JaxBackend(Backend):
     """jit-compiled sampler on jax (CPU here; GPU where jax finds one).
 
@@ -517,9 +524,7 @@ class JaxBackend(Backend):
 
     def __init__(self, seed: int = 0, devices: int | None = None) -> None:
         super().__init__()
-        _use_persistent_compilation_cache()
-        _start_jax_without_split_fusions()
-        available = jax.devices()
+        available = _start_jax()
         if devices is None:
             devices = len(available)
         if isinstance(devices, bool) or not isinstance(devices, int | np.integer):
@@ -543,6 +548,10 @@ class JaxBackend(Backend):
     @property
     def device_count(self) -> int:
         return int(self._mesh.devices.size)
+
+    @classmethod
+    def local_device_count(cls) -> int:
+        return len(_start_jax())
 
     @property
     def version(self) -> str:
