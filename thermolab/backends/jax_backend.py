@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import weakref
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,7 @@ from jax.sharding import PartitionSpec as P
 from thermolab.backends.base import (
     Backend,
     Capabilities,
+    CompileClock,
     SweepRecords,
     SweepRequest,
     check_categorical_energies,
@@ -614,6 +617,28 @@ def _start_jax_without_split_fusions() -> None:
                 os.sched_setaffinity(int(thread), allowed)
 
 
+#: jax's monitoring events that time a kernel's preparation, one after the other: tracing,
+#: lowering, and the backend compile (which includes loading it from the persistent cache).
+_COMPILE_EVENTS = frozenset(
+    {
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+    }
+)
+#: The CompileClock each thread is filling, if any (jax prepares a kernel in the calling thread).
+_clocks = threading.local()
+
+
+def _count_compile_time(event: str, seconds: float, **_: Any) -> None:
+    clock = getattr(_clocks, "clock", None)
+    if clock is not None and event in _COMPILE_EVENTS:
+        clock.seconds += seconds
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile_time)
+
+
 def _start_jax() -> list:
     """jax's devices, its client started as this backend wants it (cache, unsplit fusions)."""
     _use_persistent_compilation_cache()
@@ -663,6 +688,17 @@ class JaxBackend(Backend):
     @classmethod
     def local_device_count(cls) -> int:
         return len(_start_jax())
+
+    @contextlib.contextmanager
+    def compile_clock(self) -> Iterator[CompileClock]:
+        clock, outer = CompileClock(), getattr(_clocks, "clock", None)
+        _clocks.clock = clock
+        try:
+            yield clock
+        finally:
+            _clocks.clock = outer
+            if outer is not None:  # a block inside another counts in both
+                outer.seconds += clock.seconds
 
     @property
     def version(self) -> str:
