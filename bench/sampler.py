@@ -58,7 +58,7 @@ DEFAULT_JSON = REPO / "bench" / "results" / "sampler.json"
 BETA = 0.4  # T = 2.5, a little above the square lattice's T_c ≈ 2.269
 CHAINS = 8  # the multi-chain column; sweeps must be a multiple of it
 # Sweeps per default size: about 1.3e8 updates on the lattices (jax Gibbs ≈ 0.5-1 s per call
-# here), 2e7 on the random graph, where ThermoLab's jax gather path is the slow contestant.
+# here), 2e7 on the random graph, where every contestant gathers its neighbours (slower).
 DEFAULT_SWEEPS = {"L64": 32_768, "L256": 2_048, "L1024": 128, "RR10000": 2_048}
 DEFAULT_SIZES = ("L64", "L256", "L1024", "RR10000")
 QUICK_SIZES = ("L16:64", "RR200:64")
