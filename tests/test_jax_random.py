@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -69,6 +70,7 @@ def test_records_every_sweep_and_sparse_records_agree():
 
 _PARTITION_PROBE = """
 import json, os
+import jax
 import jax.numpy as jnp
 from thermolab import problems
 from thermolab.backends.jax_backend import JaxBackend, _run_chains
@@ -145,3 +147,17 @@ def test_recorded_energy_is_the_final_states_energy_on_graphs(algorithm, n_sweep
     spin_sums = result.states.sum(axis=1) / model.n_spins
     np.testing.assert_allclose(result.magnetizations[-1], spin_sums, atol=1e-12)
     np.testing.assert_allclose(result.best_energies, exact.energy(model, result.best_states))
+
+
+@pytest.mark.parametrize("degree", [3, 8, 40])
+def test_local_fields_have_the_same_bits_for_one_chain_and_many(degree):
+    # One chain sums its neighbours slot by slot, several chains contract: with non-integer
+    # couplings the two must still round alike, or a chain's draws would depend on how many
+    # chains share its device (one chain alone against the same chain among 4 or 16).
+    rng = np.random.default_rng(degree)
+    couplings = jnp.asarray(rng.normal(size=(2000, degree)), jnp.float32)
+    one = jnp.asarray(rng.choice([-1.0, 1.0], size=(1, 2000, degree)), jnp.float32)
+    alone = jax.jit(jax_backend._weighted_sum)(one, couplings)
+    for chains in (4, 16):
+        among = jax.jit(jax_backend._weighted_sum)(jnp.tile(one, (chains, 1, 1)), couplings)
+        np.testing.assert_array_equal(np.asarray(among), np.tile(np.asarray(alone), (chains, 1)))
