@@ -58,7 +58,7 @@ DEFAULT_JSON = REPO / "bench" / "results" / "sampler.json"
 BETA = 0.4  # T = 2.5, a little above the square lattice's T_c ≈ 2.269
 CHAINS = 8  # the multi-chain column; sweeps must be a multiple of it
 # Sweeps per default size: about 1.3e8 updates on the lattices (jax Gibbs ≈ 0.5-1 s per call
-# here), 2e7 on the random graph, where ThermoLab's jax gather path is the slow contestant.
+# here), 2e7 on the random graph, where every contestant gathers its neighbours (slower).
 DEFAULT_SWEEPS = {"L64": 32_768, "L256": 2_048, "L1024": 128, "RR10000": 2_048}
 DEFAULT_SIZES = ("L64", "L256", "L1024", "RR10000")
 QUICK_SIZES = ("L16:64", "RR200:64")
@@ -69,11 +69,11 @@ TARGET_SIZE = "L256"
 TARGET_PEER_RATIO = 2.0
 TARGET_RNG_SHARE = 0.30
 # The command line as a user times it: `thermolab ising` at L = 256, one chain, every sweep
-# recorded, each run a fresh process; marginal rate between two sweep counts (jit compilation
-# and start-up cancel), median of `--cli-runs` pairs, against THRML and numpy PCG64 measured
-# in the same run at the same size.
-CLI_SWEEPS = (500, 8500)
-QUICK_CLI = ("L16", (50, 250))
+# recorded, each run a fresh process; the CLI's own rate less kernel preparation, median of
+# `--cli-runs` processes, each followed by a fresh THRML process on the same work (control);
+# numpy PCG64 measured in this run at the same size.
+CLI_SWEEPS = 8192  # a multiple of CHAINS, as every size here
+QUICK_CLI = ("L16", 256)
 TARGET_CLI_PEER_RATIO = 2.5
 TARGET_CLI_SPREAD = 0.20
 # Device scaling (jax Gibbs, CHAINS chains): the same work on each device count, each count in
@@ -689,50 +689,97 @@ def run_cli(length: int, sweeps: int, beta: float) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def measure_cli(size_name: str, sweeps: tuple[int, int], runs: int, ctx: Context) -> dict[str, Any]:
-    """Marginal spin updates/s of the CLI from `runs` pairs of fresh processes (short, long).
+def run_thrml_process(size_name: str, sweeps: int, beta: float) -> dict[str, Any]:
+    """THRML at the same size and sweeps in a fresh process (`--thrml-worker`): one untimed
+    call that compiles, then one timed call, as `run_thrml` does with one repeat."""
+    import subprocess
 
-    Each pair's rate is (updates_long − updates_short) / (wall_long − wall_short), both walls
-    as the CLI itself reports them (`wall_seconds`: the sampling call, compilation included).
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--thrml-worker",
+        "--sizes",
+        f"{size_name}:{sweeps}",
+        "--beta",
+        repr(beta),
+        "--repeats",
+        "1",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        return Measurement("error", lines[-1]).as_dict()
+    return json.loads(done.stdout)
+
+
+def spread_of(rates: list[float]) -> dict[str, Any]:
+    """Median, min, max and spread (max − min)/median of some rates (None where empty)."""
+    if not rates:
+        return {"median": None, "min": None, "max": None, "spread": None}
+    median = statistics.median(rates)
+    return {
+        "median": median,
+        "min": min(rates),
+        "max": max(rates),
+        "spread": (max(rates) - min(rates)) / median,
+    }
+
+
+def measure_cli(size_name: str, sweeps: int, runs: int, ctx: Context) -> dict[str, Any]:
+    """The CLI's spin updates/s in `runs` fresh processes, each followed by a fresh THRML
+    process on the same work (the control: how much the machine's load moves a peer).
+
+    Our figure is the CLI's own `sampling_spin_updates_per_second`: updates over the call's
+    wall time less the time jax spent preparing the kernel (tracing, compiling or loading it
+    from the persistent cache), which the CLI reports as `compile_seconds`. The whole call's
+    rate (`spin_updates_per_second`) is kept beside it.
     """
     length = int(size_name.removeprefix("L"))
-    short, long = sweeps
-    pairs = []
+    load_before = os.getloadavg()
+    rounds = []
     for _ in range(runs):
-        first, second = run_cli(length, short, ctx.beta), run_cli(length, long, ctx.beta)
-        updates = second["spin_updates"] - first["spin_updates"]
-        seconds = second["wall_seconds"] - first["wall_seconds"]
-        pairs.append(
+        ours = run_cli(length, sweeps, ctx.beta)
+        thrml = run_thrml_process(size_name, sweeps, ctx.beta)
+        rounds.append(
             {
-                "short_wall_seconds": first["wall_seconds"],
-                "long_wall_seconds": second["wall_seconds"],
-                "cli_rate_long": second["spin_updates_per_second"],
-                "marginal_rate": updates / seconds if seconds > 0 else None,
+                "wall_seconds": ours["wall_seconds"],
+                "compile_seconds": ours["compile_seconds"],
+                "cli_rate": ours["sampling_spin_updates_per_second"],
+                "cli_rate_whole_call": ours["spin_updates_per_second"],
+                "thrml_rate": thrml["rate"] if thrml["status"] == "ok" else None,
+                "thrml_status": thrml["status"],
             }
         )
-        log(ctx, f"  cli {size_name} pair: {pairs[-1]}")
-    rates = sorted(p["marginal_rate"] for p in pairs if p["marginal_rate"])
-    median = statistics.median(rates) if rates else None
+        log(ctx, f"  cli {size_name} round: {rounds[-1]}")
+    ours = spread_of([r["cli_rate"] for r in rounds])
+    control = spread_of([r["thrml_rate"] for r in rounds if r["thrml_rate"]])
     return {
         "size": size_name,
-        "sweeps": list(sweeps),
+        "sweeps": sweeps,
         "runs": runs,
-        "pairs": pairs,
-        "median_marginal_rate": median,
-        "min_marginal_rate": rates[0] if rates else None,
-        "max_marginal_rate": rates[-1] if rates else None,
-        "spread": (rates[-1] - rates[0]) / median if median else None,
-        "median_cli_rate_long": sorted(p["cli_rate_long"] for p in pairs)[len(pairs) // 2],
+        "rounds": rounds,
+        "cli": ours,
+        "cli_whole_call": spread_of([r["cli_rate_whole_call"] for r in rounds]),
+        "median_compile_seconds": statistics.median(r["compile_seconds"] for r in rounds)
+        if rounds
+        else None,
+        "thrml_control": control,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
     }
 
 
 def cli_targets(cli: dict[str, Any], sizes: list[dict[str, Any]]) -> dict[str, Any]:
-    """The CLI's marginal rate against THRML and numpy PCG64 at the same size, same run."""
+    """The CLI's median rate against THRML's median in the same rounds (fresh processes) and
+    against numpy PCG64 at the same size in this run; the spread of our rounds."""
     record = next((s for s in sizes if s["name"] == cli["size"]), None)
-    rate = cli["median_marginal_rate"]
-    thrml = record["contestants"]["thrml-gibbs"] if record else None
+    rate = cli["cli"]["median"]
+    thrml_rate = cli["thrml_control"]["median"]
     pcg = record["rng"]["numpy-pcg64"] if record else None
-    thrml_rate = thrml["rate"] if thrml and thrml["status"] == "ok" else None
     pcg_rate = pcg["rate"] if pcg and pcg["status"] == "ok" else None
     checks = {
         "cli_vs_thrml": (rate / thrml_rate if rate and thrml_rate else None, TARGET_CLI_PEER_RATIO),
@@ -742,10 +789,35 @@ def cli_targets(cli: dict[str, Any], sizes: list[dict[str, Any]]) -> dict[str, A
     for name, (value, goal) in checks.items():
         status = "n/a" if value is None else ("PASS" if value >= goal else "MISS")
         out[name] = {"target": goal, "value": value, "status": status}
-    spread = cli["spread"]
+    spread = cli["cli"]["spread"]
     status = "n/a" if spread is None else ("PASS" if spread < TARGET_CLI_SPREAD else "MISS")
     out["cli_spread"] = {"target": TARGET_CLI_SPREAD, "value": spread, "status": status}
     return out
+
+
+def cli_table(cli: dict[str, Any]) -> str:
+    """Our CLI's rate and THRML's, fresh processes in alternation: median, min, max, spread."""
+    rows = [
+        ("thermolab ising (CLI, less kernel preparation)", cli["cli"]),
+        ("thermolab ising (CLI, whole call)", cli["cli_whole_call"]),
+        ("THRML control (fresh process, same work)", cli["thrml_control"]),
+    ]
+    lines = [
+        f"CLI at {cli['size']}, {cli['sweeps']} sweeps, one chain, every sweep recorded: "
+        f"{cli['runs']} fresh processes each (load average {cli['load_average_before'][0]:.1f} "
+        f"before, {cli['load_average_after'][0]:.1f} after; median kernel preparation "
+        f"{cli['median_compile_seconds'] or 0:.2f} s)",
+        f"{'':48}  {'median':>8}  {'min':>8}  {'max':>8}  {'spread':>7}",
+    ]
+    for label, figures in rows:
+        if figures["median"] is None:
+            lines.append(f"{label:48}  n/a")
+            continue
+        lines.append(
+            f"{label:48}  {figures['median'] / 1e6:>8.1f}  {figures['min'] / 1e6:>8.1f}  "
+            f"{figures['max'] / 1e6:>8.1f}  {figures['spread']:>7.0%}"
+        )
+    return "\n".join(lines)
 
 
 def measure_one_device_count(size: Size, count: int, ctx: Context) -> dict[str, Any]:
@@ -854,7 +926,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cli-runs",
         type=int,
         default=5,
-        help="fresh-process pairs timing `thermolab ising` at L256 (5; 1 with --quick; 0: skip)",
+        help="fresh processes timing `thermolab ising` at L256, each with a THRML control "
+        "process (5; 1 with --quick; 0: skip)",
     )
     parser.add_argument(
         "--device-counts",
@@ -867,6 +940,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     # One row of the scaling table, run in its own process by `measure_device_scaling`.
     parser.add_argument("--device-worker", type=int, help=argparse.SUPPRESS)
+    # One THRML control process of the CLI rounds, run by `run_thrml_process`.
+    parser.add_argument("--thrml-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser.parse_args(argv)
 
@@ -877,6 +952,11 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(args.beta, args.repeats, args.max_call_seconds, {}, verbose=False)
         row = measure_one_device_count(parse_size(args.sizes), args.device_worker, ctx)
         print(json.dumps(row))
+        return 0
+    if args.thrml_worker:
+        ctx = Context(args.beta, args.repeats, args.max_call_seconds, {}, verbose=False)
+        size = parse_size(args.sizes)
+        print(json.dumps(run_thrml(size, size.model(), ctx).as_dict()))
         return 0
     pinned = pin_cpus(args.cpus) if args.cpus else None
     if args.quick and args.sizes is None:
@@ -948,16 +1028,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = "n/a" if value is None else f"{value:.2f}"
         print(f"target at {goal['size']}: jax Gibbs {label}: {goal[key]['status']} ({shown})")
     if cli:
-        median = cli["median_marginal_rate"]
-        print(
-            f"CLI {cli['size']} (fresh processes, every sweep recorded, {cli['runs']} pairs of "
-            f"{cli['sweeps'][0]} and {cli['sweeps'][1]} sweeps): marginal median "
-            f"{median / 1e6:.1f} M/s (min {cli['min_marginal_rate'] / 1e6:.1f}, max "
-            f"{cli['max_marginal_rate'] / 1e6:.1f}); the CLI's own figure at "
-            f"{cli['sweeps'][1]} sweeps {cli['median_cli_rate_long'] / 1e6:.1f} M/s"
-            if median
-            else f"CLI {cli['size']}: no usable pair"
-        )
+        print(cli_table(cli))
         for key, label in (
             ("cli_vs_thrml", "≥ 2.5× THRML"),
             ("cli_vs_numpy_pcg64", "≥ 30% of numpy PCG64"),

@@ -16,6 +16,7 @@ from thermolab.backends import (
     DEFAULT_BACKEND,
     BackendUnavailable,
     backend_names,
+    local_device_count,
     temperature_schedule,
 )
 from thermolab.jobs import get_manager
@@ -51,15 +52,32 @@ GRAPH_LABELS = [
 ]
 MAX_TEMPERING_SPINS = 256 * 256
 RESTARTS_CHAIN = "Changing it restarts the live chain from a new random state."
+DEVICES_NOTE = (
+    "The chains of a run (annealing restarts, tempering replicas, Measure's chains) are split "
+    "across these devices, each sweeping its share; a chain's results do not depend on it. "
+    "It speeds sampling up only where the devices are separate hardware (GPUs): devices "
+    "simulated on one CPU share its cores, so there it changes nothing."
+)
 STATE = st.session_state
 
 
 @st.cache_resource(show_spinner="Starting the sampler…")
-def load_backend(name: str):
-    """One backend instance per name and server process (jax compiles once, then is reused)."""
+def load_backend(name: str, devices: int | None = None):
+    """One backend instance per name, device count and server process (jax compiles once,
+    then is reused); devices None: the backend's default (all it sees)."""
     from thermolab.backends import get_backend
 
-    return get_backend(name)
+    return get_backend(name) if devices is None else get_backend(name, devices=devices)
+
+
+@st.cache_resource(show_spinner="Starting the sampler…")
+def cached_device_count(name: str) -> int:
+    """Devices the backend could split chains across here (1 where it cannot start: the page
+    says why when it loads it)."""
+    try:
+        return local_device_count(name)
+    except Exception:
+        return 1
 
 
 @st.cache_resource(ttl=60)
@@ -112,6 +130,12 @@ def sidebar() -> dict:
             "Backend", names, index=names.index(DEFAULT_BACKEND), key="backend",
             help=RESTARTS_CHAIN,
         )  # fmt: skip
+        devices = cached_device_count(settings["backend"])
+        if devices > 1:  # a count of 1 has no choice to offer
+            settings["devices"] = st.slider(
+                "Devices", 1, devices, devices, key="devices", help=RESTARTS_CHAIN
+            )
+            st.caption(DEVICES_NOTE)
         settings["seed_chain"] = st.number_input("Chain seed", 0, 1_000_000, 0, key="seed")
     return settings
 
@@ -141,7 +165,8 @@ def family_options(parameters: tuple[str, ...]) -> dict:
 
 def current_problem(settings: dict):
     """The model for these settings, rebuilt only when they change; None on bad input."""
-    key = json.dumps({k: v for k, v in settings.items() if k not in ("algorithm", "backend")})
+    sampler = ("algorithm", "backend", "devices")  # how the model is sampled, not the model
+    key = json.dumps({k: v for k, v in settings.items() if k not in sampler})
     if STATE.get("problem_key") != key:
         try:
             model = build_problem(settings)
@@ -491,7 +516,7 @@ model = current_problem(settings)
 if model is None:
     st.stop()
 try:
-    backend = load_backend(settings["backend"])
+    backend = load_backend(settings["backend"], settings.get("devices"))
 except BackendUnavailable as error:
     st.error(str(error))
     st.stop()

@@ -24,6 +24,22 @@ def test_backends_json(capsys):
     assert numpy_row["capabilities"]["algorithms"] == ["gibbs", "metropolis"]
 
 
+def test_ising_reports_kernel_preparation_apart_from_sampling(capsys):
+    # A lattice size and sweep count no other test uses, so jax prepares a new kernel in
+    # this call (traced at least; compiled or loaded from the persistent cache).
+    arguments = ("ising", "--lattice", "10", "--temperature", "2.5", "--sweeps", "37")
+    first = run_json(capsys, *arguments, "--burn-in", "0")
+    assert first["backend"] == "jax"
+    assert 0 < first["compile_seconds"] < first["wall_seconds"]
+    assert first["sampling_seconds"] == pytest.approx(
+        first["wall_seconds"] - first["compile_seconds"]
+    )
+    rate = first["spin_updates"] / first["sampling_seconds"]
+    assert first["sampling_spin_updates_per_second"] == pytest.approx(rate)
+    # The same call again reuses the kernel: nothing is prepared.
+    assert run_json(capsys, *arguments, "--burn-in", "0")["compile_seconds"] == 0
+
+
 def test_ising_contract(capsys):
     report = run_json(
         capsys,

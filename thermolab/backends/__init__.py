@@ -42,6 +42,7 @@ __all__ = [
     "backend_names",
     "beta_schedule",
     "get_backend",
+    "local_device_count",
     "temperature_schedule",
 ]
 
@@ -109,6 +110,15 @@ def get_backend(name: str = DEFAULT_BACKEND, **options: object) -> Backend:
     Raises BackendUnavailable, with a one-line reason, when it is unknown or cannot run here.
     """
     return _load_class(name)(**options)
+
+
+def local_device_count(name: str = DEFAULT_BACKEND) -> int:
+    """How many devices the backend called `name` could spread chains over here: its
+    `devices` option takes 1 … this (1 for a backend that takes no device count).
+
+    Raises BackendUnavailable as `get_backend` does.
+    """
+    return _load_class(name).local_device_count()
 
 
 def available_backends() -> list[BackendStatus]:

@@ -9,8 +9,10 @@ counting, result), and so are annealing and parallel tempering, built on `sample
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -44,6 +46,14 @@ __all__ = [
 
 class BackendUnavailable(RuntimeError):
     """A backend that cannot run here; the message says why in one line."""
+
+
+@dataclass
+class CompileClock:
+    """Seconds one thread spent preparing kernels (tracing, compiling, loading them from a
+    cache) inside a `Backend.compile_clock()` block; 0 for a backend that compiles nothing."""
+
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -347,6 +357,19 @@ class Backend(ABC):
     @property
     def device_count(self) -> int:
         """How many devices this instance spreads its chains over."""
+        return 1
+
+    @contextlib.contextmanager
+    def compile_clock(self) -> Iterator[CompileClock]:
+        """A block whose kernel preparation this thread times: `with backend.compile_clock()
+        as clock: ...`, then clock.seconds (set when the block ends). Subtracting it from the
+        block's wall time leaves the sampling itself."""
+        yield CompileClock()
+
+    @classmethod
+    def local_device_count(cls) -> int:
+        """How many devices an instance could spread its chains over here (its `devices`
+        option ranges over 1 … this); 1 for a backend that takes no device count."""
         return 1
 
     @property

@@ -5,8 +5,16 @@ Two sweep kernels, one driver:
 - lattice fast path, for periodic L × L lattices with even L and uniform J and h: the two
   checkerboard sublattices are stored packed, each as (chains, L, L/2) int8, so a half-sweep
   draws exactly one uniform per updated spin and finds its four neighbours by rolls;
-- general path, for any graph: per colour block, neighbours gathered from a padded neighbour
-  table (missing neighbours point at a dummy spin with coupling 0), blocks scanned in order.
+- block path, for a graph of a few colours (at most `MAX_UNROLLED_BLOCKS`): the spins are
+  stored in colour order, so each colour block is a contiguous slice that a sweep reads and
+  writes in place; neighbours are gathered from a neighbour table in that order (padded to
+  the largest degree, missing neighbours with coupling 0), one unrolled update per block. The
+  energy is carried from sweep to sweep, plus the sum of each block's ΔE from the local fields
+  its update computed anyway, and recomputed from all edges every `ENERGY_RESYNC_SWEEPS`
+  sweeps, so recording every sweep costs no extra pass over the edges;
+- padded path, for a graph of many colours (dense graphs, SK): per colour block, neighbours
+  gathered from a padded neighbour table (missing neighbours point at a dummy spin with
+  coupling 0), blocks scanned in order.
 
 Random numbers are counter based: the 32 random bits of a spin's update at a sweep are
 Threefry-2x32 (20 rounds) of the counter (sweep, site) under a key derived from (seed, chain),
@@ -29,7 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import weakref
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +53,7 @@ from jax.sharding import PartitionSpec as P
 from thermolab.backends.base import (
     Backend,
     Capabilities,
+    CompileClock,
     SweepRecords,
     SweepRequest,
     check_categorical_energies,
@@ -258,7 +269,104 @@ def _unpack(black: np.ndarray, white: np.ndarray, length: int) -> np.ndarray:
     return grid.reshape(black.shape[0], -1)
 
 
-# --------------------------------------------------------------------------- general path
+# --------------------------------------------------------------------------- block path
+
+#: Graphs with at most this many colour blocks take the block path (one unrolled update per
+#: block: compile time grows with the count); others the padded path.
+MAX_UNROLLED_BLOCKS = 32
+#: The block path recomputes the energy from every edge once per this many sweeps, so the
+#: float32 rounding of the summed ΔE cannot build up (exact for integer couplings anyway).
+ENERGY_RESYNC_SWEEPS = 64
+
+
+def _weighted_sum(gathered, couplings):
+    """Σ_k gathered[c, b, k] · couplings[b, k], shape (C, B).
+
+    Never multiply-then-reduce: XLA:CPU hands that to a slow fusion (5× slower on RR10000).
+    Several chains contract (einsum); one chain sums its neighbour slots one by one, which
+    adds in the contraction's order for several chains (XLA:CPU contracts one chain alone in
+    another order, so its local fields, hence its draws, would depend on the chains beside
+    it; tested) and is 1.8× faster than that contraction on RR10000 (220 against 122 M
+    updates/s in CPU time; with 8 chains the sum would be slower, 169 against 221).
+    """
+    if gathered.shape[0] != 1:
+        return jnp.einsum("cbd,bd->cb", gathered, couplings)
+    return sum(gathered[..., k] * couplings[:, k] for k in range(gathered.shape[-1]))
+
+
+def _block_energy(spins, params):
+    """Energies (C,) float32 of spins (C, n) int8 stored in colour order, from every edge."""
+    neighbours, couplings, fields = params
+    values = spins.astype(jnp.float32)
+    local = jnp.einsum("cnd,nd->cn", values[:, neighbours], couplings)
+    return -0.5 * (values * local).sum(-1) - values @ fields
+
+
+def _block_bits(keys, sweep, n_spins: int):
+    """Random words of one sweep, (C, n) uint32: Threefry((sweep, position)) word 0, position
+    = the spin's place in colour order."""
+    position = jnp.arange(n_spins, dtype=jnp.uint32)[None]
+    words = _threefry2x32(
+        (keys[0][:, None], keys[1][:, None]), (jnp.broadcast_to(sweep, position.shape), position)
+    )
+    return words[0]
+
+
+def _block_sweep(state, rng, sweep, beta, next_beta, keys, params, algorithm: str, blocks):
+    """One sweep, block after block: the new (spins, energy), the bits of sweep + 1, and the
+    new state's (energy, spin sum), each (C,).
+
+    blocks: the colour blocks' sizes (static); block b holds positions [start_b, end_b). A
+    block is an independent set, so its update changes the energy by exactly
+    −Σ_i (new_i − old_i) · local_i, local_i = Σ_j J_ij s_j + h_i being the field it sampled in.
+    """
+    spins, energy_now = state
+    neighbours, couplings, fields = params
+    beta = beta[:, None]
+    uniforms = _top_bits(rng).astype(jnp.float32) * jnp.float32(2.0**-_UNIFORM_BITS)
+    change = jnp.zeros_like(energy_now)
+    start = 0
+    for size in blocks:
+        end = start + size
+        # Gathered from a float32 copy of the spins: XLA:CPU gathers int8 then converts about
+        # 1.5× slower (RR10000, one chain).
+        gathered = spins.astype(jnp.float32)[:, neighbours[start:end]]
+        local = _weighted_sum(gathered, couplings[start:end]) + fields[start:end]
+        current = spins[:, start:end]
+        new = _flip_or_draw(current, local, beta, uniforms[:, start:end], algorithm)
+        change = change - ((new - current).astype(jnp.float32) * local).sum(-1)
+        spins = jax.lax.dynamic_update_slice(spins, new, (0, start))
+        start = end
+    energy_now = jax.lax.cond(
+        sweep % ENERGY_RESYNC_SWEEPS == ENERGY_RESYNC_SWEEPS - 1,
+        lambda: _block_energy(spins, params),
+        lambda: energy_now + change,
+    )
+    observed = (energy_now, spins.astype(jnp.int32).sum(-1))
+    return (spins, energy_now), _block_bits(keys, sweep + 1, spins.shape[-1]), observed
+
+
+def _block_first_rng(state, keys, beta, params, algorithm: str):
+    return _block_bits(keys, jnp.uint32(0), state[0].shape[-1])
+
+
+def _block_params(model: IsingModel) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """The block path's tables: spin order (n,) (spin at each position), each spin's position
+    (n,), and (neighbour positions (n, d) int32, couplings (n, d) float32, fields (n,) float32)
+    in colour order; a missing neighbour points at position 0 with coupling 0."""
+    n = model.n_spins
+    order = np.concatenate([np.asarray(block) for block in model.colouring]).astype(np.int64)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    neighbours, couplings = model.neighbour_table()
+    neighbours, couplings = neighbours[order], couplings[order]
+    missing = neighbours == n
+    table = np.where(missing, 0, position[np.where(missing, 0, neighbours)]).astype(np.int32)
+    tables = (table, couplings.astype(np.float32), model.fields[order].astype(np.float32))
+    return order, position, tables
+
+
+# --------------------------------------------------------------------------- padded path
 
 
 def _graph_bits(keys, sweep, block_index):
@@ -309,17 +417,35 @@ def _graph_observables(state, params):
 
 
 def _sweep_chains(
-    state, chain_ids, seed_words, record_betas, tail_betas, params, algorithm: str, lattice: bool
+    state,
+    chain_ids,
+    seed_words,
+    record_betas,
+    tail_betas,
+    params,
+    algorithm: str,
+    path: str,
+    blocks: tuple[int, ...],
 ):
     """Sweep the chains of one device with records: record_betas (R, E, C) then tail_betas
     (rest, C).
 
     chain_ids: (C,) uint32, each chain's number in the whole run (it keys the chain's random
-    numbers); seed_words: (2,) uint32 (see `_seed_words`). Returns final state, per-record
+    numbers); seed_words: (2,) uint32 (see `_seed_words`); path: "lattice", "blocks" or
+    "padded"; blocks: the block path's block sizes. Returns final state, per-record
     (energy, spin sum) of shape (R, C), and the best recorded state per chain.
     """
-    sweep = partial(_lattice_sweep if lattice else _graph_sweep, params=params, algorithm=algorithm)
-    first_rng = _lattice_first_rng if lattice else _graph_first_rng
+    if path == "lattice":
+        sweep, first_rng = partial(_lattice_sweep, params=params), _lattice_first_rng
+    elif path == "blocks":
+        sweep, first_rng = partial(_block_sweep, params=params, blocks=blocks), _block_first_rng
+        state = (state, _block_energy(state, params))  # the energy travels with the spins
+    else:
+        sweep, first_rng = partial(_graph_sweep, params=params), _graph_first_rng
+    sweep = partial(sweep, algorithm=algorithm)
+    # The lattice and block paths observe a sweep at next to no cost (see their sweeps);
+    # the padded path observes only each record's last sweep.
+    every_sweep = path != "padded"
     n_records, every, n_chains = record_betas.shape
     keys = _chain_keys(seed_words, chain_ids)
     # Each sweep draws the next sweep's random numbers, which may depend on the next β.
@@ -339,7 +465,7 @@ def _sweep_chains(
 
     def one_record(carry, pairs):
         state, rng, index, best_energy, best_state = carry
-        if lattice:  # its observables cost next to nothing (see _lattice_sweep)
+        if every_sweep:
             (state, rng, index), (energies, spin_sums) = jax.lax.scan(
                 one_sweep, (state, rng, index), pairs
             )
@@ -363,8 +489,10 @@ def _sweep_chains(
     initial = (state, rng, jnp.uint32(0), best, state)
     (state, rng, index, _, best_state), records = jax.lax.scan(one_record, initial, record_pairs)
     (state, _, _), _ = jax.lax.scan(
-        one_sweep if lattice else unobserved_sweep, (state, rng, index), tail_pairs
+        one_sweep if every_sweep else unobserved_sweep, (state, rng, index), tail_pairs
     )
+    if path == "blocks":
+        state, best_state = state[0], best_state[0]
     return state, records, best_state
 
 
@@ -372,9 +500,9 @@ def _sweep_chains(
 CHAIN_AXIS = "chains"
 
 
-@partial(jax.jit, static_argnames=("algorithm", "lattice", "mesh"))
+@partial(jax.jit, static_argnames=("algorithm", "path", "blocks", "mesh"))
 def _run_chains(
-    state, chain_ids, seed_words, record_betas, tail_betas, params, algorithm, lattice, mesh
+    state, chain_ids, seed_words, record_betas, tail_betas, params, algorithm, path, blocks, mesh
 ):
     """`_sweep_chains` with the chain axis split over `mesh` (a 1-D `Mesh` on CHAIN_AXIS):
     each device sweeps its own block of chains; no data moves between devices.
@@ -383,7 +511,7 @@ def _run_chains(
     """
     chains = P(CHAIN_AXIS)
     kernel = jax.shard_map(
-        partial(_sweep_chains, algorithm=algorithm, lattice=lattice),
+        partial(_sweep_chains, algorithm=algorithm, path=path, blocks=blocks),
         mesh=mesh,
         in_specs=(chains, chains, P(), P(None, None, CHAIN_AXIS), P(None, CHAIN_AXIS), P()),
         out_specs=(chains, P(None, CHAIN_AXIS), chains),
@@ -503,6 +631,35 @@ def _start_jax_without_split_fusions() -> None:
                 os.sched_setaffinity(int(thread), allowed)
 
 
+#: jax's monitoring events that time a kernel's preparation, one after the other: tracing,
+#: lowering, and the backend compile (which includes loading it from the persistent cache).
+_COMPILE_EVENTS = frozenset(
+    {
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+    }
+)
+#: The CompileClock each thread is filling, if any (jax prepares a kernel in the calling thread).
+_clocks = threading.local()
+
+
+def _count_compile_time(event: str, seconds: float, **_: Any) -> None:
+    clock = getattr(_clocks, "clock", None)
+    if clock is not None and event in _COMPILE_EVENTS:
+        clock.seconds += seconds
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile_time)
+
+
+def _start_jax() -> list:
+    """jax's devices, its client started as this backend wants it (cache, unsplit fusions)."""
+    _use_persistent_compilation_cache()
+    _start_jax_without_split_fusions()
+    return jax.devices()
+
+
 class JaxBackend(Backend):
     """jit-compiled sampler on jax (CPU here; GPU where jax finds one).
 
@@ -517,9 +674,7 @@ class JaxBackend(Backend):
 
     def __init__(self, seed: int = 0, devices: int | None = None) -> None:
         super().__init__()
-        _use_persistent_compilation_cache()
-        _start_jax_without_split_fusions()
-        available = jax.devices()
+        available = _start_jax()
         if devices is None:
             devices = len(available)
         if isinstance(devices, bool) or not isinstance(devices, int | np.integer):
@@ -544,6 +699,21 @@ class JaxBackend(Backend):
     def device_count(self) -> int:
         return int(self._mesh.devices.size)
 
+    @classmethod
+    def local_device_count(cls) -> int:
+        return len(_start_jax())
+
+    @contextlib.contextmanager
+    def compile_clock(self) -> Iterator[CompileClock]:
+        clock, outer = CompileClock(), getattr(_clocks, "clock", None)
+        _clocks.clock = clock
+        try:
+            yield clock
+        finally:
+            _clocks.clock = outer
+            if outer is not None:  # a block inside another counts in both
+                outer.seconds += clock.seconds
+
     @property
     def version(self) -> str:
         return jax.__version__
@@ -554,28 +724,39 @@ class JaxBackend(Backend):
         self._key, key = jax.random.split(self._key)
         return key
 
-    def _model_params(self, model: IsingModel) -> tuple[bool, Any]:
+    def _model_params(self, model: IsingModel) -> tuple[str, tuple[int, ...], Any, Any]:
+        """The model's path ("lattice", "blocks", "padded"), block sizes (block path),
+        tables placed on the mesh, and the block path's (order, position) of the spins."""
         if model not in self._params:
-            lattice = _uses_lattice_path(model)
-            if lattice:
+            blocks: tuple[int, ...] = ()
+            order = None  # the block path's (spin at each position, position of each spin)
+            if _uses_lattice_path(model):
+                path = "lattice"
                 params = (np.float32(model.uniform_coupling), np.float32(model.fields[0]))
+            elif len(model.colouring) <= MAX_UNROLLED_BLOCKS:
+                path = "blocks"
+                blocks = tuple(len(block) for block in model.colouring)
+                spin_order, positions, params = _block_params(model)
+                order = (spin_order, positions)
             else:
-                params = _graph_params(model)
+                path, params = "padded", _graph_params(model)
             placed = tuple(_place(np.asarray(part), self._mesh, P()) for part in params)
-            self._params[model] = (lattice, placed)
+            self._params[model] = (path, blocks, placed, order)
         return self._params[model]
 
     def _run_sweeps(self, request: SweepRequest) -> SweepRecords:
         model, record_every, n_chains = request.model, request.record_every, request.n_chains
         n_records, _, _ = record_layout(request.n_sweeps, record_every)
-        lattice, params = self._model_params(model)
+        path, blocks, params, order = self._model_params(model)
         # Padding chains: copies of the first chains' starts and β, numbered after the real ones.
         padded = -(-n_chains // self.device_count) * self.device_count
         rows = np.arange(padded) % n_chains
         start, betas = request.start[rows], request.betas[:, rows].astype(np.float32)
-        if lattice:
+        if path == "lattice":
             length = model.lattice.length
             state = tuple(_place(part, self._mesh, P(CHAIN_AXIS)) for part in _pack(start, length))
+        elif path == "blocks":
+            state = _place(start[:, order[0]], self._mesh, P(CHAIN_AXIS))
         else:
             start = np.hstack([start, np.ones((padded, 1), np.int8)])
             state = _place(start, self._mesh, P(CHAIN_AXIS))
@@ -589,13 +770,17 @@ class JaxBackend(Backend):
             _place(betas[split:], self._mesh, P(None, CHAIN_AXIS)),
             params,
             algorithm=request.algorithm,
-            lattice=lattice,
+            path=path,
+            blocks=blocks,
             mesh=self._mesh,
         )
         real = slice(0, n_chains)
-        if lattice:
+        if path == "lattice":
             final_states = _unpack(*(_fetch(part)[real] for part in final), length)
             best_states = _unpack(*(_fetch(part)[real] for part in best), length)
+        elif path == "blocks":
+            final_states = _fetch(final)[real][:, order[1]]
+            best_states = _fetch(best)[real][:, order[1]]
         else:
             final_states = _fetch(final)[real, :-1]
             best_states = _fetch(best)[real, :-1]
