@@ -13,8 +13,11 @@ Targets: baseline validation loss ≤ 1.95 nats; TSU median step time ≤ 1.3 ×
 TinyThermoLM sections (same run, ratios only):
 - speed: tokens/s of our softmax baseline vs nanoGPT's own model (its model.py, read from
   `--nanogpt PATH` or $NANOGPT_MODEL; reported n/a without it: nothing of it is shipped here),
-  same layers, heads, width, block, batch, AdamW, alternating steps, at 1 torch thread and at
-  every core; step time of softmax vs boltzmann K = 1, 4, 8, 16, gumbel and hard attention.
+  same layers, heads, width, block, batch, each project's own training step (our trainer's
+  AdamW, fused where torch has it; nanoGPT's `configure_optimizers` on the CPU, which leaves
+  fusion to CUDA), the same learning rate, betas and weight decay, alternating steps, at 1
+  torch thread and at every core; step time of softmax vs boltzmann K = 1, 4, 8, 16, gumbel
+  and hard attention.
   At 1 thread the step is timed by the thread's CPU time (a shared machine's wall time is
   mostly waiting for a core; the wall time is in the JSON too), at every core by wall time.
   The two models' steps run in pairs (same batch, back to back, order alternating); the
@@ -105,8 +108,11 @@ def _load_nanogpt(path: str | None):
     return module
 
 
-def _step_times(models: dict, vocab: int, batch: int, block: int, steps: int, warmup: int):
-    """AdamW step times (s) of each model, steps alternating over models, same batches:
+def _step_times(
+    models: dict, optimizers: dict, vocab: int, batch: int, block: int, steps: int, warmup: int
+):
+    """Training-step times (s) of each model with its optimizer in `optimizers` (same names),
+    steps alternating over models, same batches:
     ({model: [wall seconds per step]}, {model: [seconds of this thread's CPU time per step]}),
     `steps` of each after `warmup` untimed ones.
 
@@ -121,7 +127,6 @@ def _step_times(models: dict, vocab: int, batch: int, block: int, steps: int, wa
 
     import torch
 
-    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=1e-3) for name, m in models.items()}
     generator = torch.Generator().manual_seed(0)
     times: dict[str, list[float]] = {name: [] for name in models}
     cpu: dict[str, list[float]] = {name: [] for name in models}
@@ -175,6 +180,8 @@ def speed_section(nanogpt_path: str | None, quick: bool, steps: int = 150) -> di
     import torch
 
     from thermolab.models.tinygpt import PRESETS, TinyGPT, preset_config
+    from thermolab.training import TrainConfig
+    from thermolab.training.trainer import build_optimizer
 
     preset, vocab = PRESETS["cpu-quick"], 65  # Tiny Shakespeare's 65 characters
     batch, block = (4, 32) if quick else (preset.batch_size, preset.block_size)
@@ -187,6 +194,12 @@ def speed_section(nanogpt_path: str | None, quick: bool, steps: int = 150) -> di
             "cpu-quick", vocab, block_size=block, attention_mode=mode, attention_samples=k
         )
         return TinyGPT(config)
+
+    recipe = TrainConfig(learning_rate=1e-3, weight_decay=0.1)
+
+    def our_optimizer(model: TinyGPT):
+        """Our trainer's own AdamW (fused where torch has it)."""
+        return build_optimizer(model, recipe, None, 1, "adamw")
 
     report: dict = {"nanogpt_model": nanogpt_path if nanogpt else None, "threads": {}}
     cores = os.cpu_count() or 1
@@ -207,7 +220,13 @@ def speed_section(nanogpt_path: str | None, quick: bool, steps: int = 150) -> di
             with contextlib.redirect_stdout(io.StringIO()):  # it prints its parameter count
                 models["nanogpt"] = nanogpt.GPT(config)
         load_before = os.getloadavg()[0]
-        wall, cpu = _step_times(models, vocab, batch, block, steps, warmup)
+        optimizers = {"thermolab": our_optimizer(models["thermolab"])}
+        if nanogpt is not None:  # nanoGPT's own recipe: its configure_optimizers, same settings
+            with contextlib.redirect_stdout(io.StringIO()):
+                optimizers["nanogpt"] = models["nanogpt"].configure_optimizers(
+                    recipe.weight_decay, recipe.learning_rate, (0.9, 0.99), "cpu"
+                )
+        wall, cpu = _step_times(models, optimizers, vocab, batch, block, steps, warmup)
         # One thread: tokens per second of the thread's CPU time (see _step_times).
         seconds = cpu if threads == 1 else wall
         tokens = {name: batch * block / value for name, value in _medians(seconds).items()}
@@ -226,8 +245,10 @@ def speed_section(nanogpt_path: str | None, quick: bool, steps: int = 150) -> di
         }
     torch.set_num_threads(1)
     models = {label: ours(mode, k) for label, mode, k in SPEED_MODES}
+    optimizers = {label: our_optimizer(model) for label, model in models.items()}
     wall, cpu = (
-        _medians(times) for times in _step_times(models, vocab, batch, block, mode_steps, warmup)
+        _medians(times)
+        for times in _step_times(models, optimizers, vocab, batch, block, mode_steps, warmup)
     )
     report["mode_step_seconds"] = cpu
     report["mode_step_wall_seconds"] = wall

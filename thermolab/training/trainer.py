@@ -55,7 +55,7 @@ from thermolab.training.langevin import Langevin
 from thermolab.training.objectives import free_energy
 from thermolab.training.summary import summarise
 
-__all__ = ["Progress", "TrainingResult", "resume", "train"]
+__all__ = ["Progress", "TrainingResult", "build_optimizer", "resume", "train"]
 
 #: Metric rows are written to the store at least this often (seconds), and at every evaluation.
 FLUSH_SECONDS = 1.0
@@ -145,11 +145,17 @@ def _open_meter(config: TrainConfig, device: torch.device) -> EnergyMeter | None
     return open_meter(name)
 
 
-def _optimizer(
+#: Devices whose tensors torch's fused AdamW takes (one kernel over every parameter; on the
+#: CPU about 3× faster than the per-tensor loop torch uses by default there).
+FUSED_ADAMW_DEVICES = frozenset({"cpu", "cuda"})
+
+
+def build_optimizer(
     model: TinyGPT, config: TrainConfig, backend: Any, n_train_tokens: int, name: str
 ) -> torch.optim.Optimizer:
     """The optimizer `name` (AdamW or Langevin), with weight decay on weight matrices only
-    (as nanoGPT).
+    (as nanoGPT). AdamW is torch's fused implementation where the parameters' device has one
+    (`FUSED_ADAMW_DEVICES`): the same update, up to floating-point rounding.
 
     Gaussian layers' parameters get none: their prior already pulls them toward zero.
     Langevin's noise comes from the run's `backend` (drawn as config.noise), and its posterior
@@ -178,7 +184,8 @@ def _optimizer(
             backend=backend,
             noise_method=config.noise,
         )
-    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.99))
+    fused = {p.device.type for p in decay + no_decay} <= FUSED_ADAMW_DEVICES
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.99), fused=fused)
 
 
 def set_attention_temperature(model: torch.nn.Module, temperature: float) -> None:
@@ -234,7 +241,7 @@ def _build_run(
         )
     model.to(device)
     batches = torch.Generator().manual_seed(config.seed)
-    optimizer = _optimizer(model, config, backend, n_train_tokens, config.run_optimizer(mode))
+    optimizer = build_optimizer(model, config, backend, n_train_tokens, config.run_optimizer(mode))
     return _Run(mode, run_id, model, optimizer, batches, backend, stochastic)
 
 
