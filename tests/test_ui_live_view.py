@@ -29,6 +29,24 @@ def test_frame_budget_shares_the_server_rate_among_drawing_views():
     assert budget.interval("alice") == pytest.approx(9 / 60)
 
 
+def test_frame_budget_shares_sampling_cores_by_what_frames_cost():
+    """n views keep at most `sampling_cores` cores sweeping: a view whose last frame's sweeps
+    took s seconds waits at least n × s / cores; cheap frames keep the frame-rate rule."""
+    clock = FakeClock()
+    budget = FrameBudget(total_fps=60, max_fps=30, sampling_cores=1.0, clock=clock)
+    assert budget.interval("dense", sampling_seconds=0.02) == pytest.approx(1 / 30)  # alone
+    for name in "abcdefghij":  # ten lattices, 0.1 ms of sweeps a frame
+        assert budget.interval(name, sampling_seconds=1e-4) == pytest.approx(
+            (2 + "abcdefghij".index(name)) / 60
+        )
+    assert budget.interval("dense", sampling_seconds=0.05) == pytest.approx(11 * 0.05)
+    assert budget.interval("a", sampling_seconds=1e-4) == pytest.approx(11 / 60)
+    two_cores = FrameBudget(total_fps=60, max_fps=30, sampling_cores=2.0, clock=clock)
+    for name in "abcdefghij":
+        two_cores.interval(name)
+    assert two_cores.interval("dense", sampling_seconds=0.05) == pytest.approx(11 * 0.05 / 2)
+
+
 def test_frame_budget_forgets_views_that_stopped_asking():
     clock = FakeClock()
     budget = FrameBudget(total_fps=20, max_fps=10, stale_seconds=2.0, clock=clock)
@@ -46,6 +64,12 @@ def test_frame_budget_forgets_views_that_stopped_asking():
 def test_frame_budget_refuses_nonsense_rates(total, cap):
     with pytest.raises(ValueError, match="frames per second"):
         FrameBudget(total_fps=total, max_fps=cap)
+
+
+@pytest.mark.parametrize("cores", [0, -1, float("inf")])
+def test_frame_budget_refuses_nonsense_sampling_cores(cores):
+    with pytest.raises(ValueError, match="sampling_cores"):
+        FrameBudget(sampling_cores=cores)
 
 
 def test_live_settings_read_the_environment(monkeypatch):

@@ -56,7 +56,10 @@ class LiveSettings:
     """Limits and pacing of a live view (seconds, frames per second, temperatures T).
 
     max_fps: one view draws at most this many frames per second; server_fps: frames per
-    second the server draws for all views together (they share it fairly, `FrameBudget`).
+    second the server draws for all views together (they share it fairly, `FrameBudget`);
+    sampling_cores: CPU cores the views' sweeps may keep busy together (half the machine's),
+    shared the same way, so a view whose frames cost more (a dense graph's sweeps) draws fewer
+    of them while others draw.
     graph_frame_seconds: a sparse graph's view draws a Plotly figure per frame; at the
     lattice's rate each was replaced before the browser had drawn it, and the figure stayed
     blank.
@@ -72,6 +75,7 @@ class LiveSettings:
 
     max_fps: float = 30.0
     server_fps: float = 60.0
+    sampling_cores: float = max(1.0, (os.cpu_count() or 2) / 2)
     graph_frame_seconds: float = 0.5
     trace_every_frames: int = 30
     first_trace_frame: int = 5
@@ -101,8 +105,12 @@ class FrameBudget:
     slider change then waits in the queue. A view asks `interval(view)` before each frame and
     waits that long (seconds) from the frame's start: with n views drawing, each gets
     max(1 / max_fps, n / total_fps), so one view draws at `max_fps` and a room shares
-    `total_fps` fairly. A view counts as drawing from its first `interval` call until `release`
-    or until it has not asked for `stale_seconds` (a loop that died without releasing).
+    `total_fps` fairly. Frames differ in cost, so the time a view's last frame spent sampling
+    is shared too: at most n × that / `sampling_cores`, so that n views keep at most
+    `sampling_cores` cores busy sweeping (a frame of a 500-spin complete graph costs many
+    times one of a 64 × 64 lattice). A view counts as drawing from its first `interval` call
+    until `release` or until it has not asked for `stale_seconds` (a loop that died without
+    releasing).
     Thread-safe: every session's loop runs on its own thread.
     """
 
@@ -111,6 +119,7 @@ class FrameBudget:
         total_fps: float = 60.0,
         max_fps: float = 30.0,
         *,
+        sampling_cores: float = 1.0,
         stale_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -119,20 +128,29 @@ class FrameBudget:
                 f"need 0 < max_fps ≤ total_fps < ∞ frames per second, got max_fps={max_fps}, "
                 f"total_fps={total_fps}"
             )
+        if not 0 < sampling_cores < float("inf"):
+            raise ValueError(f"need 0 < sampling_cores < ∞, got {sampling_cores}")
         self.total_fps, self.max_fps, self.stale_seconds = total_fps, max_fps, stale_seconds
+        self.sampling_cores = sampling_cores
         self._clock = clock
         self._last_asked: dict[Hashable, float] = {}
         self._lock = threading.Lock()
 
-    def interval(self, view: Hashable) -> float:
-        """Seconds from the start of `view`'s frame to its next; counts it as drawing."""
+    def interval(self, view: Hashable, sampling_seconds: float = 0.0) -> float:
+        """Seconds from the start of `view`'s frame to its next; counts it as drawing.
+        sampling_seconds: how long its last frame's sweeps took (s)."""
         with self._lock:
             now = self._clock()
             self._last_asked[view] = now
             for other, asked in list(self._last_asked.items()):
                 if now - asked > self.stale_seconds:
                     del self._last_asked[other]
-            return max(1.0 / self.max_fps, len(self._last_asked) / self.total_fps)
+            drawing = len(self._last_asked)
+            return max(
+                1.0 / self.max_fps,
+                drawing / self.total_fps,
+                drawing * sampling_seconds / self.sampling_cores,
+            )
 
     def release(self, view: Hashable) -> None:
         """`view` stopped drawing (its loop ended or was interrupted)."""
@@ -148,15 +166,17 @@ class FrameBudget:
 
 
 @st.cache_resource
-def _shared_budget(total_fps: float, max_fps: float) -> FrameBudget:
+def _shared_budget(total_fps: float, max_fps: float, sampling_cores: float) -> FrameBudget:
     """The server's frame rate, shared by every session's live view (one per process)."""
-    return FrameBudget(total_fps=total_fps, max_fps=max_fps)
+    return FrameBudget(total_fps=total_fps, max_fps=max_fps, sampling_cores=sampling_cores)
 
 
 def shared_budget(settings: LiveSettings) -> FrameBudget:
     """The server's frame budget that every live view drawing with `settings`' rates shares
     (the playground's lattices and graphs, the Boltzmann machine's samples)."""
-    return _shared_budget(max(settings.server_fps, settings.max_fps), settings.max_fps)
+    return _shared_budget(
+        max(settings.server_fps, settings.max_fps), settings.max_fps, settings.sampling_cores
+    )
 
 
 def reference_caption(reference: exact.LatticeReference) -> str:
@@ -362,10 +382,11 @@ class LiveView:
             state["live_view_run"] = this_run
         budget, starts = self.budget, deque(maxlen=16)  # starts: for the frame rate
         deadline, numbers, numbers_due = time.monotonic() + settings.run_seconds, "", 0.0
+        sampling_seconds = 0.0  # the last frame's sweeps (wall clock: jax sweeps on threads)
         try:
             for frame in itertools.count():
                 started = time.monotonic()
-                interval = budget.interval(view) if not one_frame else 0.0
+                interval = budget.interval(view, sampling_seconds) if not one_frame else 0.0
                 if graph_slot is not None:  # a new figure per frame: time to draw it
                     interval = max(interval, settings.graph_frame_seconds)
                 wanted = self._wanted_temperature(stream, temperature)
@@ -376,7 +397,9 @@ class LiveView:
                     if state.get("live_view_run") is not this_run:
                         return
                     if not paused or state.pop("step_once", False):
+                        sweeping = time.perf_counter()
                         chain.advance(temperature, sweeps)
+                        sampling_seconds = time.perf_counter() - sweeping
                     spins, done = chain.spins, chain.sweeps
                     energy, magnetization = chain.energy_per_spin, chain.abs_magnetization
                 starts.append(started)
