@@ -135,15 +135,18 @@ class SampleView:
         budget = shared_budget(settings)
         deadline = time.monotonic() + settings.run_seconds
         side = self.per_side * self.image_shape[0]
+        sampling_seconds = 0.0  # the last frame's sweeps, shared like the playground's
         try:
             for frame in itertools.count():
                 started = time.monotonic()
-                interval = budget.interval(view) if not one_frame else 0.0
+                interval = budget.interval(view, sampling_seconds) if not one_frame else 0.0
                 with chains.lock:
                     if chains.run is not this_run:
                         return
                     chains.temperature = self._wanted_temperature(stream, chains.temperature)
+                    sweeping = time.perf_counter()
                     chains.advance(self.sweeps_per_frame)
+                    sampling_seconds = time.perf_counter() - sweeping
                     spins = sample_tiles(chains.visible, self.image_shape, self.per_side)
                     caption, done = self.caption(), chains.sweeps
                 if frame == 0:
