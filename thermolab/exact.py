@@ -294,7 +294,10 @@ def onsager_magnetization(temperature: np.ndarray | float, coupling: float = 1.0
 
 def _elliptic_parts(temperature: np.ndarray, coupling: float):
     beta_j = coupling / temperature
-    modulus = 2.0 * np.sinh(2 * beta_j) / np.cosh(2 * beta_j) ** 2  # k, with 0 ≤ k ≤ 1
+    # k = 2 sinh(2βJ) / cosh²(2βJ) = 2 tanh(2βJ) sech(2βJ), with 0 ≤ k ≤ 1; sech written with
+    # exp(−|x|) so a low T (large βJ) gives k → 0 instead of overflowing cosh²
+    decay = np.exp(-2.0 * np.abs(2 * beta_j))
+    modulus = 2.0 * np.tanh(2 * beta_j) * 2.0 * np.sqrt(decay) / (1.0 + decay)
     parameter = np.minimum(modulus**2, 1.0)  # scipy's m = k²
     return beta_j, np.tanh(2 * beta_j), ellipk(parameter), ellipe(parameter)
 
