@@ -549,10 +549,10 @@ if mode == "Live" or mode is None:
     # The timer restarts the drawing loop when it ends, so the chain keeps running.
     restart = LIVE.run_seconds if running and LIVE.run_seconds > 0 else None
     view = LiveView(model, chain, LIVE)
-    st.fragment(view.run_guarded, key=LIVE.fragment_key, run_every=restart)()
-    if running:
+    if running:  # above the view: its first fragment run draws frames inside this page run
         st.caption("Pause to export the traces (CSV) and the lattice (PNG).")
-    else:
+    st.fragment(view.run_guarded, key=LIVE.fragment_key, run_every=restart)()
+    if not running:
         live_exports(model, chain)
 elif mode == "Annealing":
     anneal_panel(model, backend, settings)

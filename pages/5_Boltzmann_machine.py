@@ -349,7 +349,9 @@ def results(eng, report, dataset) -> None:
         st.warning("Training was stopped early; the model below is the one it had reached.")
     summary_table(report)
     st.subheader("Samples under a temperature slider")
-    temperature_panel(eng, report, dataset)
+    # Filled last: the live samples' first fragment run draws frames for run_seconds inside
+    # this page run, and whatever came after it would wait that long to appear.
+    samples = st.container()
     st.subheader("In-painting")
     inpainting_panel(eng, report, dataset)
     if report.classification is not None:
@@ -361,6 +363,8 @@ def results(eng, report, dataset) -> None:
     energy_panel(eng, report)
     st.subheader("Export")
     exports(eng, report, dataset)
+    with samples:
+        temperature_panel(eng, report, dataset)
 
 
 # --------------------------------------------------------------------------- the page
