@@ -130,11 +130,14 @@ def ais_log_partition(
     base_bias = _base_visible_bias(rbm, base_data)
     betas = np.linspace(0.0, 1.0, n_temperatures)
 
-    def log_p_star(visible: np.ndarray, beta: float) -> np.ndarray:
-        inputs = visible @ rbm.weights + rbm.hidden_bias
+    def log_p_star(
+        base_term: np.ndarray, visible_term: np.ndarray, inputs: np.ndarray, beta: float
+    ) -> np.ndarray:
+        """log p*_β(v) from v's terms: aᴬ·v, aᴮ·v and the hidden inputs vW + b (runs,
+        n_hidden), computed once per temperature and shared by β_k, β_(k−1) and the sweep."""
         return (
-            (1 - beta) * visible @ base_bias
-            + beta * visible @ rbm.visible_bias
+            (1 - beta) * base_term
+            + beta * visible_term
             + softplus(beta * inputs).sum(axis=1)
             # p*_B,0 sums its hidden layer to 2^n_hidden: take that out at β = 0 so p*_0 is the
             # base-rate model exactly (Z_0 = Z_A) while p*_1 is the RBM's own p*_B.
@@ -144,12 +147,14 @@ def ais_log_partition(
     visible = draw(backend, np.broadcast_to(1 / (1 + np.exp(-base_bias)), (n_runs, rbm.n_visible)))
     log_weights = np.zeros(n_runs)
     for k in range(1, n_temperatures):
-        log_weights += log_p_star(visible, betas[k]) - log_p_star(visible, betas[k - 1])
+        terms = (visible @ base_bias, visible @ rbm.visible_bias)
+        inputs = visible @ rbm.weights + rbm.hidden_bias
+        log_weights += log_p_star(*terms, inputs, betas[k]) - log_p_star(
+            *terms, inputs, betas[k - 1]
+        )
         if k < n_temperatures - 1:
             beta = betas[k]
-            hidden = draw(
-                backend, 1 / (1 + np.exp(-beta * (visible @ rbm.weights + rbm.hidden_bias)))
-            )
+            hidden = draw(backend, 1 / (1 + np.exp(-beta * inputs)))
             field = (1 - beta) * base_bias + beta * (hidden @ rbm.weights.T + rbm.visible_bias)
             visible = draw(backend, 1 / (1 + np.exp(-field)))
     log_z_base = float(softplus(base_bias).sum())
