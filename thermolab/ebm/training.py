@@ -37,7 +37,7 @@ from thermolab.ebm.evaluation import (
     reconstruction_error,
 )
 from thermolab.ebm.model import MAX_UNITS, RBM, compact_binary, live_view, random_rbm
-from thermolab.ebm.sampling import draw, gibbs, sample_visible
+from thermolab.ebm.sampling import Conditionals, draw, gibbs, to_numpy
 from thermolab.problems import check_memory
 
 __all__ = [
@@ -193,14 +193,16 @@ class Negatives:
         """k sweeps of every chain at its β, then (PT) one round of neighbour swaps."""
         n_temps, n_chains, n_visible = self.visible.shape
         beta_rows = self.betas[0] if n_temps == 1 else np.repeat(self.betas, n_chains)[:, None]
-        hidden = self.hidden.reshape(n_temps * n_chains, -1)
+        # the sweeps stay where the backend draws, as in `gibbs`
+        conditionals = Conditionals(rbm, backend)
+        hidden = conditionals.asarray(self.hidden.reshape(n_temps * n_chains, -1))
         for _ in range(k):
-            visible = sample_visible(rbm, backend, hidden, beta_rows)
-            probabilities = rbm.hidden_probabilities(visible, beta_rows)
-            hidden = draw(backend, probabilities)
-        self.visible = visible.reshape(n_temps, n_chains, n_visible)
-        self.hidden = hidden.reshape(n_temps, n_chains, -1)
-        self.last_hidden_probabilities = probabilities[:n_chains]  # slot 0: β = 1
+            visible = backend.bernoulli(conditionals.visible(hidden, beta_rows))
+            probabilities = conditionals.hidden(visible, beta_rows)
+            hidden = backend.bernoulli(probabilities)
+        self.visible = to_numpy(visible).reshape(n_temps, n_chains, n_visible)
+        self.hidden = to_numpy(hidden).reshape(n_temps, n_chains, -1)
+        self.last_hidden_probabilities = to_numpy(probabilities[:n_chains])  # slot 0: β = 1
         if n_temps < 2:
             return
         energies = rbm.energy(self.visible, self.hidden)  # (n_temps, n_chains)
