@@ -48,6 +48,7 @@ __all__ = [
     "show_graph",
     "state_numbers",
     "take_graph_temperature",
+    "wait_for_next_frame",
 ]
 
 
@@ -177,6 +178,24 @@ def shared_budget(settings: LiveSettings) -> FrameBudget:
     return _shared_budget(
         max(settings.server_fps, settings.max_fps), settings.max_fps, settings.sampling_cores
     )
+
+
+def wait_for_next_frame(
+    settings: LiveSettings, started: float, interval: float, stream: LatticeStream | None
+) -> bool:
+    """Wait between a live view's frames: at least 1 / max_fps from `started` (its
+    time.monotonic()), then (on a canvas, `stream`) until the browser has taken the frame
+    (at most take_seconds), then until `interval` from `started` (the frame budget's).
+    Returns True when woken early: a rerun is pending (a widget changed, a button was pressed)
+    or the canvas's controls moved; the next frame then comes at once, never above max_fps,
+    and the caller sends an element so that a pending rerun can stop it."""
+    moved: Callable[[], bool] = stream.has_controls if stream is not None else lambda: False
+    woken = sleep_until_rerun(1.0 / settings.max_fps - (time.monotonic() - started))
+    if not woken and stream is not None:  # the browser takes a frame at a time
+        woken = sleep_until_rerun(settings.take_seconds, until=lambda: stream.taken() or moved())
+    if not woken:
+        woken = sleep_until_rerun(interval - (time.monotonic() - started), until=moved)
+    return woken
 
 
 def reference_caption(reference: exact.LatticeReference) -> str:
@@ -377,7 +396,6 @@ class LiveView:
         stop_slot, trace_slot = right.empty(), right.empty()
         this_run, view = object(), state.setdefault("live_view_id", secrets.token_hex(8))
         stream: LatticeStream = state.setdefault("live_stream", LatticeStream(key="live_lattice"))
-        moved: Callable[[], bool] = stream.has_controls if on_canvas else lambda: False
         with chain.lock:
             state["live_view_run"] = this_run
         budget, starts = self.budget, deque(maxlen=16)  # starts: for the frame rate
@@ -434,16 +452,7 @@ class LiveView:
                         self.traces(reference)
                 if one_frame or started >= deadline:
                     return
-                # Woken by a rerun request (a widget changed, a button was pressed), or the
-                # canvas's slider moved: then the next frame comes at once, never above max_fps.
-                woken = sleep_until_rerun(1.0 / settings.max_fps - (time.monotonic() - started))
-                if not woken and on_canvas:  # the browser takes a frame at a time
-                    woken = sleep_until_rerun(
-                        settings.take_seconds, until=lambda: stream.taken() or moved()
-                    )
-                if not woken:
-                    woken = sleep_until_rerun(interval - (time.monotonic() - started), until=moved)
-                if woken:
+                if wait_for_next_frame(settings, started, interval, stream if on_canvas else None):
                     stop_slot.empty()
         finally:
             budget.release(view)

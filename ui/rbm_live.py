@@ -32,8 +32,7 @@ from thermolab.ebm.model import RBM
 from thermolab.ebm.sampling import draw, gibbs
 from thermolab.viz.ebm import sample_tiles
 from ui.lattice_canvas import LatticeStream, Slider
-from ui.live_view import LiveSettings, shared_budget
-from ui.pacing import sleep_until_rerun
+from ui.live_view import LiveSettings, shared_budget, wait_for_next_frame
 
 __all__ = ["SampleChains", "SampleView", "fits_canvas"]
 
@@ -159,16 +158,7 @@ class SampleView:
                     stream.draw(spins, side, caption, done)
                 if one_frame or started >= deadline:
                     return
-                woken = sleep_until_rerun(1.0 / settings.max_fps - (time.monotonic() - started))
-                if not woken:  # the browser takes a frame at a time
-                    woken = sleep_until_rerun(
-                        settings.take_seconds, until=lambda: stream.taken() or stream.has_controls()
-                    )
-                if not woken:
-                    woken = sleep_until_rerun(
-                        interval - (time.monotonic() - started), until=stream.has_controls
-                    )
-                if woken:
+                if wait_for_next_frame(settings, started, interval, stream):
                     stop_slot.empty()
         finally:
             budget.release(view)
