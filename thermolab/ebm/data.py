@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import math
 import os
@@ -226,6 +225,8 @@ def mnist(
 
 def _mnist_from_idx(folder: Path) -> BinaryDataset:
     """MNIST from `folder`'s four uncompressed IDX files, each verified against MNIST_IDX_SHA256."""
+    from thermolab.data import _sha256
+
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder (MNIST's four IDX files are expected in one)")
     arrays = {}
@@ -237,7 +238,7 @@ def _mnist_from_idx(folder: Path) -> BinaryDataset:
                 f"{', '.join(MNIST_IDX_SHA256)})"
             )
         raw = read_capped(path, DOWNLOAD_LIMIT_BYTES)
-        got = hashlib.sha256(raw).hexdigest()
+        got = _sha256(raw)
         if got != digest:
             raise DataError(
                 f"{path} has sha256 {got}, not the official MNIST file's {digest}: refused"
